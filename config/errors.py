@@ -1,0 +1,27 @@
+"""The one error hierarchy of icsbridge.
+
+Every error a user can act on derives from :class:`IcsbridgeError`; ``str(err)`` is
+one line saying what is wrong and what to do. The CLI prints that line and exits with
+``exit_code``; a traceback is shown only with ``--debug``.
+
+It lives in ``config`` because that is the bottom layer: converters and daemon both
+import it, and it imports nothing of theirs.
+"""
+
+from __future__ import annotations
+
+
+class IcsbridgeError(Exception):
+    """A problem the user can act on. ``str(self)`` is one actionable line."""
+
+    exit_code: int = 1
+
+
+class ConfigError(IcsbridgeError):
+    """The config file is wrong. Holds every problem found, one line each."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
