@@ -1,0 +1,196 @@
+"""Checks for single config values, each failing with one user-facing phrase.
+
+Every check raises ``PydanticCustomError`` of type :data:`PROBLEM` whose message is the
+"what is wrong" part of a line; :mod:`config.problems` prefixes it with the file,
+section and field. Messages quote what the user wrote, except for secrets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from config.durations import format_duration, parse_duration
+from config.wording import quote, toml_type
+
+PROBLEM = "icsbridge"
+"""Error type of every message written here; its text is shown as is."""
+
+MIN_INTERVAL = timedelta(seconds=60)
+_NAME = re.compile(r"[a-z0-9-]+")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_LISTEN_EXAMPLE = '(e.g. "127.0.0.1:8080")'
+
+
+def problem(message: str) -> PydanticCustomError:
+    """A validation error whose message is shown to the user as written."""
+    return PydanticCustomError(PROBLEM, message)
+
+
+def expect_string(value: object, what: str) -> str:
+    """``value`` if it is a string, else a problem naming ``what`` was expected."""
+    if not isinstance(value, str):
+        raise problem(f"expected {what}, got {toml_type(value)}")
+    return value
+
+
+def check_name(value: object) -> str:
+    text = expect_string(value, 'a name like "hq"')
+    if not _NAME.fullmatch(text):
+        raise problem(
+            f'{quote(text)} is not a valid name (use lowercase letters, digits and "-", e.g. "hq")'
+        )
+    return text
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    """Split ``host:port`` (IPv6 hosts in brackets). Raises ValueError with a user phrase."""
+    wrong = ValueError(f"{quote(text)} is not host:port {_LISTEN_EXAMPLE}")
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise wrong
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise wrong from None
+        port_text = rest[1:]
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon or not _HOSTNAME.fullmatch(host):
+            raise wrong
+    if not port_text.isascii() or not port_text.isdigit():
+        raise wrong
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} in {quote(text)} is out of range (1-65535)")
+    return host, port
+
+
+def check_listen(value: object) -> str:
+    text = expect_string(value, f"host:port {_LISTEN_EXAMPLE}")
+    try:
+        split_host_port(text)
+    except ValueError as exc:
+        raise problem(str(exc)) from None
+    return text
+
+
+def check_http_url(value: object, example: str) -> str:
+    """An http or https URL with a host, returned without trailing slashes."""
+    text = expect_string(value, f"an http(s) URL (e.g. {quote(example)})")
+    wrong = problem(f"{quote(text)} is not an http(s) URL (e.g. {quote(example)})")
+    if any(char.isspace() for char in text):
+        raise wrong
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise wrong from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise wrong
+    return text.rstrip("/")
+
+
+def relative_path(value: object, info: ValidationInfo) -> Path:
+    """A path, made absolute against ``context["base_dir"]`` (the config file's directory)."""
+    if isinstance(value, Path):
+        path = value
+    else:
+        text = expect_string(value, "a path")
+        if not text:
+            raise problem("expected a path, got an empty string")
+        path = Path(text)
+    base_dir = info.context.get("base_dir") if isinstance(info.context, dict) else None
+    if isinstance(base_dir, Path) and not path.is_absolute():
+        path = Path(os.path.abspath(base_dir / path))
+    return path
+
+
+def check_interval(value: object) -> timedelta:
+    """A duration ("15m", "1h30m") or whole seconds, at least :data:`MIN_INTERVAL`."""
+    if isinstance(value, timedelta):
+        interval, shown = value, quote(format_duration(int(value.total_seconds())))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        interval, shown = timedelta(seconds=value), f"{value} seconds"
+    elif isinstance(value, str):
+        try:
+            interval = parse_duration(value)
+        except ValueError as exc:
+            raise problem(str(exc)) from None
+        shown = quote(value)
+    else:
+        raise problem(f'expected a duration like "15m", got {toml_type(value)}')
+    if interval < MIN_INTERVAL:
+        minimum = format_duration(int(MIN_INTERVAL.total_seconds()))
+        raise problem(f'{shown} is shorter than the minimum "{minimum}"')
+    return interval
+
+
+def check_zone(value: object) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    text = expect_string(value, 'an IANA time zone (e.g. "Europe/Paris")')
+    wrong = problem(f'{quote(text)} is not an IANA time zone (e.g. "Europe/Paris")')
+    if not text:
+        raise wrong
+    try:
+        return ZoneInfo(text)
+    # ValueError: keys like "../x"; OSError: keys naming a directory such as "Europe".
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise wrong from None
+
+
+def check_id_list(value: object) -> list[str]:
+    """A list of non-empty id strings (people, locations)."""
+    if not isinstance(value, list):
+        raise problem(f"expected an array of ids, got {toml_type(value)}")
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            raise problem(f"item {number}: expected an id string, got {toml_type(item)}")
+        if not item.strip():
+            raise problem(f"item {number} is empty; give an id or remove it")
+    return list(value)
+
+
+def check_page_size(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise problem(f"expected an integer from 1 to 1000, got {toml_type(value)}")
+    if not 1 <= value <= 1000:
+        raise problem(f"{value} is out of range (1-1000)")
+    return value
+
+
+def _zone_key(zone: ZoneInfo) -> str:
+    return zone.key
+
+
+def _interval_text(interval: timedelta) -> str:
+    return format_duration(int(interval.total_seconds()))
+
+
+IanaZone = Annotated[
+    ZoneInfo,
+    PlainValidator(check_zone),
+    PlainSerializer(_zone_key, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "description": "IANA time zone, e.g. Europe/Paris"}),
+]
+"""A ZoneInfo read from an IANA name; serialised back to its name in JSON."""
+
+Interval = Annotated[
+    timedelta,
+    PlainValidator(check_interval),
+    PlainSerializer(_interval_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "description": 'duration, e.g. "15m" or "1h30m"'}),
+]
+"""A timedelta read from "15m"-style text or seconds; serialised back to text in JSON."""

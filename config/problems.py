@@ -1,0 +1,161 @@
+"""Turn pydantic's validation errors into the one-line problems users read.
+
+A pydantic location such as ``("sources", 1, "webex", "interval")`` becomes
+``source "hq": field "interval"``; the message comes from our own checks
+(:data:`config.fields.PROBLEM`) or is phrased here for pydantic's built-in error types.
+Pydantic's own multi-line text never reaches the user, and inputs are only quoted by
+checks that know the field holds no secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from config.fields import PROBLEM
+from config.settings import (
+    AVAILABLE_SOURCE_KINDS,
+    DUPLICATE_NAME,
+    SOURCE_KINDS,
+    SOURCE_MODELS,
+    DaemonSettings,
+    Settings,
+)
+from config.wording import quote, toml_type
+
+_NAME = re.compile(r"[a-z0-9-]+")
+_SET_BY_LOADER = frozenset({"path"})
+_MISSING_HINTS = {
+    "name": '(e.g. name = "hq")',
+    "interval": '(e.g. interval = "15m")',
+}
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "a boolean",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def describe_errors(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    """One line per problem (without the file name), in file order, duplicates dropped.
+
+    ``raw`` is the parsed TOML, used to name sources by their ``name``.
+    """
+    lines: list[str] = []
+    for detail in error.errors():
+        line = describe_error(detail, raw)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def unknown_key_line(key: str, known: Sequence[str], section: str | None) -> str:
+    """``source "hq": unknown field "tokne" (known: ...); did you mean "token"?``"""
+    what = f"unknown field {quote(key)}" if section else f"unknown top-level key {quote(key)}"
+    line = f"{what} (known: {', '.join(sorted(known))})"
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        line += f"; did you mean {quote(close[0])}?"
+    return f"{section}: {line}" if section else line
+
+
+def known_top_level_keys() -> list[str]:
+    return [key for key in Settings.model_fields if key not in _SET_BY_LOADER]
+
+
+def describe_error(detail: ErrorDetails, raw: Mapping[str, Any]) -> str:
+    """One pydantic error as one line: ``<section>: field "<name>": <what is wrong>``."""
+    loc = list(detail["loc"])
+    kind, value = detail["type"], detail["input"]
+    section: str | None = None
+    model: type[BaseModel] | None = Settings
+    if loc[:1] == ["daemon"] and len(loc) > 1:
+        section, model, loc = "daemon", DaemonSettings, loc[1:]
+    elif loc[:1] == ["sources"] and len(loc) > 1 and isinstance(loc[1], int):
+        section = _source_label(raw, loc[1], by_number=kind == DUPLICATE_NAME)
+        loc = loc[2:]
+        model = SOURCE_MODELS.get(str(loc[0])) if loc else None
+        if model is not None:
+            loc = loc[1:]
+        elif not loc:
+            return f"{section}: {_describe_source_itself(kind, value)}"
+    elif loc in (["sources"], ["daemon"]):
+        return _describe_section_itself(str(loc[0]), kind, value)
+
+    field = str(loc[0]) if loc else None
+    if kind == "extra_forbidden" and field is not None:
+        known = [
+            name for name in (model.model_fields if model else ()) if name not in _SET_BY_LOADER
+        ]
+        return unknown_key_line(field, known, section)
+    items = "".join(f" item {part + 1}" for part in loc[1:] if isinstance(part, int))
+    where = [section] if section else []
+    if field is not None:
+        where.append(f"field {quote(field)}{items}")
+    if kind == "missing" and field is not None:
+        hint = _MISSING_HINTS.get(field)
+        return ": ".join(where) + " is missing" + (f" {hint}" if hint else "")
+    return ": ".join([*where, _what(kind, value, detail["msg"])])
+
+
+def _what(kind: str, value: object, message: str) -> str:
+    if kind in (PROBLEM, DUPLICATE_NAME):
+        return message
+    expected = _EXPECTED.get(kind)
+    if expected:
+        return f"expected {expected}, got {toml_type(value)}"
+    # An error type we did not phrase: pydantic's one-line summary, never its input.
+    return " ".join(message.split())
+
+
+def _describe_section_itself(name: str, kind: str, value: object) -> str:
+    if name == "sources" and kind in ("missing", "too_short"):
+        return "sources: none given; add at least one [[sources]] table"
+    if name == "sources":
+        return f"sources: expected an array of tables ([[sources]]), got {toml_type(value)}"
+    return f"daemon: expected a table ([daemon]), got {toml_type(value)}"
+
+
+def _describe_source_itself(kind: str, value: object) -> str:
+    all_kinds = ", ".join(SOURCE_KINDS)
+    source_kind = value.get("kind") if isinstance(value, Mapping) else None
+    if kind == "union_tag_not_found" or (kind == "union_tag_invalid" and source_kind is None):
+        return f'field "kind" is missing (one of: {all_kinds})'
+    if kind == "union_tag_invalid":
+        if not isinstance(source_kind, str):
+            return f'field "kind": expected one of {all_kinds}, got {toml_type(source_kind)}'
+        if source_kind in SOURCE_KINDS:
+            available = ", ".join(AVAILABLE_SOURCE_KINDS)
+            return (
+                f'field "kind": {quote(source_kind)} is not available in this version '
+                f"(available: {available})"
+            )
+        return f'field "kind": {quote(source_kind)} is not a source kind (one of: {all_kinds})'
+    return _what(kind, value, "expected a table")
+
+
+def _source_label(raw: Mapping[str, Any], index: int, *, by_number: bool) -> str:
+    """``source "hq"`` when that name is valid and first used here, else ``source #2``."""
+    sources = raw.get("sources")
+    name = None
+    if isinstance(sources, list) and 0 <= index < len(sources):
+        entry = sources[index]
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+    if by_number or not isinstance(name, str) or not _NAME.fullmatch(name):
+        return f"source #{index + 1}"
+    assert isinstance(sources, list)
+    earlier = (entry.get("name") for entry in sources[:index] if isinstance(entry, Mapping))
+    if name in earlier:
+        return f"source #{index + 1}"
+    return f"source {quote(name)}"
