@@ -1,0 +1,301 @@
+"""Calendar assembly: converted events -> deterministic .ics bytes.
+
+The same events (in any order) and the same :class:`Stamp` values always give the same
+bytes, so a feed's ETag only moves when its content does. Nothing here reads the clock:
+DTSTAMP and LAST-MODIFIED come from the state store through :func:`finalize_event`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+from dateutil import tz as dateutil_tz
+from icalendar import Event, vDDDLists, vDDDTypes, vRecur
+from icalendar.cal.component import Component
+
+from converters.feedcheck import validate_feed
+from converters.model import CalendarMeta
+from converters.text import (
+    component_lines,
+    duration_text,
+    escape_text,
+    fold,
+    parse_content_line,
+    render_value,
+)
+from converters.vtimezone import default_last, vtimezone
+
+__all__ = [
+    "Stamp",
+    "assemble",
+    "content_hash",
+    "duration_text",
+    "finalize_event",
+    "normalized",
+    "validate_feed",
+]
+
+IDENTITY_PROPERTIES = frozenset({"UID", "DTSTAMP", "LAST-MODIFIED", "SEQUENCE"})
+_SINGLE_TIMES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
+_LIST_TIMES = ("EXDATE", "RDATE")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Identity and version of one event, as kept by the state store (never the clock).
+
+    ``modified`` must be aware; it is stored in UTC and becomes DTSTAMP and LAST-MODIFIED.
+    ``sequence`` is written as SEQUENCE when above zero.
+    """
+
+    uid: str
+    modified: datetime
+    sequence: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.uid:
+            raise ValueError("Stamp.uid is empty")
+        if self.modified.tzinfo is None or self.modified.utcoffset() is None:
+            raise ValueError(f"Stamp {self.uid}: modified {self.modified} has no time zone")
+        if self.sequence < 0:
+            raise ValueError(f"Stamp {self.uid}: sequence {self.sequence} is negative")
+        object.__setattr__(self, "modified", self.modified.astimezone(UTC))
+
+
+def finalize_event(component: Event, stamp: Stamp) -> Event:
+    """A normalised copy of ``component`` with UID, DTSTAMP, LAST-MODIFIED and SEQUENCE.
+
+    Empty text properties are dropped; see :func:`normalized` for the rest.
+    """
+    event = normalized(component)
+    for name in IDENTITY_PROPERTIES:
+        event.pop(name, None)
+    event.add("uid", stamp.uid)
+    event.add("dtstamp", stamp.modified)
+    event.add("last-modified", stamp.modified)
+    if stamp.sequence > 0:
+        event.add("sequence", stamp.sequence)
+    return event
+
+
+def content_hash(component: Event) -> str:
+    """sha256 hex of the event's canonical lines without UID/DTSTAMP/LAST-MODIFIED/SEQUENCE.
+
+    Property order, the order of repeated properties and of alarms do not matter; neither
+    do empty text properties nor how an aware time is spelled (any UTC zone gives ``Z``).
+    """
+    lines = component_lines(normalized(component), skip=IDENTITY_PROPERTIES)
+    return hashlib.sha256("\r\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def assemble(meta: CalendarMeta, events: Sequence[Event]) -> bytes:
+    """The feed: a VCALENDAR with ``meta``'s properties, VTIMEZONEs and ``events``.
+
+    Events may come from several calendars (a merged feed). They must carry UID and
+    DTSTAMP (see :func:`finalize_event`); they are written sorted by UID then
+    RECURRENCE-ID, whatever their input order. Every TZID used gets one VTIMEZONE from
+    :mod:`converters.vtimezone`, covering the zone's dates in the feed. Raises ValueError
+    when an event lacks UID/DTSTAMP, holds a floating time or an unknown zone.
+    """
+    if meta.refresh_seconds <= 0:
+        raise ValueError(f"calendar {meta.key}: refresh_seconds must be positive")
+    rendered = sorted(_render_event(event) for event in events)
+    zones = _zone_dates(line for _, lines in rendered for line in lines)
+    lines = _calendar_head(meta)
+    for tzid in sorted(zones):
+        first, latest = zones[tzid]
+        last = latest if latest > default_last(first) else None
+        try:
+            zone = vtimezone(tzid, first, last)
+        except KeyError as err:  # ZoneInfoNotFoundError, or a bad key
+            raise ValueError(f'TZID "{tzid}" is not a zone of the tz database') from err
+        lines.extend(component_lines(zone, sort_subcomponents=False))
+    for _, event_lines in rendered:
+        lines.extend(event_lines)
+    lines.append("END:VCALENDAR")
+    return b"".join(fold(line) for line in lines)
+
+
+@cache
+def _prodid() -> str:
+    try:
+        version = metadata.version("icsbridge")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"-//icsbridge//icsbridge {version}//EN"
+
+
+def _calendar_head(meta: CalendarMeta) -> list[str]:
+    ttl = duration_text(meta.refresh_seconds)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{_prodid()}", "CALSCALE:GREGORIAN"]
+    if meta.name:
+        lines += [f"NAME:{escape_text(meta.name)}", f"X-WR-CALNAME:{escape_text(meta.name)}"]
+    if meta.description:
+        text = escape_text(meta.description)
+        lines += [f"DESCRIPTION:{text}", f"X-WR-CALDESC:{text}"]
+    if meta.timezone:
+        lines.append(f"X-WR-TIMEZONE:{escape_text(meta.timezone)}")
+    lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{ttl}", f"X-PUBLISHED-TTL:{ttl}"]
+    categories = [escape_text(category) for category in meta.categories if category]
+    if categories:
+        lines.append(f"CATEGORIES:{','.join(categories)}")
+    return lines
+
+
+_SortKey = tuple[str, str, str]
+
+
+def _render_event(event: Event) -> tuple[_SortKey, list[str]]:
+    clean = normalized(event)
+    uid = str(clean.get("UID", ""))
+    if not uid or "DTSTAMP" not in clean:
+        summary = clean.get("SUMMARY", "")
+        raise ValueError(f'event "{summary}" has no UID or DTSTAMP: call finalize_event first')
+    lines = component_lines(clean)
+    recurrence_id = clean.get("RECURRENCE-ID")
+    rid = "" if recurrence_id is None else _instant_key(recurrence_id.dt)
+    # the full text breaks ties, so even duplicate UIDs come out in one order
+    return (uid, rid, "\r\n".join(lines)), lines
+
+
+def _instant_key(value: date | datetime) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if isinstance(value, datetime):
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def _zone_dates(lines: Iterable[str]) -> dict[str, tuple[date, date]]:
+    """For each TZID in the lines: the earliest and latest local date written with it."""
+    zones: dict[str, tuple[date, date]] = {}
+    for text in lines:
+        line = parse_content_line(text, 0)
+        tzid = line.param("TZID") if line is not None else None
+        if line is None or tzid is None:
+            continue
+        for piece in line.value.split(","):
+            digits = piece[:8]
+            if len(digits) < 8 or not digits.isdigit():
+                continue
+            day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+            low, high = zones.get(tzid, (day, day))
+            zones[tzid] = (min(low, day), max(high, day))
+    return zones
+
+
+def normalized(component: Event) -> Event:
+    """A deep copy of ``component`` fixed up for feeds, without changing what it means.
+
+    - fixed-offset and UTC-like zones become UTC (written with ``Z``, never a TZID);
+    - EXDATE and RDATE move to DTSTART's zone (same instants, DTSTART's TZID);
+    - RRULE UNTIL takes DTSTART's form: UTC for a zoned start (icalendar 7.3 writes an
+      aware UNTIL as local time without ``Z``), a date for an all-day start, and a date
+      UNTIL on a timed start becomes the end of that day in DTSTART's zone;
+    - empty text properties (``DESCRIPTION:``) are dropped.
+
+    Raises ValueError for a floating (naive) date-time: never guess a zone.
+    """
+    event = copy.deepcopy(component)
+    _drop_empty(event)
+    _map_times(event, (*_SINGLE_TIMES, *_LIST_TIMES), _to_utc_if_fixed)
+    start = event.get("DTSTART")
+    start_value = start.dt if start is not None else None
+    if isinstance(start_value, datetime) and start_value.tzinfo is not None:
+        zone = start_value.tzinfo
+        _map_times(event, _LIST_TIMES, lambda v: _in_zone(v, zone))
+    for rule in _as_list(event.get("RRULE")):
+        if isinstance(rule, vRecur) and "UNTIL" in rule:
+            rule["UNTIL"] = [_until_like(u, start_value) for u in _as_list(rule["UNTIL"])]
+    return event
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _drop_empty(component: Component) -> None:
+    for name in list(component.keys()):
+        kept = [v for v in _as_list(component[name]) if render_value(component, name, v) != ""]
+        if not kept:
+            del component[name]
+        elif len(kept) != len(_as_list(component[name])):
+            component[name] = kept if len(kept) > 1 else kept[0]
+    for child in component.subcomponents:
+        _drop_empty(child)
+
+
+def _fixed_offset(zone: tzinfo) -> bool:
+    return isinstance(zone, (timezone, dateutil_tz.tzoffset, dateutil_tz.tzutc))
+
+
+def _to_utc_if_fixed(value: date | datetime) -> date | datetime:
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no time zone (floating): attach the zone")
+    return value.astimezone(UTC) if _fixed_offset(value.tzinfo) else value
+
+
+def _in_zone(value: date | datetime, zone: tzinfo) -> date | datetime:
+    """The same instant on DTSTART's clock (EXDATE/RDATE must share its TZID)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone)
+    return value
+
+
+def _map_times(
+    event: Component,
+    names: tuple[str, ...],
+    change: Callable[[date | datetime], date | datetime],
+) -> None:
+    uid = event.get("UID", event.get("SUMMARY", "?"))
+
+    def mapped(value: Any) -> Any:
+        try:
+            if isinstance(value, tuple):  # RDATE PERIOD: (start, end or duration)
+                return tuple(v if isinstance(v, timedelta) else change(v) for v in value)
+            return change(value)
+        except ValueError as err:
+            raise ValueError(f'event "{uid}": {err}') from err
+
+    for name in names:
+        rebuilt = []
+        for prop in _as_list(event.get(name)):
+            if isinstance(prop, vDDDLists):
+                new: Any = vDDDLists([mapped(item.dt) for item in prop.dts])
+            elif isinstance(prop, vDDDTypes):
+                new = vDDDTypes(mapped(prop.dt))
+            else:
+                rebuilt.append(prop)
+                continue
+            for key, param in prop.params.items():
+                if key.upper() not in ("TZID", "VALUE"):
+                    new.params[key] = param
+            rebuilt.append(new)
+        if rebuilt:
+            event[name] = rebuilt if len(rebuilt) > 1 else rebuilt[0]
+
+
+def _until_like(until: Any, start: Any) -> Any:
+    """UNTIL in DTSTART's value type (RFC 5545 3.3.10)."""
+    if not isinstance(start, date):
+        return until
+    if not isinstance(start, datetime):  # all-day start: UNTIL is a date
+        return until.date() if isinstance(until, datetime) else until
+    if not isinstance(until, datetime):  # timed start, date UNTIL: through that whole day
+        until = datetime.combine(until, time(23, 59, 59))
+    if until.tzinfo is None:
+        if start.tzinfo is None:
+            return until
+        until = until.replace(tzinfo=start.tzinfo)
+    return until.astimezone(UTC)
