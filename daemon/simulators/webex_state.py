@@ -1,0 +1,262 @@
+"""State of the Webex simulator: directory data plus auth, clock, faults and a request log.
+
+Tests build a :class:`WebexSimState`, change it "as an admin in Control Hub" between
+syncs, inject faults, and read ``requests`` to assert what the client sent. Nothing here
+sleeps or reads the wall clock except through the injected ``now``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from daemon.simulators.webex_store import WebexDirectory
+
+Transform = Callable[[Any], Any]
+
+DEMO_ACCESS_TOKEN = "demo-token"
+DEMO_CLIENT_ID = "demo-client-id"
+DEMO_CLIENT_SECRET = "demo-client-secret"
+DEMO_REFRESH_TOKEN = "demo-refresh-token"
+
+
+@dataclass
+class SimRequest:
+    """One request as the simulator saw it. The Authorization value is never kept."""
+
+    method: str
+    path: str  # path + "?" + query string when there is one
+    headers: dict[str, str]
+    body: bytes = b""
+    status: int = 0  # filled in when the response is built
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.path).query))
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Fault:
+    """An injected answer for the next ``remaining`` matching requests."""
+
+    status: int
+    remaining: int
+    retry_after: int | None = None
+    path_contains: str | None = None
+    method: str | None = None
+    body: bytes | None = None
+    transform: Transform | None = None  # rewrites the real JSON answer instead
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.remaining <= 0:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path_contains is None or self.path_contains in path
+
+
+@dataclass
+class RefreshGrant:
+    client_id: str
+    expires_at: datetime | None
+
+
+@dataclass
+class TokenCounter:
+    value: int = 0
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+
+@dataclass
+class AuthState:
+    """Access tokens, OAuth clients and refresh tokens the simulated server accepts."""
+
+    access_tokens: dict[str, datetime | None] = field(default_factory=dict)
+    clients: dict[str, str] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
+    rotate_refresh_tokens: bool = False
+    access_token_lifetime: timedelta = timedelta(days=14)
+    refresh_token_lifetime: timedelta = timedelta(days=90)
+    issued: TokenCounter = field(default_factory=TokenCounter)
+
+
+class WebexSimState(WebexDirectory):
+    """Everything the simulated Webex org holds, plus test controls.
+
+    ``now`` is the clock used for token expiry; pass a controllable one in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        org_id: str | None = None,
+        org_name: str = "Simulated Org",
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(org_id, org_name)
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        self.auth = AuthState()
+        self.faults: list[Fault] = []
+        self.requests: list[SimRequest] = []
+
+    # ---- builders ------------------------------------------------------------------
+    @classmethod
+    def demo(cls, now: Callable[[], datetime] | None = None) -> WebexSimState:
+        """The demo org from data/webex_demo.json, token ``demo-token``, demo OAuth client."""
+        from daemon.simulators.webex_seed import load_demo, read_demo
+
+        data = read_demo()
+        state = cls(org_name=data["org"]["name"], now=now)
+        load_demo(state, data)
+        state.add_demo_credentials()
+        return state
+
+    @classmethod
+    def bulk(
+        cls,
+        people: int,
+        schedules_per_person: int,
+        events_per_schedule: int,
+        now: Callable[[], datetime] | None = None,
+    ) -> WebexSimState:
+        """A deterministic large org for benchmarks (same credentials as the demo)."""
+        from daemon.simulators.webex_seed import fill_bulk
+
+        state = cls(org_name="icsbridge Bench", now=now)
+        fill_bulk(state, people, schedules_per_person, events_per_schedule)
+        state.add_demo_credentials()
+        return state
+
+    def add_demo_credentials(self) -> None:
+        self.add_access_token(DEMO_ACCESS_TOKEN)
+        self.add_oauth_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        self.add_refresh_token(DEMO_REFRESH_TOKEN, DEMO_CLIENT_ID)
+
+    # ---- auth ----------------------------------------------------------------------
+    def add_access_token(self, token: str, expires_at: datetime | None = None) -> None:
+        """Accept ``token`` as a bearer token until ``expires_at`` (None: forever)."""
+        self.auth.access_tokens[token] = expires_at
+
+    def revoke_access_token(self, token: str) -> None:
+        self.auth.access_tokens.pop(token, None)
+
+    def add_oauth_client(self, client_id: str, client_secret: str) -> None:
+        self.auth.clients[client_id] = client_secret
+
+    def add_refresh_token(
+        self, token: str, client_id: str, expires_at: datetime | None = None
+    ) -> None:
+        self.auth.refresh_tokens[token] = RefreshGrant(client_id, expires_at)
+
+    def token_problem(self, token: str | None) -> str | None:
+        """Why a bearer token is refused, or None when it is valid now."""
+        if not token or token not in self.auth.access_tokens:
+            return "The request requires a valid access token set in the Authorization header."
+        expires_at = self.auth.access_tokens[token]
+        if expires_at is not None and self.now() >= expires_at:
+            return "The access token has expired; refresh it."
+        return None
+
+    def refresh(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer a POST /v1/access_token form: (status, JSON body)."""
+        if form.get("grant_type") != "refresh_token":
+            return 400, _oauth_error("unsupported_grant_type", "grant_type must be refresh_token")
+        client_id = form.get("client_id", "")
+        if client_id not in self.auth.clients or self.auth.clients[client_id] != form.get(
+            "client_secret"
+        ):
+            return 401, _oauth_error("invalid_client", "unknown client_id or wrong client_secret")
+        old = form.get("refresh_token", "")
+        grant = self.auth.refresh_tokens.get(old)
+        now = self.now()
+        if grant is None or grant.client_id != client_id:
+            return 400, _oauth_error("invalid_grant", "the refresh token is invalid or revoked")
+        if grant.expires_at is not None and now >= grant.expires_at:
+            return 400, _oauth_error("invalid_grant", "the refresh token has expired")
+        serial = self.auth.issued.next()
+        access = f"sim-access-{serial}"
+        self.add_access_token(access, now + self.auth.access_token_lifetime)
+        refresh_token = old
+        if self.auth.rotate_refresh_tokens:
+            del self.auth.refresh_tokens[old]
+            refresh_token = f"sim-refresh-{serial}"
+            grant = RefreshGrant(client_id, now + self.auth.refresh_token_lifetime)
+            self.auth.refresh_tokens[refresh_token] = grant
+        refresh_left = (
+            grant.expires_at - now
+            if grant.expires_at is not None
+            else self.auth.refresh_token_lifetime
+        )
+        return 200, {
+            "access_token": access,
+            "expires_in": int(self.auth.access_token_lifetime.total_seconds()),
+            "refresh_token": refresh_token,
+            "refresh_token_expires_in": int(refresh_left.total_seconds()),
+            "token_type": "Bearer",
+        }
+
+    # ---- faults --------------------------------------------------------------------
+    def inject(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        path_contains: str | None = None,
+        body: bytes | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status``.
+
+        The body is the Webex error body unless ``body`` overrides it (e.g. broken JSON
+        with a 200). ``Retry-After`` is sent when ``retry_after`` is given. Matching is a
+        substring of path+query and, optionally, the HTTP method.
+        """
+        self.faults.append(Fault(status, times, retry_after, path_contains, method, body))
+
+    def mangle(
+        self,
+        transform: Transform,
+        *,
+        times: int = 1,
+        path_contains: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Rewrite the real JSON answer of the next ``times`` matching successful requests.
+
+        Example (a schedule GET missing ``events``):
+        ``state.mangle(lambda body: {k: v for k, v in body.items() if k != "events"},
+        path_contains="/businessHours/")``.
+        """
+        self.faults.append(Fault(200, times, None, path_contains, method, None, transform))
+
+    def take_fault(self, method: str, path: str, *, transform: bool) -> Fault | None:
+        """Consume the first matching fault of the given kind (transform or status)."""
+        for fault in self.faults:
+            if (fault.transform is not None) == transform and fault.matches(method, path):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    # ---- request log ---------------------------------------------------------------
+    def writes(self) -> list[SimRequest]:
+        """Logged requests that change data (POST/PUT/DELETE), token refreshes excluded."""
+        return [
+            r
+            for r in self.requests
+            if r.method in ("POST", "PUT", "DELETE") and "/access_token" not in r.path
+        ]
+
+
+def _oauth_error(code: str, description: str) -> dict[str, Any]:
+    return {"error": code, "error_description": description}
