@@ -1,0 +1,392 @@
+"""HTTP plumbing shared by every source: retries, 429, paging, tracking ids, error lines.
+
+An :class:`ApiClient` wraps an injected ``httpx.AsyncClient`` for one source. It
+
+- sends ``TrackingID: ICSBRIDGE_<uuid4>`` (one per logical call, kept across its retries,
+  so support can follow a call through its retries) and the bearer token from ``auth``;
+- on 429 sleeps ``Retry-After`` (capped; missing or garbage -> backoff), on 5xx/423,
+  timeouts and dropped connections sleeps a full-jitter exponential backoff, at most
+  ``max_tries`` tries in all; other 4xx fail at once; a 401 calls ``on_unauthorized``
+  once (a token refresh) and retries if it says so;
+- never retries a POST that may have reached the server (a timeout after connecting, a
+  dropped connection, a 5xx): a retried create could be applied twice. A POST is retried
+  only on 429, on 503 with ``Retry-After``, or when the connection was never made;
+- follows ``Link: <url>; rel="next"`` pages (same origin only, so a token never leaves
+  for another host) and stops on an empty page or a link back to a page already read;
+- turns every failure into a :class:`SourceError` of one line, with the API's message and
+  the tracking id, and scrubs every known secret from messages and logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import math
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from config.errors import IcsbridgeError
+
+log = logging.getLogger("icsbridge.http")
+
+Params = Mapping[str, str | int]
+
+_HINTS = {
+    401: "check the token or OAuth credentials",
+    403: "check the admin scopes / orgId",
+    404: "check the id in the config",
+}
+# Failures after which a request was surely not processed, so even a POST may be retried.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Transport failures that a retry cannot fix (a bad URL scheme, a request we built wrong).
+_HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+_MAX_PAGES = 10_000
+
+
+class SourceError(IcsbridgeError):
+    """A source's API refused or failed a call. ``str(self)`` is one actionable line.
+
+    ``status`` is the HTTP status (None when no answer came), ``error_codes`` the API's
+    own codes from the error body (e.g. Webex 25030), ``tracking_id`` the id to quote
+    to the API's support.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_codes: tuple[int, ...] = (),
+        tracking_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_codes = error_codes
+        self.tracking_id = tracking_id
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Delays are in seconds."""
+
+    max_tries: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    retry_after_cap: float = 120.0
+
+
+class ApiClient:
+    """One source's view of an HTTP API rooted at ``base_url`` (see the module docstring).
+
+    ``auth`` returns the bearer token to send (None: send no Authorization header).
+    ``secrets`` returns every secret string the source knows; they are replaced by
+    ``***`` in every message and log line, whatever the API echoes back. ``hints`` adds
+    or replaces the what-to-do phrase given for a status (401, 403, 404 have defaults).
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        source: str,
+        base_url: str,
+        policy: RetryPolicy | None = None,
+        auth: Callable[[], Awaitable[str]] | None = None,
+        on_unauthorized: Callable[[], Awaitable[bool]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        default_params: Params | None = None,
+        secrets: Callable[[], Iterable[str]] | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> None:
+        self._client = client
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self._base = httpx.URL(self.base_url)
+        self.policy = policy or RetryPolicy()
+        self._auth = auth
+        self._on_unauthorized = on_unauthorized
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._default_params = dict(default_params or {})
+        self._secrets = secrets
+        self._sent_tokens: set[str] = set()
+        self._hints = {**_HINTS, **(hints or {})}
+
+    def __repr__(self) -> str:
+        return f"ApiClient(source={self.source!r}, base_url={self.base_url!r})"
+
+    # -- single calls ---------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one call, retrying as the policy allows; return a 2xx answer or raise."""
+        method = method.upper()
+        url = self._url(path, params)
+        shown = f"{method} {self._shown(url)}"
+        tracking_id = f"ICSBRIDGE_{uuid.uuid4()}"
+        tries = 0
+        refreshed = False
+        while True:
+            tries += 1
+            headers = {"TrackingID": tracking_id}
+            if self._auth is not None:
+                token = await self._auth()
+                self._sent_tokens.add(token)
+                headers["Authorization"] = f"Bearer {token}"
+            try:
+                resp = await self._client.request(
+                    method, url, json=json, data=form, headers=headers
+                )
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                failed = f"{shown}: no answer ({what}) (trackingId {tracking_id})"
+                if isinstance(exc, _HOPELESS):
+                    raise self._error(f"{failed}; check base_url") from None
+                if method == "POST" and not isinstance(exc, _NOT_SENT):
+                    # A create that may have been applied is not repeated blindly.
+                    raise self._error(
+                        f"{failed}; not retried because it may have been applied"
+                    ) from None
+                if tries >= self.policy.max_tries:
+                    raise self._error(
+                        f"{shown}: no answer after {tries} tries ({what}) "
+                        f"(trackingId {tracking_id}); check the network or base_url"
+                    ) from None
+                delay = self._backoff(tries)
+                self._warn(
+                    f"{shown}: {what}; retry in {delay:.1f} s "
+                    f"(try {tries + 1} of {self.policy.max_tries})"
+                )
+                await self._sleep(delay)
+                continue
+
+            status = resp.status_code
+            log.debug("%s -> %s (try %d)", shown, status, tries)
+            if resp.is_success:
+                return resp
+            if status == 401 and self._on_unauthorized is not None and not refreshed:
+                refreshed = True
+                if await self._on_unauthorized():
+                    tries -= 1  # a refreshed token is a new start, not a failed try
+                    continue
+            if not self._retryable(method, resp):
+                raise self._http_error(shown, resp, tracking_id, gave_up_after=None)
+            if tries >= self.policy.max_tries:
+                raise self._http_error(shown, resp, tracking_id, gave_up_after=tries)
+            delay = self._delay(resp, tries)
+            self._warn(
+                f"{shown}: {status} {_reason(resp)}; retry in {delay:.1f} s "
+                f"(try {tries + 1} of {self.policy.max_tries})"
+            )
+            await self._sleep(delay)
+
+    async def call_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Like :meth:`request`, returning the decoded JSON body (None for 204)."""
+        resp = await self.request(method, path, params=params, json=json, form=form)
+        if resp.status_code == 204:
+            return None
+        return self._decode(method.upper(), resp)
+
+    async def get_json(self, path: str, params: Params | None = None) -> Any:
+        return await self.call_json("GET", path, params=params)
+
+    # -- paging -------------------------------------------------------------------------
+
+    async def paginate(
+        self, path: str, params: Params | None, items_key: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield every item of a paged list, following ``Link: rel="next"``."""
+        url: str = self._url(path, params)
+        seen: set[str] = set()
+        for _ in range(_MAX_PAGES):
+            seen.add(url)
+            resp = await self.request("GET", url)
+            body = self._decode("GET", resp)
+            items = body.get(items_key) if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise self._error(
+                    f"GET {self._shown(url)}: the answer has no list {items_key!r}; "
+                    "check base_url points at the API"
+                )
+            if not items:
+                return
+            for item in items:
+                if not isinstance(item, dict):
+                    raise self._error(
+                        f"GET {self._shown(url)}: an entry of {items_key!r} is not an object"
+                    )
+                yield item
+            next_url = self._next_url(resp)
+            if next_url is None:
+                return
+            if next_url in seen:
+                self._warn(f"GET {self._shown(url)}: the next-page link loops back; stopping")
+                return
+            url = next_url
+        raise self._error(f"GET {self._shown(path)}: more than {_MAX_PAGES} pages; stopping")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret replaced by ``***``."""
+        known = set(self._sent_tokens)
+        if self._secrets is not None:
+            known.update(self._secrets())
+        for secret in sorted((s for s in known if s), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def _error(self, text: str, **kwargs: Any) -> SourceError:
+        one_line = " ".join(self.scrub(text).split())
+        return SourceError(f'source "{self.source}": {one_line}', **kwargs)
+
+    def _warn(self, text: str) -> None:
+        log.warning('source "%s": %s', self.source, self.scrub(text))
+
+    def _url(self, path: str, params: Params | None) -> str:
+        if path.startswith(("http://", "https://")):
+            url = httpx.URL(path)
+        else:
+            url = httpx.URL(self.base_url + path)
+        merged = {**self._default_params, **(params or {})}
+        for key, value in merged.items():
+            if key not in url.params:
+                url = url.copy_add_param(key, str(value))
+        return str(url)
+
+    def _shown(self, url: str) -> str:
+        """The path below base_url, without query: short, and free of anything secret."""
+        path = httpx.URL(url).raw_path.split(b"?", 1)[0].decode("ascii")
+        base_path = self._base.raw_path.decode("ascii").rstrip("/")
+        return path[len(base_path) :] if path.startswith(base_path + "/") else path
+
+    def _next_url(self, resp: httpx.Response) -> str | None:
+        link = resp.links.get("next", {}).get("url")
+        if not link:
+            return None
+        nxt = resp.url.join(link)
+        if _origin(nxt) != _origin(self._base):
+            # Following it would hand our bearer token to another host.
+            raise self._error(
+                f"GET {self._shown(str(resp.url))}: the next-page link leaves {self._base.host}"
+            )
+        return self._url(str(nxt), None)
+
+    def _backoff(self, tries: int) -> float:
+        ceiling = min(self.policy.max_delay, self.policy.base_delay * 2 ** (tries - 1))
+        return self._rng.uniform(0, ceiling)
+
+    def _retryable(self, method: str, resp: httpx.Response) -> bool:
+        status = resp.status_code
+        if method == "POST":
+            # Only answers that say the request was not processed.
+            return status == 429 or (status == 503 and _retry_after(resp) is not None)
+        return status in (423, 429) or status >= 500
+
+    def _delay(self, resp: httpx.Response, tries: int) -> float:
+        """Seconds to wait before the next try: Retry-After (capped) or the backoff."""
+        retry_after = _retry_after(resp)
+        if retry_after is not None and resp.status_code in (423, 429, 503):
+            return min(retry_after, self.policy.retry_after_cap)
+        return self._backoff(tries)
+
+    def _http_error(
+        self, shown: str, resp: httpx.Response, tracking_id: str, *, gave_up_after: int | None
+    ) -> SourceError:
+        body = _json_or_none(resp)
+        message, codes = _api_message(body, resp)
+        tid = resp.headers.get("trackingid") or _body_tracking_id(body) or tracking_id
+        text = f"{shown}: {resp.status_code} {_reason(resp)}"
+        if message:
+            text += f": {message}"
+        text += f" (trackingId {tid})"
+        hint = self._hints.get(resp.status_code)
+        if gave_up_after is not None:
+            hint = f"gave up after {gave_up_after} tries; try again later"
+        if hint:
+            text += f"; {hint}"
+        return self._error(text, status=resp.status_code, error_codes=codes, tracking_id=tid)
+
+    def _decode(self, method: str, resp: httpx.Response) -> Any:
+        try:
+            return jsonlib.loads(resp.content)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            reason = str(exc).split(":")[0] if str(exc) else type(exc).__name__
+            raise self._error(
+                f"{method} {self._shown(str(resp.url))}: the answer is not JSON ({reason})"
+            ) from None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _reason(resp: httpx.Response) -> str:
+    if resp.reason_phrase:
+        return resp.reason_phrase
+    try:
+        return HTTPStatus(resp.status_code).phrase
+    except ValueError:
+        return "error"
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds; None when absent or not a non-negative number.
+
+    The HTTP-date form is not honoured (the APIs we speak send seconds); it falls back
+    to the backoff like any other value we cannot read.
+    """
+    try:
+        value = float(resp.headers.get("retry-after", "").strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _json_or_none(resp: httpx.Response) -> Any:
+    try:
+        return jsonlib.loads(resp.content)
+    except ValueError:
+        return None
+
+
+def _body_tracking_id(body: Any) -> str | None:
+    tid = body.get("trackingId") if isinstance(body, dict) else None
+    return tid if isinstance(tid, str) and tid else None
+
+
+def _api_message(body: Any, resp: httpx.Response) -> tuple[str, tuple[int, ...]]:
+    """The API's own words about a failure (Webex or OAuth error body), and its codes."""
+    if not isinstance(body, dict):
+        return " ".join(resp.text[:200].split()), ()
+    errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    codes = tuple(e["errorCode"] for e in errors if isinstance(e.get("errorCode"), int))
+    words = [body.get(k) for k in ("message", "error_description", "error")]
+    words += [e.get("description") for e in errors]
+    message = next((w for w in words if isinstance(w, str) and w), "")
+    if codes:
+        message += f" [errorCode {', '.join(str(c) for c in codes)}]"
+    return " ".join(message.split()), codes

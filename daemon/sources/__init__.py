@@ -1,0 +1,11 @@
+"""API sources behind one interface (see :class:`daemon.sources.base.Source`).
+
+Importing this package registers every concrete source in ``SOURCE_KINDS``.
+"""
+
+from __future__ import annotations
+
+from . import webex  # noqa: F401  (registers kind "webex")
+from .base import SOURCE_KINDS, PulledCalendar, Source, TokenStore, source_for
+
+__all__ = ["SOURCE_KINDS", "PulledCalendar", "Source", "TokenStore", "source_for"]

@@ -1,0 +1,373 @@
+"""Webex Calling schedules as calendars (config ``kind = "webex"``).
+
+What ``pull()`` reads:
+
+- for each person id in ``people``: the person (displayName, locationId), their calling
+  settings (timeZone), their schedule list, each PEOPLE-level schedule through the person
+  endpoint and each LOCATION-level one through their location's endpoint (the person
+  endpoint answers 404 for those);
+- for each location in ``locations`` (``"all"``: every location of the org): the location
+  (name, timeZone), its schedule list, each schedule.
+
+A location schedule is read once per (location, type, schedule id), however many people
+list it and whether or not the location is also configured.
+
+Time zone of a person schedule: their location's ``timeZone``, then their calling time
+zone, then the config's ``timezone``. Of a location schedule: the location's
+``timeZone``, then the config's ``timezone`` (never a person's, or the result would depend
+on which person listed it first). With none of them the source fails (never guess).
+
+Calendar keys: ``<source>/locations/<location>/<type>/<schedule>`` and
+``<source>/people/<displayName>/<type>/<schedule>`` (see ``calendar_keys``: unsafe path
+characters replaced; when two calendars would share a key, the later ones in (key,
+schedule id) order get ``~`` and the first 6 hex digits of sha1(schedule id)).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from config.settings import WebexSourceSettings
+from converters.errors import PayloadError
+from converters.model import CalendarMeta, ConvertedEvent
+from converters.webex import Level, WebexSchedule, parse_schedule, to_vevents
+from daemon.http import ApiClient, SourceError
+
+from .base import PulledCalendar, Source, TokenStore, register_source, utc_now
+from .calendar_keys import safe_segment, unique_key
+from .webex_auth import OAuthRefresher, StaticToken, TokenProvider
+from .webex_writes import WebexWrites, schedule_path
+
+log = logging.getLogger("icsbridge.webex")
+
+_TYPE_WORDS = {"businessHours": "business hours", "holidays": "holidays"}
+
+
+def _seg(segment: str) -> str:
+    """An API id as one URL path segment (standard base64 ids may hold ``/`` and ``+``)."""
+    return quote(segment, safe="")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One schedule to read: whose it is and where the API serves it."""
+
+    level: Level
+    owner_id: str
+    owner_name: str
+    schedule_id: str
+    schedule_name: str
+    type: str
+
+    @property
+    def ref(self) -> dict[str, str]:
+        keys = {"level": self.level, "owner_id": self.owner_id, "type": self.type}
+        return {**keys, "schedule_id": self.schedule_id}
+
+    @property
+    def owner(self) -> str:
+        return f"location {self.owner_name}" if self.level == "LOCATION" else self.owner_name
+
+    @property
+    def label(self) -> str:
+        return f'schedule "{self.schedule_name}" ({self.type}) of {self.owner}'
+
+    @property
+    def key_path(self) -> str:
+        folder = "locations" if self.level == "LOCATION" else "people"
+        parts = (folder, self.owner_name, self.type, self.schedule_name)
+        return "/".join(safe_segment(p) for p in parts)
+
+
+@dataclass
+class _Read:
+    """One schedule read and converted, before its calendar key is settled."""
+
+    target: _Target
+    schedule: WebexSchedule
+    tz: str
+    events: list[ConvertedEvent]
+
+
+@dataclass(frozen=True)
+class _Location:
+    id: str
+    name: str
+    zone: str | None
+
+
+@register_source
+class WebexSource(WebexWrites, Source):
+    """Webex Calling person and location schedules (see the module docstring)."""
+
+    kind = "webex"
+    settings: WebexSourceSettings
+
+    def __init__(
+        self,
+        settings: WebexSourceSettings,
+        client: httpx.AsyncClient,
+        *,
+        tokens: TokenStore,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)
+        self.base_url = settings.base_url.rstrip("/")
+        self._auth = self._token_provider()
+        params: dict[str, str | int] = {"orgId": settings.org_id} if settings.org_id else {}
+        self.api = ApiClient(
+            self.client,
+            source=self.name,
+            base_url=self.base_url,
+            auth=self._auth.token,
+            on_unauthorized=self._auth.on_unauthorized,
+            sleep=self.sleep,
+            rng=self.rng,
+            default_params=params,
+            secrets=self._auth.secrets,
+        )
+
+    def _token_provider(self) -> TokenProvider:
+        s = self.settings
+        if s.token is not None:
+            return StaticToken(s.token)
+        if s.client_id is not None and s.client_secret is not None and s.refresh_token is not None:
+            return OAuthRefresher(
+                source=self.name,
+                client=self.client,
+                base_url=self.base_url,
+                client_id=s.client_id,
+                client_secret=s.client_secret,
+                refresh_token=s.refresh_token,
+                tokens=self.tokens,
+                clock=self.clock,
+                sleep=self.sleep,
+                rng=self.rng,
+            )
+        # config.settings refuses such a config; this guards a settings object built by hand.
+        raise SourceError(
+            f'source "{self.name}": no credentials; set token, or client_id, client_secret '
+            "and refresh_token"
+        )
+
+    def describe(self) -> list[str]:
+        s = self.settings
+        auth = "bearer token" if isinstance(self._auth, StaticToken) else "OAuth refresh token"
+        lines = [f"auth: {auth}"]  # the caller already shows kind, interval and base_url
+        if s.org_id:
+            lines.append(f"organisation (orgId): {s.org_id}")
+        lines.extend(
+            f"person {pid}: personal schedules and their location's shared schedules"
+            for pid in s.people
+        )
+        if s.locations == "all":
+            lines.append("every location of the organisation: its schedules")
+        else:
+            lines.extend(f"location {lid}: its schedules" for lid in s.locations)
+        fallback = s.timezone.key if s.timezone is not None else "none (the API must give one)"
+        lines.append(f"time zone when the API gives none: {fallback}")
+        return lines
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def pull(self) -> list[PulledCalendar]:
+        reads: list[_Read] = []
+        done: set[tuple[str, str, str]] = set()  # (location id, type, schedule id)
+        locations: dict[str, _Location] = {}
+        try:
+            for person_id in dict.fromkeys(self.settings.people):  # each once, in order
+                await self._pull_person(person_id, reads, done, locations)
+            for location in await self._configured_locations(locations):
+                await self._pull_location(location, reads, done)
+        except PayloadError as exc:
+            raise PayloadError(f'source "{self.name}": {exc}') from exc
+        return self._calendars(reads)
+
+    async def _pull_person(
+        self,
+        person_id: str,
+        reads: list[_Read],
+        done: set[tuple[str, str, str]],
+        locations: dict[str, _Location],
+    ) -> None:
+        person = await self.api.get_json(f"/people/{_seg(person_id)}", {"callingData": "true"})
+        name = _text(person, "displayName", f"person {person_id}")
+        location_id = _optional_text(person, "locationId", f"person {name}")
+        calling = await self.api.get_json(f"/telephony/config/people/{_seg(person_id)}")
+        person_zone = _optional_text(calling, "timeZone", f"calling settings of {name}")
+        location = await self._location(location_id, locations) if location_id else None
+        location_label = f"location {location.name}" if location else ""
+        location_zone = (location.zone, location_label) if location else None
+        calling_zone = (person_zone, f"calling settings of {name}")
+        path = f"/people/{_seg(person_id)}/features/schedules"
+        for entry in await self._list(path, f"schedule list of {name}"):
+            sid, sname, stype, level = entry
+            if level == "PEOPLE":
+                target = _Target("PEOPLE", person_id, name, sid, sname, stype)
+                zones = [location_zone] if location_zone else []
+                reads.append(await self._read(target, *zones, calling_zone))
+            elif level == "LOCATION":
+                if location is None:
+                    raise PayloadError(
+                        f'webex: {name} lists location schedule "{sname}" but has no locationId'
+                    )
+                if (location.id, stype, sid) in done:
+                    continue
+                done.add((location.id, stype, sid))
+                target = _Target("LOCATION", location.id, location.name, sid, sname, stype)
+                # Not the person's zone: a shared schedule must not take the zone of
+                # whichever person happened to list it first.
+                reads.append(await self._read(target, (location.zone, location_label)))
+            else:
+                raise PayloadError(
+                    f'webex: schedule list of {name}: schedule "{sname}": field "level": '
+                    f"{level!r} is not PEOPLE or LOCATION"
+                )
+
+    async def _configured_locations(self, known: dict[str, _Location]) -> list[_Location]:
+        wanted = self.settings.locations
+        if wanted != "all":
+            return [await self._location(lid, known) for lid in wanted]
+        found: list[_Location] = []
+        params = {"max": self.settings.page_size}
+        async for item in self.api.paginate("/locations", params, "items"):
+            location = _location_of(item, "location list")
+            known.setdefault(location.id, location)
+            found.append(location)
+        return found
+
+    async def _location(self, location_id: str, known: dict[str, _Location]) -> _Location:
+        if location_id not in known:
+            body = await self.api.get_json(f"/locations/{_seg(location_id)}")
+            known[location_id] = _location_of(body, f"location {location_id}")
+        return known[location_id]
+
+    async def _pull_location(
+        self, location: _Location, reads: list[_Read], done: set[tuple[str, str, str]]
+    ) -> None:
+        path = f"/telephony/config/locations/{_seg(location.id)}/schedules"
+        for sid, sname, stype, _ in await self._list(path, f"schedule list of {location.name}"):
+            if (location.id, stype, sid) in done:
+                continue
+            done.add((location.id, stype, sid))
+            target = _Target("LOCATION", location.id, location.name, sid, sname, stype)
+            reads.append(await self._read(target, (location.zone, f"location {location.name}")))
+
+    async def _list(self, path: str, where: str) -> list[_Entry]:
+        """The schedules of a list endpoint, all pages, skipping types we do not know."""
+        params = {"max": self.settings.page_size}
+        entries = [
+            _entry(item, where) async for item in self.api.paginate(path, params, "schedules")
+        ]
+        return [e for e in entries if e is not None]
+
+    async def _read(self, target: _Target, *zones: tuple[str | None, str]) -> _Read:
+        zone = self._zone(*zones, what=target.label)
+        data = await self.api.get_json(schedule_path(target.ref))
+        schedule = parse_schedule(data, where=target.label)
+        events = to_vevents(
+            schedule, tz=ZoneInfo(zone), level=target.level, owner_name=target.owner_name
+        )
+        return _Read(target, schedule, zone, events)
+
+    def _zone(self, *candidates: tuple[str | None, str], what: str) -> str:
+        """The first zone the API gives, else the config's; fail when there is none."""
+        for zone, origin in candidates:
+            if zone:
+                log.debug('source "%s": %s: time zone %s from %s', self.name, what, zone, origin)
+                return _checked_zone(zone, origin)
+        if self.settings.timezone is not None:
+            zone = self.settings.timezone.key
+            log.debug('source "%s": %s: time zone %s from the config', self.name, what, zone)
+            return zone
+        raise SourceError(
+            f'source "{self.name}": {what}: the Webex API gives no time zone for it; '
+            'set timezone in the config for this source (e.g. timezone = "Europe/Paris")'
+        )
+
+    def _calendars(self, reads: list[_Read]) -> list[PulledCalendar]:
+        ordered = sorted(reads, key=lambda r: (r.target.key_path, r.target.schedule_id))
+        taken: set[str] = set()
+        out: list[PulledCalendar] = []
+        for r in ordered:
+            t = r.target
+            key = unique_key(f"{self.name}/{t.key_path}", t.schedule_id, taken)
+            meta = CalendarMeta(
+                key=key,
+                name=f"{r.schedule.name} ({t.owner_name})",
+                description=(
+                    f"Webex Calling {_TYPE_WORDS[t.type]} schedule "
+                    f'"{r.schedule.name}" of {t.owner} (time zone {r.tz})'
+                ),
+                timezone=r.tz,
+                refresh_seconds=int(self.settings.interval.total_seconds()),
+            )
+            out.append(PulledCalendar(meta=meta, events=r.events, ref={**t.ref, "tz": r.tz}))
+        return out
+
+
+def _text(body: Any, key: str, where: str) -> str:
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f'webex: {where}: field "{key}" is missing or not text')
+    return value
+
+
+def _optional_text(body: Any, key: str, where: str) -> str | None:
+    if not isinstance(body, dict):
+        raise PayloadError(f"webex: {where}: the answer is not an object")
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f'webex: {where}: field "{key}" is not text')
+    return value
+
+
+class _Entry(NamedTuple):
+    id: str
+    name: str
+    type: str
+    level: object  # only person lists carry it; checked by the caller
+
+
+def _entry(item: dict[str, Any], where: str) -> _Entry | None:
+    """A schedule list entry; None (and a warning) for a type we do not know."""
+    sid = _text(item, "id", where)
+    name = _text(item, "name", where)
+    stype = _text(item, "type", f'{where}: schedule "{name}"')
+    if stype not in _TYPE_WORDS:
+        log.warning('webex: %s: schedule "%s" has unknown type %r; skipped', where, name, stype)
+        return None
+    return _Entry(sid, name, stype, item.get("level"))
+
+
+def _location_of(body: Any, where: str) -> _Location:
+    lid = _text(body, "id", where)
+    name = _text(body, "name", where)
+    return _Location(lid, name, _optional_text(body, "timeZone", f"location {name}"))
+
+
+def _checked_zone(zone: str, origin: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+        raise PayloadError(
+            f'webex: {origin}: timeZone "{zone}" is not a known IANA time zone'
+        ) from None
+    return zone
+
+
+__all__ = ["WebexSource"]

@@ -1,0 +1,91 @@
+"""Writing events of a Webex schedule (person or location level).
+
+``ref`` is the ``PulledCalendar.ref`` of the schedule: ``level`` ("PEOPLE" or "LOCATION"),
+``owner_id`` (person or location id), ``type`` and ``schedule_id``. Webex event ids are
+derived from the event name, so a rename gives the event a new id: ``update_event`` returns
+the id the API answers with and the caller re-keys its state from it.
+
+Writes are never retried once they may have reached the server (see ``daemon.http``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from converters.errors import PayloadError
+from converters.webex import WebexEvent, parse_schedule
+from daemon.http import ApiClient, SourceError
+
+
+def schedule_path(ref: dict[str, str]) -> str:
+    """The API path of the schedule ``ref`` names."""
+    sid = quote(ref["schedule_id"], safe="")
+    stype = quote(ref["type"], safe="")
+    owner = quote(ref["owner_id"], safe="")
+    if ref["level"] == "PEOPLE":
+        return f"/people/{owner}/features/schedules/{stype}/{sid}"
+    if ref["level"] == "LOCATION":
+        return f"/telephony/config/locations/{owner}/schedules/{stype}/{sid}"
+    raise ValueError(f"unknown schedule level {ref['level']!r}")
+
+
+class WebexWrites:
+    """Event writes for :class:`daemon.sources.webex.WebexSource` (uses its ``api``)."""
+
+    api: ApiClient
+    name: str
+
+    async def create_event(self, ref: dict[str, str], event: WebexEvent) -> str:
+        """Add ``event`` to the schedule; returns the new event's id."""
+        body = await self.api.call_json("POST", f"{schedule_path(ref)}/events", json=_wire(event))
+        return self._id_of(body, "POST", ref)
+
+    async def update_event(
+        self,
+        ref: dict[str, str],
+        event_id: str,
+        event: WebexEvent,
+        *,
+        new_name: str | None = None,
+    ) -> str:
+        """Replace the event's fields; ``event.name`` is its current name and ``new_name``
+        renames it. Returns the event's id after the write (a new one on rename)."""
+        body = _wire(event)
+        if new_name is not None and new_name != event.name:
+            body["newName"] = new_name
+        answer = await self.api.call_json("PUT", _event_path(ref, event_id), json=body)
+        return self._id_of(answer, "PUT", ref)
+
+    async def delete_event(self, ref: dict[str, str], event_id: str) -> None:
+        await self.api.request("DELETE", _event_path(ref, event_id))
+
+    async def get_event(self, ref: dict[str, str], event_id: str) -> WebexEvent:
+        data = await self.api.get_json(_event_path(ref, event_id))
+        # Validated through the schedule parser so an event is checked the same way
+        # whether it comes alone or inside its schedule.
+        wrapper = {"id": ref["schedule_id"], "name": "-", "type": ref["type"], "events": [data]}
+        try:
+            schedule = parse_schedule(wrapper, where=f"event {event_id}")
+        except PayloadError as exc:
+            raise PayloadError(f'source "{self.name}": {exc}') from exc
+        return schedule.events[0]
+
+    def _id_of(self, body: Any, method: str, ref: dict[str, str]) -> str:
+        new_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(new_id, str) or not new_id:
+            raise SourceError(
+                f'source "{self.name}": {method} {schedule_path(ref)}/events: the answer has '
+                "no event id; re-read the schedule before writing again"
+            )
+        return new_id
+
+
+def _event_path(ref: dict[str, str], event_id: str) -> str:
+    return f"{schedule_path(ref)}/events/{quote(event_id, safe='')}"
+
+
+def _wire(event: WebexEvent) -> dict[str, Any]:
+    body = dict(event.to_wire())
+    body.pop("id", None)  # the id is in the path (or made by the server on create)
+    return body
