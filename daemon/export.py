@@ -1,0 +1,215 @@
+"""`icsbridge export`: one run, one .ics per calendar, written atomically.
+
+A source that fails keeps its previous files; the others are still written. Files of
+calendars that vanished from a source that answered are removed, unless the source
+suddenly answered with no calendar at all (that looks like an API fault, not a user
+deleting everything, so nothing is removed and a warning says so).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import httpx
+
+from config.errors import IcsbridgeError
+from config.settings import Settings, SourceSettings
+from converters.calendar import assemble
+from converters.model import CalendarMeta
+
+from .atomic import write_atomic
+from .sources.base import source_for
+from .state import StateStore
+from .sync import RenderedCalendar, pull_and_render
+
+log = logging.getLogger("icsbridge.export")
+
+TransportFactory = Callable[[SourceSettings], httpx.AsyncBaseTransport | None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class ExportReport:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    events: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+class Progress:
+    """Progress lines on a terminal only; silent when stderr is a pipe or a file."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+def calendar_path(output_dir: Path, key: str) -> Path:
+    """Where a calendar's file goes; refuses a key that would leave ``output_dir``."""
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise IcsbridgeError(f'calendar key "{key}" is not a safe file path; please report it')
+    return output_dir.joinpath(*parts[:-1], parts[-1] + ".ics")
+
+
+def select_sources(settings: Settings, names: Sequence[str] | None) -> list[SourceSettings]:
+    if not names:
+        return list(settings.sources)
+    known = {s.name: s for s in settings.sources}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise IcsbridgeError(
+            f"{settings.path}: no source named {', '.join(repr(m) for m in missing)} "
+            f"(sources: {', '.join(known) or 'none'})"
+        )
+    return [known[n] for n in names]
+
+
+async def pull_sources(
+    settings: Settings,
+    state: StateStore,
+    chosen: Sequence[SourceSettings],
+    *,
+    now: datetime,
+    transport_for: TransportFactory | None = None,
+    progress: Progress | None = None,
+    sleep: Sleep | None = None,
+) -> tuple[dict[str, list[RenderedCalendar]], list[str]]:
+    """Pull and render each chosen source; returns the results and one line per failure."""
+    progress = progress or Progress()
+    results: dict[str, list[RenderedCalendar]] = {}
+    failures: list[str] = []
+    for src in chosen:
+        progress.say(f"{src.name}: reading {src.kind} at {src.base_url} ...")
+        transport = transport_for(src) if transport_for else None
+        try:
+            async with httpx.AsyncClient(
+                transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)
+            ) as client:
+                if sleep is None:
+                    source = source_for(src, client, tokens=state)
+                else:
+                    source = source_for(src, client, tokens=state, sleep=sleep)
+                rendered = await pull_and_render(source, src.name, state, now=now)
+        except IcsbridgeError as exc:
+            line = _source_line(src.name, str(exc))
+            failures.append(line)
+            state.record_attempt(src.name, now, line)
+            progress.say(f"{src.name}: FAILED")
+            continue
+        except Exception as exc:  # a bug: say so in one line, keep the other sources going
+            log.debug("source %s crashed", src.name, exc_info=True)
+            line = _source_line(
+                src.name,
+                f"internal error {type(exc).__name__}: {exc}; run with --debug and report it",
+            )
+            failures.append(line)
+            state.record_attempt(src.name, now, line)
+            continue
+        state.record_attempt(src.name, now, None)
+        results[src.name] = rendered
+        n_events = sum(len(c.events) for c in rendered)
+        progress.say(f"{src.name}: {len(rendered)} calendars, {n_events} events")
+    return results, failures
+
+
+def _source_line(name: str, message: str) -> str:
+    first = message.splitlines()[0] if message else "unknown error"
+    prefix = f'source "{name}"'
+    return first if first.startswith(prefix) else f"{prefix}: {first}"
+
+
+def write_files(
+    output_dir: Path,
+    state: StateStore,
+    results: dict[str, list[RenderedCalendar]],
+    report: ExportReport,
+) -> None:
+    """Write each calendar's file and drop the files of calendars that vanished."""
+    for name, calendars in results.items():
+        previous = state.calendars(name)
+        for cal in calendars:
+            path = calendar_path(output_dir, cal.meta.key)
+            write_atomic(path, cal.data)
+            state.set_calendar(name, cal.meta.key, str(path))
+            report.written.append(path)
+            report.events += len(cal.events)
+        current = {c.meta.key for c in calendars}
+        gone = sorted(set(previous) - current)
+        if gone and not calendars:
+            log.warning(
+                'source "%s" answered with no calendar where it had %d; keeping their files '
+                "(remove them by hand if the schedules really were deleted)",
+                name,
+                len(gone),
+            )
+            continue
+        for key in gone:
+            old = Path(previous[key])
+            old.unlink(missing_ok=True)
+            state.forget_calendar(name, key)
+            report.removed.append(old)
+
+
+def merged_calendar(results: dict[str, list[RenderedCalendar]], refresh_seconds: int) -> bytes:
+    """All calendars of all given sources as one VCALENDAR (for ``--output -``)."""
+    events = [ev for cals in results.values() for cal in cals for ev in cal.events]
+    meta = CalendarMeta(
+        key="merged",
+        name="icsbridge: " + ", ".join(sorted(results)),
+        description="All calendars of " + ", ".join(sorted(results)),
+        refresh_seconds=refresh_seconds,
+    )
+    return assemble(meta, events)
+
+
+async def run_export(
+    settings: Settings,
+    *,
+    now: datetime,
+    source_names: Sequence[str] | None = None,
+    output: Path | None = None,
+    stdout: BinaryIO | None = None,
+    transport_for: TransportFactory | None = None,
+    progress: Progress | None = None,
+    sleep: Sleep | None = None,
+) -> ExportReport:
+    """The whole one-shot export. ``stdout`` given: one merged calendar goes there."""
+    chosen = select_sources(settings, source_names)
+    report = ExportReport()
+    with StateStore(settings.daemon.state) as state:
+        results, report.failures = await pull_sources(
+            settings,
+            state,
+            chosen,
+            now=now,
+            transport_for=transport_for,
+            progress=progress,
+            sleep=sleep,
+        )
+        if stdout is not None:
+            # A partial merged calendar would silently lose the failed source's events
+            # in whatever the caller redirects it to: write it only when all succeeded.
+            if not report.failures:
+                refresh = min(s.interval_seconds for s in chosen)
+                stdout.write(merged_calendar(results, refresh))
+                stdout.flush()
+                report.events = sum(len(c.events) for cals in results.values() for c in cals)
+            return report
+        write_files(output or settings.daemon.output_dir, state, results, report)
+    return report

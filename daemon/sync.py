@@ -1,0 +1,69 @@
+"""The sync engine, pull direction: pull -> identity (state) -> render.
+
+It sees only the ``Source`` interface, never a concrete API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from icalendar import Event
+
+from config.errors import IcsbridgeError
+from converters.calendar import assemble, finalize_event
+from converters.model import CalendarMeta
+
+from .identity import reconcile
+from .sources.base import PulledCalendar, Source
+from .state import StateStore
+
+
+@dataclass(frozen=True)
+class RenderedCalendar:
+    """One calendar ready to publish: its finalised events and its .ics bytes."""
+
+    meta: CalendarMeta
+    events: list[Event]
+    data: bytes
+
+
+class DuplicateCalendarError(IcsbridgeError):
+    pass
+
+
+async def pull_and_render(
+    source: Source, name: str, state: StateStore, *, now: datetime
+) -> list[RenderedCalendar]:
+    """Pull every calendar of ``source``, attach identities and render each one.
+
+    The state store is updated in one transaction after everything rendered, so a
+    failure part way leaves it as it was.
+    """
+    pulled = await source.pull()
+    return render_pulled(pulled, name, state, now=now)
+
+
+def render_pulled(
+    pulled: list[PulledCalendar], name: str, state: StateStore, *, now: datetime
+) -> list[RenderedCalendar]:
+    seen: set[str] = set()
+    for cal in pulled:
+        if cal.meta.key in seen:
+            raise DuplicateCalendarError(
+                f'source "{name}": two calendars share the key "{cal.meta.key}"; '
+                "this is a bug in the source module, please report it"
+            )
+        seen.add(cal.meta.key)
+
+    out: list[RenderedCalendar] = []
+    with state.transaction():
+        for cal in sorted(pulled, key=lambda c: c.meta.key):
+            rows = state.items(name, cal.meta.key)
+            rec = reconcile(
+                name, cal.meta.key, cal.events, rows, now=now, uid_taken=state.uid_taken
+            )
+            state.replace_items(name, cal.meta.key, [m.row for m in rec.matched])
+            events = [finalize_event(m.event.component, m.stamp) for m in rec.matched]
+            out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
+    return out
