@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from icalendar.cal.component import Component
@@ -61,6 +61,7 @@ _LEADING: dict[str, tuple[str, ...]] = {
 # RFC 5545 3.3.11: TEXT allows no control characters but HTAB; line breaks become "\n".
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_NEEDS_ESCAPING = re.compile(r"[\\;,\x00-\x1f\x7f]")
 
 
 def escape_text(value: str) -> str:
@@ -69,6 +70,8 @@ def escape_text(value: str) -> str:
     Other control characters cannot be written in TEXT and are dropped; a lone surrogate
     (JSON allows "\\ud800") cannot be UTF-8 and becomes "?".
     """
+    if value.isascii() and _NEEDS_ESCAPING.search(value) is None:
+        return value  # the common case: nothing to change
     value = value.encode("utf-8", errors="replace").decode("utf-8")
     escaped = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     return _CONTROL.sub("", _NEWLINE.sub("\\\\n", escaped))
@@ -89,6 +92,8 @@ def fold(line: str) -> bytes:
     Folds fall between characters (never inside a UTF-8 sequence) and never split a
     backslash escape; continuation lines start with one space, which counts in the 75.
     """
+    if len(line) <= MAX_OCTETS and line.isascii():  # most lines: nothing to fold
+        return line.encode("ascii") + b"\r\n"
     pieces: list[bytes] = []
     current = bytearray()
     budget = MAX_OCTETS
@@ -161,8 +166,36 @@ def render_value(component: Component, name: str, value: Any) -> str:
     return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
 
 
+def _fast_time_line(name: str, value: vDDDTypes) -> str | None:
+    """The line of a plain DATE or zoned DATE-TIME, without icalendar's slower path.
+
+    Covers what nearly every event has (DTSTART/DTEND as a date, or with a TZID that is
+    the zone's IANA key); anything else returns None and goes the general way. A property
+    test holds this to icalendar's own rendering.
+    """
+    dt = value.dt
+    params = value.params
+    if type(dt) is date:
+        if params and dict(params) != {"VALUE": "DATE"}:
+            return None
+        return f"{name.upper()};VALUE=DATE:{dt.year:04d}{dt.month:02d}{dt.day:02d}"
+    if type(dt) is not datetime or dt.tzinfo is None or dt.microsecond:
+        return None
+    key = getattr(dt.tzinfo, "key", None)
+    if not key or dict(params) != {"TZID": key} or any(c in key for c in ',;:"'):
+        return None
+    return (
+        f"{name.upper()};TZID={key}:{dt.year:04d}{dt.month:02d}{dt.day:02d}"
+        f"T{dt.hour:02d}{dt.minute:02d}{dt.second:02d}"
+    )
+
+
 def property_line(component: Component, name: str, value: Any) -> str:
     """The unfolded content line ``NAME;PARAMS:VALUE`` of one property value."""
+    if type(value) is vDDDTypes:
+        fast = _fast_time_line(name, value)
+        if fast is not None:
+            return fast
     if isinstance(value, vDDDLists):
         period = _period_line(name, value)
         if period is not None:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Event
-from icalendar.prop import vBroken
+from icalendar.prop import vBroken, vCategory, vDDDTypes, vText
 
 from converters import rrule
 from converters.errors import UnsupportedByTarget
@@ -76,41 +77,66 @@ def to_vevents(
     occurrence is moved to its first real occurrence, as the Webex server does.
     """
     converted = []
+    shared = _schedule_properties(schedule, level, owner_name)
     for event in sorted(schedule.events, key=lambda item: item.id or ""):
         if event.id is None:
             raise ValueError(f"event {event.name!r} has no id; read schedules with parse_schedule")
-        component = _component_without_name(event, schedule, tz, level, owner_name)
-        # Everything converted but the name, so a rename outside icsbridge keeps the hint.
-        hint = hashlib.sha256(component.to_ical()).hexdigest()
-        component.add("SUMMARY", event.name)
-        converted.append(ConvertedEvent(native_key=event.id, component=component, rename_hint=hint))
+        component = _component_without_name(event, tz)
+        for name, value in shared.items():
+            component[name] = value
+        component["SUMMARY"] = vText(event.name)
+        converted.append(
+            ConvertedEvent(
+                native_key=event.id, component=component, rename_hint=_rename_hint(event, tz)
+            )
+        )
     return converted
 
 
-def _component_without_name(
-    event: WebexEvent, schedule: WebexSchedule, tz: ZoneInfo, level: Level, owner_name: str
-) -> Event:
+def _rename_hint(event: WebexEvent, tz: ZoneInfo) -> str:
+    """Everything of the event but its id and name (which a rename changes), hashed.
+
+    Hashing the payload rather than the rendered component keeps this cheap; it is only
+    ever compared with hints of the same calendar, whose zone and owner are the same.
+    """
+    fields = {k: v for k, v in event.to_wire().items() if k not in ("id", "name")}
+    text = json.dumps([tz.key, fields], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _schedule_properties(schedule: WebexSchedule, level: Level, owner_name: str) -> dict[str, Any]:
+    """The properties every event of the schedule shares, built once per schedule.
+
+    The values are shared between the events' components: nothing downstream mutates a
+    property value in place (normalisation replaces values), so sharing is safe.
+    """
+    owner = owner_name if level == "PEOPLE" else f"location {owner_name}"
+    return {
+        "CATEGORIES": vCategory([TYPE_LABELS[schedule.type], schedule.name]),
+        "X-ICSBRIDGE-SCHEDULE-TYPE": vText(schedule.type),
+        "TRANSP": vText("TRANSPARENT"),
+        "DESCRIPTION": vText(
+            f'Webex Calling {schedule.type} schedule "{schedule.name}" of {owner}'
+        ),
+    }
+
+
+def _component_without_name(event: WebexEvent, tz: ZoneInfo) -> Event:
+    """DTSTART, DTEND and RRULE of one event."""
     shift = timedelta(days=event.first_occurrence_shift())
     start_date, end_date = event.startDate + shift, event.endDate + shift
     component = Event()
     start_time: time | None = None
     if event.allDayEnabled:
-        component.add("DTSTART", start_date)
-        component.add("DTEND", end_date + _ONE_DAY)
+        component["DTSTART"] = vDDDTypes(start_date)
+        component["DTEND"] = vDDDTypes(end_date + _ONE_DAY)
     else:
         start_time, end_time = _times(event)
-        component.add("DTSTART", datetime.combine(start_date, start_time, tzinfo=tz))
+        component["DTSTART"] = vDDDTypes(datetime.combine(start_date, start_time, tzinfo=tz))
         if (end_date, end_time) != (start_date, start_time):  # zero-length: no DTEND
-            component.add("DTEND", datetime.combine(end_date, end_time, tzinfo=tz))
+            component["DTEND"] = vDDDTypes(datetime.combine(end_date, end_time, tzinfo=tz))
     if event.recurrence is not None:
-        component.add("RRULE", _rule(event.recurrence, start_time, tz).to_vrecur())
-    component.add("CATEGORIES", [TYPE_LABELS[schedule.type], schedule.name])
-    component.add("X-ICSBRIDGE-SCHEDULE-TYPE", schedule.type)
-    component.add("TRANSP", "TRANSPARENT")
-    owner = owner_name if level == "PEOPLE" else f"location {owner_name}"
-    component.add(
-        "DESCRIPTION", f'Webex Calling {schedule.type} schedule "{schedule.name}" of {owner}'
-    )
+        component["RRULE"] = _rule(event.recurrence, start_time, tz).to_vrecur()
     return component
 
 

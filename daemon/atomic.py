@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, *, sync_dir: bool = True) -> None:
     """Replace ``path`` with ``data`` through a temp file in the same folder + rename.
 
     The data is fsynced before the rename and the folder after it, so a crash leaves
-    either the previous content or the new one.
+    either the previous content or the new one. A caller writing many files in one
+    folder may pass ``sync_dir=False`` and call :func:`sync_dirs` once at the end.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -27,7 +28,14 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        _fsync_dir(path.parent)
+
+
+def sync_dirs(folders: set[Path]) -> None:
+    """Make the renames done in ``folders`` durable (one fsync per folder)."""
+    for folder in sorted(folders):
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

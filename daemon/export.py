@@ -23,7 +23,7 @@ from config.settings import Settings, SourceSettings
 from converters.calendar import assemble
 from converters.model import CalendarMeta
 
-from .atomic import write_atomic
+from .atomic import sync_dirs, write_atomic
 from .sources.base import source_for
 from .state import StateStore
 from .sync import RenderedCalendar, pull_and_render
@@ -141,11 +141,13 @@ def write_files(
     report: ExportReport,
 ) -> None:
     """Write each calendar's file and drop the files of calendars that vanished."""
+    touched: set[Path] = set()
     for name, calendars in results.items():
         previous = state.calendars(name)
         for cal in calendars:
             path = calendar_path(output_dir, cal.meta.key)
-            write_atomic(path, cal.data)
+            write_atomic(path, cal.data, sync_dir=False)
+            touched.add(path.parent)
             state.set_calendar(name, cal.meta.key, str(path))
             report.written.append(path)
             report.events += len(cal.events)
@@ -162,8 +164,10 @@ def write_files(
         for key in gone:
             old = Path(previous[key])
             old.unlink(missing_ok=True)
+            touched.add(old.parent)
             state.forget_calendar(name, key)
             report.removed.append(old)
+    sync_dirs(touched)
 
 
 def merged_calendar(results: dict[str, list[RenderedCalendar]], refresh_seconds: int) -> bytes:

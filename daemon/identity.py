@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from converters.calendar import Stamp, content_hash
+from converters.calendar import Stamp
 from converters.model import ConvertedEvent
 
 from .state import ItemRow
@@ -32,9 +32,9 @@ _UID_NAMESPACE = uuid.UUID("5b0f3c1e-8f4a-4b8e-9a57-2f7c6d1e0a11")
 
 @dataclass(frozen=True)
 class Matched:
-    """A pulled event with the identity and stamp it will be published with."""
+    """A pulled event (by its index in ``pulled``) with the identity it is published with."""
 
-    event: ConvertedEvent
+    index: int
     stamp: Stamp
     row: ItemRow
 
@@ -55,12 +55,16 @@ def reconcile(
     source: str,
     calendar: str,
     pulled: Sequence[ConvertedEvent],
+    hashes: Sequence[str],
     rows: Sequence[ItemRow],
     *,
     now: datetime,
     uid_taken: Callable[[str], bool],
 ) -> Reconciled:
-    """Match ``pulled`` against the calendar's stored ``rows`` (see module doc)."""
+    """Match ``pulled`` against the calendar's stored ``rows`` (see module doc).
+
+    ``hashes[i]`` is the content hash of ``pulled[i]`` (``converters.calendar.prepare``).
+    """
     by_key = {r.native_key: r for r in rows}
     matched: dict[int, ItemRow] = {}
     for i, ev in enumerate(pulled):
@@ -83,8 +87,7 @@ def reconcile(
 
     in_use = {r.uid for r in matched.values()}
     result: list[Matched] = []
-    for i, ev in enumerate(pulled):
-        digest = content_hash(ev.component)
+    for i, (ev, digest) in enumerate(zip(pulled, hashes, strict=True)):
         old = matched.get(i)
         if old is None:
             uid = _fresh_uid(source, calendar, ev.native_key, in_use, uid_taken)
@@ -106,7 +109,7 @@ def reconcile(
             remote_version=old.remote_version if old else None,
             published_hash=old.published_hash if old else None,
         )
-        result.append(Matched(ev, Stamp(uid=uid, modified=modified, sequence=sequence), row))
+        result.append(Matched(i, Stamp(uid=uid, modified=modified, sequence=sequence), row))
     return Reconciled(matched=result, vanished=left_rows)
 
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from icalendar import Event
-
 from config.errors import IcsbridgeError
-from converters.calendar import assemble, finalize_event
+from converters.calendar import RenderedEvent, assemble, prepare, stamp_prepared
 from converters.model import CalendarMeta
 
 from .identity import reconcile
@@ -24,7 +22,7 @@ class RenderedCalendar:
     """One calendar ready to publish: its finalised events and its .ics bytes."""
 
     meta: CalendarMeta
-    events: list[Event]
+    events: list[RenderedEvent]
     data: bytes
 
 
@@ -59,11 +57,20 @@ def render_pulled(
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
+            # Each event is normalised and rendered once: the hash decides its stamp,
+            # then the stamp is spliced into the lines already rendered.
+            prepared = [prepare(ev.component) for ev in cal.events]
             rows = state.items(name, cal.meta.key)
             rec = reconcile(
-                name, cal.meta.key, cal.events, rows, now=now, uid_taken=state.uid_taken
+                name,
+                cal.meta.key,
+                cal.events,
+                [p.content_hash for p in prepared],
+                rows,
+                now=now,
+                uid_taken=state.uid_taken,
             )
             state.replace_items(name, cal.meta.key, [m.row for m in rec.matched])
-            events = [finalize_event(m.event.component, m.stamp) for m in rec.matched]
+            events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
             out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
     return out

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Event
 
+from converters.calendar import content_hash
 from converters.model import ConvertedEvent
-from daemon.identity import derived_uid, reconcile
+from daemon.identity import Reconciled, derived_uid, reconcile
 from daemon.state import ItemRow
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -21,8 +23,21 @@ def _event(key: str, name: str, day: int = 1) -> ConvertedEvent:
     return ConvertedEvent(native_key=key, component=ev, rename_hint=hint)
 
 
+def _rec(
+    source: str,
+    calendar: str,
+    pulled: list[ConvertedEvent],
+    rows: list[ItemRow],
+    *,
+    now: datetime,
+    uid_taken: Callable[[str], bool],
+) -> Reconciled:
+    hashes = [content_hash(ev.component) for ev in pulled]
+    return reconcile(source, calendar, pulled, hashes, rows, now=now, uid_taken=uid_taken)
+
+
 def _first_run(events: list[ConvertedEvent]) -> list[ItemRow]:
-    rec = reconcile("hq", "hq/c", events, [], now=T0, uid_taken=lambda _u: False)
+    rec = _rec("hq", "hq/c", events, [], now=T0, uid_taken=lambda _u: False)
     return [m.row for m in rec.matched]
 
 
@@ -37,7 +52,7 @@ def test_new_items_get_uids_derived_from_their_key() -> None:
 
 def test_unchanged_items_keep_uid_and_stamps() -> None:
     rows = _first_run([_event("k1", "A")])
-    rec = reconcile("hq", "hq/c", [_event("k1", "A")], rows, now=T1, uid_taken=lambda _u: True)
+    rec = _rec("hq", "hq/c", [_event("k1", "A")], rows, now=T1, uid_taken=lambda _u: True)
     (m,) = rec.matched
     assert (m.stamp.uid, m.stamp.modified, m.stamp.sequence) == (rows[0].uid, T0, 0)
     assert rec.vanished == []
@@ -46,7 +61,7 @@ def test_unchanged_items_keep_uid_and_stamps() -> None:
 def test_changed_content_bumps_sequence_and_modified() -> None:
     rows = _first_run([_event("k1", "A")])
     changed = _event("k1", "A", day=3)
-    rec = reconcile("hq", "hq/c", [changed], rows, now=T1, uid_taken=lambda _u: True)
+    rec = _rec("hq", "hq/c", [changed], rows, now=T1, uid_taken=lambda _u: True)
     (m,) = rec.matched
     assert m.stamp.uid == rows[0].uid
     assert (m.stamp.modified, m.stamp.sequence) == (T1, 1)
@@ -56,7 +71,7 @@ def test_rename_outside_icsbridge_keeps_the_uid() -> None:
     """A Webex rename changes the event id; the UID must not change."""
     rows = _first_run([_event("id-of-Lunch", "Lunch"), _event("id-of-Tea", "Tea", 2)])
     renamed = _event("id-of-Brunch", "Brunch")  # same times as Lunch
-    rec = reconcile(
+    rec = _rec(
         "hq",
         "hq/c",
         [renamed, _event("id-of-Tea", "Tea", 2)],
@@ -72,7 +87,7 @@ def test_rename_outside_icsbridge_keeps_the_uid() -> None:
 
 def test_ambiguous_rename_gives_new_uids_rather_than_a_guess() -> None:
     rows = _first_run([_event("a", "A"), _event("b", "B")])  # same hint (day 1)
-    rec = reconcile(
+    rec = _rec(
         "hq",
         "hq/c",
         [_event("c", "C")],
@@ -87,11 +102,11 @@ def test_ambiguous_rename_gives_new_uids_rather_than_a_guess() -> None:
 
 def test_new_item_taking_a_renamed_items_old_name_gets_a_fresh_uid() -> None:
     run1 = _first_run([_event("k-A", "A")])
-    rec2 = reconcile("hq", "hq/c", [_event("k-B", "B")], run1, now=T1, uid_taken=lambda _u: True)
+    rec2 = _rec("hq", "hq/c", [_event("k-B", "B")], run1, now=T1, uid_taken=lambda _u: True)
     run2 = [m.row for m in rec2.matched]
     assert run2[0].uid == derived_uid("hq", "hq/c", "k-A")  # renamed, uid kept
     # A new event named A again: its key derives the uid the renamed event holds.
-    rec3 = reconcile(
+    rec3 = _rec(
         "hq",
         "hq/c",
         [_event("k-B", "B"), _event("k-A", "A", 5)],

@@ -1,0 +1,73 @@
+"""The prepare-once path gives exactly the bytes of finalize_event + assemble."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+from icalendar import Event
+
+from converters.calendar import (
+    Stamp,
+    assemble,
+    content_hash,
+    finalize_event,
+    prepare,
+    stamp_prepared,
+)
+from converters.model import CalendarMeta
+
+META = CalendarMeta(key="t/cal", name="Test", refresh_seconds=900)
+ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata"]
+
+
+@st.composite
+def events(draw: st.DrawFn) -> Event:
+    ev = Event()
+    ev.add("summary", draw(st.text(min_size=1, max_size=40).filter(str.strip)))
+    day = date(2024, 1, 1) + timedelta(days=draw(st.integers(0, 900)))
+    if draw(st.booleans()):
+        ev.add("dtstart", day)
+        ev.add("dtend", day + timedelta(days=draw(st.integers(1, 5))))
+    else:
+        tz = ZoneInfo(draw(st.sampled_from(ZONES)))
+        start = datetime(day.year, day.month, day.day, draw(st.integers(0, 22)), tzinfo=tz)
+        ev.add("dtstart", start)
+        ev.add("dtend", start + timedelta(minutes=draw(st.integers(15, 600))))
+        if draw(st.booleans()):
+            until = (start + timedelta(days=draw(st.integers(7, 400)))).astimezone(UTC)
+            ev.add("rrule", {"freq": "weekly", "until": until})
+    if draw(st.booleans()):
+        ev.add("description", draw(st.text(max_size=200)))
+    ev.add("categories", ["Business hours", draw(st.text(min_size=1, max_size=10))])
+    return ev
+
+
+@given(st.lists(events(), max_size=6), st.integers(0, 3))
+def test_prepared_path_gives_the_same_bytes_and_hash(evs: list[Event], seq: int) -> None:
+    stamps = [
+        Stamp(uid=f"{i}@t", modified=datetime(2026, 1, 1, tzinfo=UTC), sequence=seq)
+        for i in range(len(evs))
+    ]
+    classic = assemble(META, [finalize_event(e, s) for e, s in zip(evs, stamps, strict=True)])
+    prepared = [prepare(e) for e in evs]
+    fast = assemble(META, [stamp_prepared(p, s) for p, s in zip(prepared, stamps, strict=True)])
+    assert fast == classic
+    assert [p.content_hash for p in prepared] == [content_hash(e) for e in evs]
+
+
+def test_normalising_leaves_the_callers_component_alone() -> None:
+    ev = Event()
+    ev.add("summary", "Weekly")
+    ev.add("dtstart", datetime(2026, 1, 5, 9, tzinfo=ZoneInfo("Europe/Paris")))
+    ev.add(
+        "rrule",
+        {"freq": "weekly", "until": datetime(2026, 3, 1, 9, tzinfo=ZoneInfo("Europe/Paris"))},
+    )
+    ev.add("description", "")
+    before = ev.to_ical()
+    prepare(ev)
+    finalize_event(ev, Stamp(uid="u@t", modified=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert ev.to_ical() == before
