@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from dateutil.rrule import MO, WEEKLY, YEARLY, rrule, weekday
+from dateutil.rrule import SU, WEEKLY, YEARLY, rrule, weekday
 
 Level = Literal["PEOPLE", "LOCATION"]
 SCHEDULE_TYPES = ("businessHours", "holidays")
@@ -247,8 +247,9 @@ _SHORT_MONTHS = ("APRIL", "JUNE", "SEPTEMBER", "NOVEMBER")
 def first_occurrence(recurrence: dict[str, Any], start: date) -> date | None:
     """The first date on or after ``start`` the rule produces (None: none before its end).
 
-    Weekly rules with an interval count weeks from the start's week, weeks starting Monday
-    (RFC 5545's default WKST), which is what a converter emitting a plain RRULE means.
+    Weekly rules with an interval count weeks from the start's week, weeks starting on
+    Sunday: the order of the API's own weekday fields, and what converters/webex.py
+    assumes (unverified against the real service; both must change together).
     """
     dtstart = datetime.combine(start, datetime.min.time())
     until = None
@@ -264,7 +265,7 @@ def first_occurrence(recurrence: dict[str, Any], start: date) -> date | None:
             dtstart=dtstart,
             interval=weekly["recurInterval"],
             byweekday=days,
-            wkst=MO,
+            wkst=SU,
             until=until,
         )
     elif "recurYearlyByDate" in recurrence:

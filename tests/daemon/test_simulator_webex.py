@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -544,3 +544,22 @@ def test_control_hub_edits_are_validated_like_the_api(state: WebexSimState) -> N
         state.add_schedule(paris, "holidays", "French Holidays", [])
     new_id = state.rename_schedule(paris, "holidays", "French Holidays", "Jours Feries")
     assert new_id == schedule_id("LOCATION", "holidays", "Jours Feries")
+
+
+def test_every_other_week_counts_weeks_from_sunday() -> None:
+    """Weeks start on Sunday, as converters/webex.py assumes (WKST=SU).
+
+    Entered on Monday 2026-01-05 for every other Sunday: the week of that Monday began on
+    Sunday 01-04 (already past), so the first Sunday is two weeks on (01-18). With weeks
+    starting on Monday it would be 01-11.
+    """
+    from daemon.simulators.webex_events import first_occurrence
+
+    weekly = dict.fromkeys(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"), False
+    )
+    recurrence = {
+        "recurForEver": True,
+        "recurWeekly": {"recurInterval": 2, "sunday": True, **weekly},
+    }
+    assert first_occurrence(recurrence, date(2026, 1, 5)) == date(2026, 1, 18)

@@ -53,6 +53,27 @@ def _expected(sim: WebexSimState, key: str) -> dict[str, list[datetime]]:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[WebexSimState, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("export")
     sim = WebexSimState.demo()
+    # Every other week on Sunday and Tuesday, entered on a Monday: the week start (WKST)
+    # decides which Sunday comes first, so simulator, converter and parsers must agree.
+    bruno = next(p.id for p in sim.people.values() if p.display_name == "Bruno Lefevre")
+    days = dict.fromkeys(("monday", "wednesday", "thursday", "friday", "saturday"), False)
+    sim.set_event(
+        bruno,
+        "businessHours",
+        "Reviews",
+        {
+            "name": "Biweekly Sunday Review",
+            "startDate": "2026-01-05",
+            "endDate": "2026-01-05",
+            "startTime": "10:00",
+            "endTime": "11:00",
+            "allDayEnabled": False,
+            "recurrence": {
+                "recurForEver": True,
+                "recurWeekly": {"recurInterval": 2, "sunday": True, "tuesday": True, **days},
+            },
+        },
+    )
     (folder / "token").write_text("demo-token")
     config = write_config(folder, sim)
     config.write_text(config.read_text().replace("env:ICSBRIDGE_TEST_WEBEX_TOKEN", "file:token"))
