@@ -1,0 +1,103 @@
+"""The `icsbridge` command line: exit statuses, one line per problem, demo as a process."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings
+from converters.feedcheck import validate_feed
+from daemon.cli import main
+from daemon.export import Progress
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def test_check_lists_what_each_source_will_read(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--config", str(settings.path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{settings.path}: OK, 1 source(s)\n")
+    assert "source hq (webex, every 15m, https://webexapis.com/v1):" in out
+    assert "every location of the organisation" in out
+    assert out.count("personal schedules") == 3
+    assert "demo-token" not in out
+
+
+def test_bad_config_gives_one_line_per_problem_and_status_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = FIXTURES / "config" / "many_problems.toml"
+    for command in ("check", "export"):
+        assert main([command, "--config", str(bad)]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) >= 5
+        assert all(line.startswith(f"{bad}: ") for line in err)
+
+
+def test_missing_secret_is_a_config_problem(
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ICSBRIDGE_TEST_WEBEX_TOKEN")
+    assert main(["export", "--config", str(settings.path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f'{settings.path}: source "hq": field "token": '
+        "environment variable ICSBRIDGE_TEST_WEBEX_TOKEN is not set"
+    )
+
+
+def test_unknown_source_name_is_one_line(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", "--config", str(settings.path), "--source", "nope"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"icsbridge: {settings.path}: no source named 'nope' (sources: hq)"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only() -> None:
+    tty, pipe = _Tty(), io.StringIO()
+    Progress(tty).say("hq: reading")
+    Progress(pipe).say("hq: reading")
+    assert tty.getvalue() == "hq: reading\n"
+    assert pipe.getvalue() == ""
+
+
+def test_demo_runs_offline_as_a_real_process(tmp_path: Path) -> None:
+    """`icsbridge demo`: simulator on loopback, real HTTP, files written, paths shown."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Webex Calling simulator serving demo data at http://127.0.0.1:" in proc.stdout
+    shown = [Path(line.strip()) for line in proc.stdout.splitlines() if line.endswith(".ics")]
+    assert len(shown) == 11
+    for path in shown:
+        assert validate_feed(path.read_bytes()) == [], path
+    # The demo starts from scratch each time: a second run gives the same files.
+    again = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
