@@ -19,6 +19,7 @@ from config.settings import Settings, SourceSettings
 from converters.feedcheck import validate_feed
 from daemon.export import ExportReport, run_export
 from daemon.simulators.webex import WebexSimState
+from daemon.state import StateStore
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +221,40 @@ async def test_nothing_goes_to_stdout_when_a_source_fails(
     report = await _export(settings, transport_for, stdout=out, sleep=fake_sleep)
     assert report.exit_code == 1
     assert out.getvalue() == b""
+
+
+async def test_rotated_refresh_token_survives_in_the_state_file(
+    tmp_path: Path,
+    sim: WebexSimState,
+    transport_for: Transports,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Webex rotates the refresh token; the next run (a restart) must use the new one."""
+    sim.auth.rotate_refresh_tokens = True
+    for name, value in {
+        "WX_CLIENT_ID": "demo-client-id",
+        "WX_CLIENT_SECRET": "demo-client-secret",
+        "WX_REFRESH": "demo-refresh-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = write_config(tmp_path, sim)
+    config.write_text(
+        config.read_text().replace(
+            'token = "env:ICSBRIDGE_TEST_WEBEX_TOKEN"',
+            'client_id = "env:WX_CLIENT_ID"\nclient_secret = "env:WX_CLIENT_SECRET"\n'
+            'refresh_token = "env:WX_REFRESH"',
+        )
+    )
+    settings = load_settings(config)
+    first = await _export(settings, transport_for)
+    assert first.failures == []
+    # The config's refresh token is now spent: a second run works only from the state.
+    sim.revoke_access_token(next(t for t in sim.auth.access_tokens if t.startswith("sim-")))
+    second = await _export(settings, transport_for, now=NOW + timedelta(days=1))
+    assert second.failures == []
+    refreshes = [r for r in sim.requests if r.path.startswith("/v1/access_token")]
+    assert len(refreshes) == 2
+    with StateStore(settings.daemon.state) as state:
+        kept = state.get_secret("webex:hq:refresh_token")
+    assert kept is not None and kept in sim.auth.refresh_tokens  # the live, rotated one
+    assert kept != "demo-refresh-token"
