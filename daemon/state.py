@@ -5,6 +5,8 @@
   SEQUENCE counter, so UIDs survive restarts and renames and stamps come from data;
 - per calendar: the files last written for it, so a vanished schedule's file can go;
 - per source: last attempt, last success, last error;
+- per feed: its URL token (rotatable) and what was last published (file, ETag,
+  Last-Modified), so a restarted daemon serves the same bytes with the same validators;
 - secrets the APIs hand back (a rotated OAuth refresh token), so a restart keeps them.
 
 The file is created with mode 0600 because it may hold a refresh token.
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from config.errors import IcsbridgeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -57,6 +59,21 @@ _MIGRATIONS: dict[int, str] = {
         value TEXT NOT NULL
     );
     """,
+    2: """
+    CREATE TABLE feed_tokens (
+        feed    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE feeds (
+        name          TEXT PRIMARY KEY,
+        path          TEXT NOT NULL,
+        etag          TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        events        INTEGER NOT NULL,
+        size          INTEGER NOT NULL
+    );
+    """,
 }
 
 
@@ -78,6 +95,18 @@ class ItemRow:
     sequence: int
     remote_version: str | None = None
     published_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """What was last published for a feed."""
+
+    name: str
+    path: str
+    etag: str
+    last_modified: datetime
+    events: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -279,3 +308,48 @@ class StateStore:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    # -- feeds ----------------------------------------------------------------
+
+    def feed_tokens(self) -> dict[str, str]:
+        """Feed name -> its current URL token."""
+        rows = self._db.execute("SELECT feed, token FROM feed_tokens").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def set_feed_token(self, feed: str, token: str, when: datetime) -> None:
+        """Give ``feed`` a new token; the old one stops working at once."""
+        self._db.execute(
+            "INSERT INTO feed_tokens (feed, token, created) VALUES (?, ?, ?)"
+            " ON CONFLICT (feed) DO UPDATE SET token = excluded.token,"
+            " created = excluded.created",
+            (feed, token, _ts(when)),
+        )
+
+    def feed_records(self) -> dict[str, FeedRecord]:
+        rows = self._db.execute(
+            "SELECT name, path, etag, last_modified, events, size FROM feeds"
+        ).fetchall()
+        return {
+            r[0]: FeedRecord(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5])
+            for r in rows
+        }
+
+    def set_feed_record(self, record: FeedRecord) -> None:
+        self._db.execute(
+            "INSERT INTO feeds (name, path, etag, last_modified, events, size)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            " path = excluded.path, etag = excluded.etag,"
+            " last_modified = excluded.last_modified, events = excluded.events,"
+            " size = excluded.size",
+            (
+                record.name,
+                record.path,
+                record.etag,
+                _ts(record.last_modified),
+                record.events,
+                record.size,
+            ),
+        )
+
+    def forget_feed(self, name: str) -> None:
+        self._db.execute("DELETE FROM feeds WHERE name = ?", (name,))

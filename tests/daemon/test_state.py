@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.state import SCHEMA_VERSION, ItemRow, StateError, StateStore
+from daemon.state import _MIGRATIONS, SCHEMA_VERSION, FeedRecord, ItemRow, StateError, StateStore
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -93,3 +93,36 @@ def test_secrets_and_source_status(tmp_path: Path) -> None:
 def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     with StateStore(tmp_path / "s.sqlite") as state, pytest.raises(ValueError, match="naive"):
         state.record_attempt("hq", datetime(2026, 1, 1), None)
+
+
+def test_version_1_state_is_migrated_keeping_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    db = sqlite3.connect(path)
+    for statement in _MIGRATIONS[1].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
+        " modified, sequence) VALUES ('u@x', 'hq', 'hq/c', 'k', 'h', 'c', ?, 0)",
+        (T0.isoformat(),),
+    )
+    db.commit()
+    db.close()
+    with StateStore(path) as state:
+        assert state.schema_version == SCHEMA_VERSION
+        assert [r.uid for r in state.items("hq", "hq/c")] == ["u@x"]
+        state.set_feed_token("hq/c", "tok", T0)
+        assert state.feed_tokens() == {"hq/c": "tok"}
+
+
+def test_feed_tokens_rotate_and_records_round_trip(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.sqlite") as state:
+        state.set_feed_token("support", "old", T0)
+        state.set_feed_token("support", "new", T0)
+        assert state.feed_tokens() == {"support": "new"}
+        record = FeedRecord("support", "/f/support.ics", '"abc"', T0, 3, 1200)
+        state.set_feed_record(record)
+        assert state.feed_records() == {"support": record}
+        state.forget_feed("support")
+        assert state.feed_records() == {}
