@@ -94,4 +94,19 @@ import("ical.js").then(() => {
   console.log(JSON.parse(fs.readFileSync("node_modules/ical.js/package.json")).version);
 });' 2>&1)" || fail "ical.js does not load in node: ${ical_version##*$'\n'}"
 step "ical.js: $ical_version loads in node"
+
+# --- systemd-analyze: tests/daemon/test_systemd_units.py checks the units offline ----------
+if command -v systemd-analyze >/dev/null 2>&1; then
+    step "systemd-analyze: already installed ($(systemd-analyze --version | head -n1))"
+else
+    step "systemd-analyze: installing Debian's systemd package"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq ||
+        fail "apt-get update failed: check the network/apt sources, then rerun"
+    as_root apt-get install -y -qq --no-install-recommends systemd >/dev/null ||
+        fail "apt-get install systemd failed: see apt's message above, then rerun"
+    command -v systemd-analyze >/dev/null 2>&1 ||
+        fail "systemd-analyze not found after installing systemd"
+fi
+
 step "done"
