@@ -74,9 +74,9 @@ def resolve_secrets(settings: Settings) -> list[str]:
     values read are dropped at once; they are never kept or returned.
     """
     problems: list[str] = []
-    for source in settings.sources:
-        for name in type(source).model_fields:
-            ref = getattr(source, name)
+    for entry in [*settings.sources, *settings.feeds]:
+        for name in type(entry).model_fields:
+            ref = getattr(entry, name)
             if not isinstance(ref, SecretRef):
                 continue
             try:

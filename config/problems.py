@@ -24,6 +24,7 @@ from config.settings import (
     SOURCE_KINDS,
     SOURCE_MODELS,
     DaemonSettings,
+    FeedSettings,
     Settings,
 )
 from config.wording import quote, toml_type
@@ -33,6 +34,10 @@ _SET_BY_LOADER = frozenset({"path"})
 _MISSING_HINTS = {
     "name": '(e.g. name = "hq")',
     "interval": '(e.g. interval = "15m")',
+}
+_FEED_MISSING_HINTS = {
+    "name": '(e.g. name = "support-hours")',
+    "calendars": '(e.g. calendars = ["hq/*"])',
 }
 _EXPECTED = {
     "string_type": "a string",
@@ -80,17 +85,23 @@ def describe_error(detail: ErrorDetails, raw: Mapping[str, Any]) -> str:
     kind, value = detail["type"], detail["input"]
     section: str | None = None
     model: type[BaseModel] | None = Settings
+    hints = _MISSING_HINTS
     if loc[:1] == ["daemon"] and len(loc) > 1:
         section, model, loc = "daemon", DaemonSettings, loc[1:]
+    elif loc[:1] == ["feeds"] and len(loc) > 1 and isinstance(loc[1], int):
+        section = _entry_label(raw, "feeds", loc[1], by_number=kind == DUPLICATE_NAME)
+        model, loc, hints = FeedSettings, loc[2:], _FEED_MISSING_HINTS
+        if not loc:
+            return f"{section}: {_what(kind, value, 'expected a table')}"
     elif loc[:1] == ["sources"] and len(loc) > 1 and isinstance(loc[1], int):
-        section = _source_label(raw, loc[1], by_number=kind == DUPLICATE_NAME)
+        section = _entry_label(raw, "sources", loc[1], by_number=kind == DUPLICATE_NAME)
         loc = loc[2:]
         model = SOURCE_MODELS.get(str(loc[0])) if loc else None
         if model is not None:
             loc = loc[1:]
         elif not loc:
             return f"{section}: {_describe_source_itself(kind, value)}"
-    elif loc in (["sources"], ["daemon"]):
+    elif loc in (["sources"], ["daemon"], ["feeds"]):
         return _describe_section_itself(str(loc[0]), kind, value)
 
     field = str(loc[0]) if loc else None
@@ -104,7 +115,7 @@ def describe_error(detail: ErrorDetails, raw: Mapping[str, Any]) -> str:
     if field is not None:
         where.append(f"field {quote(field)}{items}")
     if kind == "missing" and field is not None:
-        hint = _MISSING_HINTS.get(field)
+        hint = hints.get(field)
         return ": ".join(where) + " is missing" + (f" {hint}" if hint else "")
     return ": ".join([*where, _what(kind, value, detail["msg"])])
 
@@ -122,8 +133,8 @@ def _what(kind: str, value: object, message: str) -> str:
 def _describe_section_itself(name: str, kind: str, value: object) -> str:
     if name == "sources" and kind in ("missing", "too_short"):
         return "sources: none given; add at least one [[sources]] table"
-    if name == "sources":
-        return f"sources: expected an array of tables ([[sources]]), got {toml_type(value)}"
+    if name in ("sources", "feeds"):
+        return f"{name}: expected an array of tables ([[{name}]]), got {toml_type(value)}"
     return f"daemon: expected a table ([daemon]), got {toml_type(value)}"
 
 
@@ -145,17 +156,19 @@ def _describe_source_itself(kind: str, value: object) -> str:
     return _what(kind, value, "expected a table")
 
 
-def _source_label(raw: Mapping[str, Any], index: int, *, by_number: bool) -> str:
-    """``source "hq"`` when that name is valid and first used here, else ``source #2``."""
-    sources = raw.get("sources")
+def _entry_label(raw: Mapping[str, Any], section: str, index: int, *, by_number: bool) -> str:
+    """``source "hq"`` (``feed "x"``) when that name is valid and first used here, else
+    ``source #2`` (``feed #2``)."""
+    noun = section.removesuffix("s")
+    entries = raw.get(section)
     name = None
-    if isinstance(sources, list) and 0 <= index < len(sources):
-        entry = sources[index]
+    if isinstance(entries, list) and 0 <= index < len(entries):
+        entry = entries[index]
         name = entry.get("name") if isinstance(entry, Mapping) else None
     if by_number or not isinstance(name, str) or not _NAME.fullmatch(name):
-        return f"source #{index + 1}"
-    assert isinstance(sources, list)
-    earlier = (entry.get("name") for entry in sources[:index] if isinstance(entry, Mapping))
+        return f"{noun} #{index + 1}"
+    assert isinstance(entries, list)
+    earlier = (entry.get("name") for entry in entries[:index] if isinstance(entry, Mapping))
     if name in earlier:
-        return f"source #{index + 1}"
-    return f"source {quote(name)}"
+        return f"{noun} #{index + 1}"
+    return f"{noun} {quote(name)}"

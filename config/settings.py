@@ -10,6 +10,8 @@ file's directory).
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias, TypeVar
@@ -28,16 +30,17 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from config import fields
 from config.fields import IanaZone, Interval
 from config.secrets import SecretRef
-from config.wording import quote
+from config.wording import quote, toml_type
 
 SOURCE_KINDS = ("webex", "apio", "wordbee", "b2core")
 """Every kind of source icsbridge knows of."""
 AVAILABLE_SOURCE_KINDS = ("webex",)
 """The kinds this version implements."""
 DUPLICATE_NAME = "icsbridge_duplicate_name"
-"""Error type of a repeated source name; reported against the source's number."""
+"""Error type of a repeated source or feed name; reported against the entry's number."""
 OAUTH_FIELDS = ("client_id", "client_secret", "refresh_token")
 DEFAULT_LISTEN = "127.0.0.1:8080"
+_FEED_NAME = re.compile(r"[a-z0-9-]+")
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -193,6 +196,55 @@ SourceSettings: TypeAlias = Annotated[WebexSourceSettings, Field(discriminator="
 SOURCE_MODELS: dict[str, type[SourceSettingsBase]] = {"webex": WebexSourceSettings}
 
 
+class FeedSettings(BaseModel):
+    """One ``[[feeds]]`` entry: a merged feed of every calendar whose key matches a pattern.
+
+    ``calendars`` are fnmatch patterns on calendar keys (``"<source>/<path>"``; ``*`` also
+    matches ``/``, so ``"hq/*"`` is every calendar of source ``hq``). Their first segment
+    must match a source name: the settings refuse a pattern that can reach no source.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    calendars: list[str]
+    token: SecretRef | None = None
+    """A fixed URL token; without one the daemon generates and keeps one."""
+    description: str = ""
+    """Shown as the calendar's name in apps (the feed name when empty)."""
+
+    @field_validator("name", mode="plain")
+    @classmethod
+    def _check_name(cls, value: object) -> str:
+        text = fields.expect_string(value, 'a name like "support-hours"')
+        if not _FEED_NAME.fullmatch(text):
+            raise fields.problem(
+                f"{quote(text)} is not a valid name "
+                '(use lowercase letters, digits and "-", e.g. "support-hours")'
+            )
+        return text
+
+    @field_validator("calendars", mode="plain")
+    @classmethod
+    def _check_calendars(cls, value: object) -> list[str]:
+        return _check_patterns(value)
+
+    @field_validator("token", mode="after")
+    @classmethod
+    def _name_secret(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
+        if value is None:
+            return None
+        return value.with_where(f'feed {quote(info.data.get("name", "?"))}: field "token"')
+
+    def matches(self, key: str) -> bool:
+        """True when calendar ``key`` belongs in this feed."""
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.calendars)
+
+    def reaches(self, source: str) -> bool:
+        """True when some pattern can match a calendar of ``source``."""
+        return any(_reaches(pattern, source) for pattern in self.calendars)
+
+
 class Settings(BaseModel):
     """The whole config file. ``path`` is the config file itself, set by the loader."""
 
@@ -200,6 +252,7 @@ class Settings(BaseModel):
 
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     sources: list[SourceSettings] = Field(min_length=1)
+    feeds: list[FeedSettings] = Field(default_factory=list)
     path: Path
 
     @model_validator(mode="wrap")
@@ -210,7 +263,9 @@ class Settings(BaseModel):
             if "daemon" not in data:
                 # Validate the defaults with the caller's context so paths become absolute.
                 data = {**data, "daemon": {}}
-            problems = _duplicate_names(data.get("sources"))
+            problems = _duplicate_names(data.get("sources"), "sources", "source")
+            problems += _duplicate_names(data.get("feeds"), "feeds", "feed")
+            problems += _unreachable_patterns(data.get("feeds"), data.get("sources"))
         return _validate_adding(handler, data, problems)
 
 
@@ -241,23 +296,81 @@ def _publish_problem(data: Mapping[str, Any]) -> str | None:
     return 'nothing to publish: give people = ["<personId>", ...] and/or locations (ids or "all")'
 
 
-def _duplicate_names(sources: object) -> list[InitErrorDetails]:
-    if not isinstance(sources, list):
+def _entry_value(entry: object, key: str) -> object:
+    """``entry[key]`` of a TOML table, or the attribute of a model built in code."""
+    return entry.get(key) if isinstance(entry, Mapping) else getattr(entry, key, None)
+
+
+def _duplicate_names(entries: object, section: str, noun: str) -> list[InitErrorDetails]:
+    if not isinstance(entries, list):
         return []
     first_use: dict[str, int] = {}
     problems: list[InitErrorDetails] = []
-    for index, source in enumerate(sources):
-        name = source.get("name") if isinstance(source, Mapping) else getattr(source, "name", None)
+    for index, entry in enumerate(entries):
+        name = _entry_value(entry, "name")
         if not isinstance(name, str):
             continue
         if name in first_use:
             message = (
-                f"{quote(name)} is already the name of source #{first_use[name] + 1} "
+                f"{quote(name)} is already the name of {noun} #{first_use[name] + 1} "
                 "(names must be unique)"
             )
-            problems.append(_detail(DUPLICATE_NAME, ("sources", index, "name"), message, name))
+            problems.append(_detail(DUPLICATE_NAME, (section, index, "name"), message, name))
         else:
             first_use[name] = index
+    return problems
+
+
+def _check_patterns(value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise fields.problem(f'expected an array of patterns like ["hq/*"], got {toml_type(value)}')
+    if not value:
+        raise fields.problem('no pattern given; list the calendars to merge (e.g. ["hq/*"])')
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            raise fields.problem(f"item {number}: expected a pattern string, got {toml_type(item)}")
+        if not item.strip():
+            raise fields.problem(f"item {number} is empty; give a pattern or remove it")
+        if _names_a_source(item):
+            raise fields.problem(
+                f"{quote(item)} names a source, not calendars (calendar keys are "
+                f"source/path: write {quote(item + '/*')} for all of them)"
+            )
+    return list(value)
+
+
+def _names_a_source(pattern: str) -> bool:
+    """``"hq"`` can match no calendar: keys are ``"<source>/<path>"``."""
+    return "/" not in pattern and not any(char in pattern for char in "*?[")
+
+
+def _reaches(pattern: str, source: str) -> bool:
+    # A key is "<source>/<path>", so the pattern's first segment must match the source
+    # name; fnmatch's "*" also matches "/", so a "*" before the first "/" reaches any
+    # source that the text up to and including that "*" matches.
+    star, slash = pattern.find("*"), pattern.find("/")
+    if star != -1 and (slash == -1 or star < slash):
+        return fnmatch.fnmatchcase(source, pattern[: star + 1])
+    return fnmatch.fnmatchcase(source, pattern if slash == -1 else pattern[:slash])
+
+
+def _unreachable_patterns(feeds: object, sources: object) -> list[InitErrorDetails]:
+    """A problem per pattern whose first segment matches no source name."""
+    if not isinstance(feeds, list) or not isinstance(sources, list):
+        return []
+    names = [n for n in (_entry_value(s, "name") for s in sources) if isinstance(n, str)]
+    problems: list[InitErrorDetails] = []
+    for index, feed in enumerate(feeds):
+        patterns = _entry_value(feed, "calendars")
+        if not isinstance(patterns, list):
+            continue
+        for pattern in patterns:
+            if not isinstance(pattern, str) or not pattern.strip() or _names_a_source(pattern):
+                continue  # the field check reports it
+            if any(_reaches(pattern, name) for name in names):
+                continue
+            message = f"{quote(pattern)} names no source (sources: {', '.join(names) or 'none'})"
+            problems.append(_detail(fields.PROBLEM, ("feeds", index, "calendars"), message, ""))
     return problems
 
 

@@ -54,6 +54,10 @@ def render_pulled(
             )
         seen.add(cal.meta.key)
 
+    # A source answering with no event at all is held back by the feed store's empty
+    # guard; keep the items' identities too, so that when the events come back their
+    # SEQUENCE and stamps carry on instead of starting again at 0.
+    keep_items = not any(cal.events for cal in pulled)
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
@@ -70,7 +74,8 @@ def render_pulled(
                 now=now,
                 uid_taken=state.uid_taken,
             )
-            state.replace_items(name, cal.meta.key, [m.row for m in rec.matched])
+            if not keep_items:
+                state.replace_items(name, cal.meta.key, [m.row for m in rec.matched])
             events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
             out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
     return out
