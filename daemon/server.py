@@ -1,0 +1,266 @@
+"""The feed server: an ASGI app serving feeds, /healthz and /metrics.
+
+``GET``/``HEAD /feeds/<token>/<feed>.ics`` is a raw-ASGI fast path: a calendar client
+revalidates its subscriptions all day long and the answer is nearly always the same bytes
+or a 304, so each request only splits the path, checks the token, looks the feed up,
+compares the two conditional headers and sends a header list precomputed per feed content.
+Everything else (``/healthz``, ``/metrics``, 404s) goes to a small Starlette app.
+
+HTTP rules (RFC 9110, ../shared/ICALENDAR.md): strong ETag and Last-Modified on 200 and
+304; If-None-Match wins over If-Modified-Since; a malformed If-Modified-Since gets a 200;
+identity encoding only; a wrong token, an unknown feed or a malformed path all get the
+same 404, so nothing tells which part was wrong. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from daemon.metrics import Metrics
+from daemon.server_http import (
+    FEEDS_PREFIX,
+    decode_raw_path,
+    etag_matches,
+    imf_fixdate,
+    parse_http_date,
+    split_feed_path,
+)
+from daemon.tokens import FeedTokens
+
+log = logging.getLogger("icsbridge.server")
+
+HealthCheck = Callable[[], tuple[int, Mapping[str, Any]]]
+Headers = list[tuple[bytes, bytes]]
+_Answer = tuple[int, Headers, bytes]
+
+NOT_FOUND_BODY = b"not found"
+_TEXT = b"text/plain; charset=utf-8"
+
+
+def _plain(status: int, body: bytes, *extra: tuple[bytes, bytes]) -> _Answer:
+    # Same headers, in the same order, as Starlette's PlainTextResponse: a 404 from the
+    # fast path and one from Starlette cannot be told apart.
+    return status, [*extra, (b"content-length", b"%d" % len(body)), (b"content-type", _TEXT)], body
+
+
+_NOT_FOUND = _plain(404, NOT_FOUND_BODY)
+_NOT_ALLOWED = _plain(405, b"method not allowed", (b"allow", b"GET, HEAD"))
+_SERVER_ERROR = _plain(500, b"internal server error")
+
+_PATH_CACHE_SIZE = 4096
+_PATH_CACHE_MAX_LENGTH = 512  # feed URLs stay under ~256 characters
+_UNSEEN: Any = object()
+
+
+class ServedFeed(Protocol):
+    """What the server needs of a feed (``daemon.feeds.FeedContent`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def etag(self) -> str: ...  # strong, quoted: '"<sha256 hex>"'
+    @property
+    def last_modified(self) -> datetime: ...  # aware
+    @property
+    def events(self) -> int: ...
+
+
+class FeedLookup(Protocol):
+    """Finds the current content of a feed by name (``daemon.feeds.FeedStore`` does)."""
+
+    def get(self, name: str, /) -> ServedFeed | None: ...
+
+
+class _Prepared:
+    """One feed content's answers, built once per content rather than once per request."""
+
+    __slots__ = ("body", "content", "etag", "headers_200", "headers_304", "imf", "modified")
+
+    def __init__(self, content: ServedFeed) -> None:
+        self.content = content
+        self.body = content.data
+        self.etag = content.etag.encode("ascii")
+        self.imf = imf_fixdate(content.last_modified).encode("ascii")
+        self.modified = int(content.last_modified.timestamp())
+        validators = [
+            (b"etag", self.etag),
+            (b"last-modified", self.imf),
+            # Clients may keep the feed but must ask again (cheap: a 304) before using it.
+            (b"cache-control", b"no-cache"),
+        ]
+        self.headers_200: Headers = [
+            (b"content-type", b"text/calendar; charset=utf-8"),
+            (b"content-length", b"%d" % len(self.body)),
+            *validators,
+        ]
+        self.headers_304: Headers = validators
+
+    def still_valid_for(self, content: ServedFeed) -> bool:
+        return self.content is content or (
+            self.etag == content.etag.encode("ascii")
+            and self.modified == int(content.last_modified.timestamp())
+            and self.body is content.data
+        )
+
+    def not_modified(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        if_none_match: bytes | None = None
+        if_modified_since: bytes | None = None
+        for key, value in headers:
+            if key == b"if-none-match":
+                if_none_match = value if if_none_match is None else if_none_match + b"," + value
+            elif key == b"if-modified-since":
+                if_modified_since = value
+        if if_none_match is not None:
+            # RFC 9110 13.1.3: with If-None-Match present, If-Modified-Since is ignored.
+            return etag_matches(if_none_match, self.etag)
+        if if_modified_since is None:
+            return False
+        if if_modified_since == self.imf:
+            return True
+        since = parse_http_date(if_modified_since)
+        return since is not None and self.modified <= since
+
+
+class FeedRoute:
+    """The raw-ASGI handler of ``/feeds/...`` (HTTP scopes whose path starts with it)."""
+
+    def __init__(self, feeds: FeedLookup, tokens: FeedTokens, metrics: Metrics) -> None:
+        self._feeds = feeds
+        self._tokens = tokens
+        self._metrics = metrics
+        self._prepared: dict[str, _Prepared] = {}
+        # Clients ask for the same few URLs all day: percent-decoding a path costs more than
+        # the rest of the request, so its result is kept (bounded: junk paths cannot grow it).
+        self._paths: dict[bytes | str, tuple[str, str] | None] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            status, headers, body = self.answer(scope)
+        except Exception:
+            log.exception("serving a feed failed")
+            status, headers, body = _SERVER_ERROR
+        self._metrics.http_request(status)
+        if scope["method"] == "HEAD":
+            body = b""
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def answer(self, scope: Scope) -> _Answer:
+        raw: bytes | None = scope.get("raw_path")
+        key: bytes | str = raw or scope["path"]
+        parsed = self._paths.get(key, _UNSEEN)
+        if parsed is _UNSEEN:
+            parsed = self._parse(key)
+        if parsed is None:
+            return _NOT_FOUND
+        method = scope["method"]
+        if method != "GET" and method != "HEAD":
+            return _NOT_ALLOWED
+        token, name = parsed
+        if not self._tokens.check(token, name):
+            return _NOT_FOUND
+        content = self._feeds.get(name)
+        if content is None:
+            self._prepared.pop(name, None)
+            return _NOT_FOUND
+        prepared = self._prepared.get(name)
+        if prepared is None or not prepared.still_valid_for(content):
+            prepared = self._prepared[name] = _Prepared(content)
+        if prepared.not_modified(scope["headers"]):
+            return 304, prepared.headers_304, b""
+        return 200, prepared.headers_200, prepared.body  # HEAD: the caller drops the body
+
+    def _parse(self, key: bytes | str) -> tuple[str, str] | None:
+        if isinstance(key, bytes):
+            path = decode_raw_path(key)
+            parsed = None if path is None else split_feed_path(path, encoded=True)
+        else:  # no raw_path from the server: the path is decoded already
+            parsed = split_feed_path(key, encoded=False)
+        if len(key) <= _PATH_CACHE_MAX_LENGTH:
+            if len(self._paths) >= _PATH_CACHE_SIZE:
+                self._paths.clear()
+            self._paths[key] = parsed
+        return parsed
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in health JSON")
+
+
+def _other_routes(*, health: HealthCheck, metrics: Metrics) -> Starlette:
+    async def healthz(_request: Request) -> Response:
+        status, body = health()
+        text = json.dumps(body, default=_json_default, ensure_ascii=False, sort_keys=True)
+        return Response(
+            text,
+            status_code=status,
+            media_type="application/json",
+            headers={"cache-control": "no-store"},
+        )
+
+    async def render_metrics(_request: Request) -> Response:
+        return Response(
+            metrics.render(),
+            media_type="text/plain; version=0.0.4",
+            headers={"cache-control": "no-store"},
+        )
+
+    async def not_found(_request: Request, _exc: Exception) -> Response:
+        return Response(NOT_FOUND_BODY, status_code=404, media_type="text/plain")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", render_metrics, methods=["GET"]),
+        ],
+        exception_handlers={404: not_found},
+    )
+
+
+def create_app(
+    *,
+    feeds: FeedLookup,
+    tokens: FeedTokens,
+    health: HealthCheck,
+    metrics: Metrics,
+) -> ASGIApp:
+    """The daemon's ASGI app. ``health()`` gives (HTTP status, JSON-able mapping).
+
+    Every HTTP response is counted in ``metrics.http_request``. Lifespan and other scopes
+    go to Starlette.
+    """
+    feed_route = FeedRoute(feeds, tokens, metrics)
+    others = _other_routes(health=health, metrics=metrics)
+    count = metrics.http_request
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                count(message["status"])
+            await send(message)
+
+        await others(scope, receive, send_counted)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await others(scope, receive, send)
+        elif scope["path"].startswith(FEEDS_PREFIX):
+            await feed_route(scope, receive, send)
+        else:
+            await counted(scope, receive, send)
+
+    return app
