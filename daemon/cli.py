@@ -1,4 +1,4 @@
-"""The `icsbridge` command: check, export, demo.
+"""The `icsbridge` command: check, export, run, feeds, demo.
 
 Every user error is one line on stderr (several for a config with several problems)
 and a documented exit status; a traceback only with --debug.
@@ -14,9 +14,10 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,29 +65,51 @@ def build_parser() -> argparse.ArgumentParser:
         "calendar to stdout",
     )
 
+    run = sub.add_parser("run", help="the service: sync on a schedule and serve the feeds")
+    run.add_argument("--config", required=True, type=Path, metavar="FILE")
+    run.add_argument(
+        "--accept-empty",
+        action="store_true",
+        help="publish a source that suddenly answers with no events (normally held back)",
+    )
+
+    feeds = sub.add_parser("feeds", help="print each feed's subscription URLs")
+    feeds.add_argument("--config", required=True, type=Path, metavar="FILE")
+    feeds.add_argument(
+        "--rotate", metavar="NAME", help="give feed NAME a new URL token, revoking the old one"
+    )
+
     demo = sub.add_parser(
-        "demo", help="run against built-in simulators with demo data (offline, no credentials)"
+        "demo",
+        help="serve feeds of built-in simulators with demo data (offline, no credentials)",
     )
     demo.add_argument(
         "--dir", type=Path, default=Path("demo"), help="where the demo writes (default ./demo)"
     )
+    demo.add_argument(
+        "--once", action="store_true", help="stop after the first sync instead of serving on"
+    )
     return parser
 
 
-def setup_logging(debug: bool) -> None:
+def setup_logging(debug: bool, *, service: bool = False) -> None:
+    """Warnings for one-shot commands, info for the service; debug with --debug."""
     # Under journald (JOURNAL_STREAM set) the journal stamps each line itself.
     fmt = "%(levelname)s %(name)s: %(message)s"
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format=fmt)
+    level = logging.DEBUG if debug else logging.INFO if service else logging.WARNING
+    logging.basicConfig(level=level, format=fmt)
     if not debug:
-        # httpx logs every request at INFO with full URLs; ours are enough.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # httpx logs every request at INFO with full URLs, APScheduler every job run;
+        # our own lines say what matters.
+        for name in ("httpx", "apscheduler"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.debug)
+    setup_logging(args.debug, service=args.command in ("run", "demo"))
     try:
         code = _dispatch(args)
     except ConfigError as exc:
@@ -109,11 +132,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_check(load_settings(args.config))
     if args.command == "export":
         return cmd_export(load_settings(args.config), args.source, args.output)
+    if args.command == "run":
+        from .run import Daemon
+
+        return _run_loop(Daemon(args.config, accept_empty=args.accept_empty).run())
+    if args.command == "feeds":
+        return cmd_feeds(load_settings(args.config), args.rotate)
     if args.command == "demo":
         from .demo import run_demo
 
-        return run_demo(args.dir)
+        return run_demo(args.dir, once=args.once)
     raise AssertionError(args.command)
+
+
+def _run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run the service on uvloop where it is installed (it is a dependency on Linux)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - other platforms
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def cmd_check(settings: Settings) -> int:
@@ -176,6 +214,39 @@ def cmd_export(settings: Settings, sources: list[str] | None, output: str | None
     if output == "-" and report.failures:
         print("icsbridge: nothing written to stdout because a source failed", file=sys.stderr)
     return report.exit_code
+
+
+def cmd_feeds(settings: Settings, rotate: str | None) -> int:
+    """Print the subscription URLs; with ``rotate``, first give that feed a new token."""
+    from .feed_urls import feed_urls, known_feeds
+    from .state import StateStore
+    from .tokens import FeedTokens
+
+    problems = resolve_secrets(settings)
+    if problems:
+        raise ConfigError(problems)
+    with StateStore(settings.daemon.state) as state:
+        tokens = FeedTokens(state, clock=lambda: datetime.now(UTC))
+        configured = {f.name: f.token.resolve() for f in settings.feeds if f.token}
+        tokens.ensure(known_feeds(settings, state), configured)
+        if rotate is not None:
+            tokens.rotate(rotate)
+            print(
+                f"feed {rotate}: new token issued, the old URL no longer works "
+                "(a running daemon applies it at its next sync, or now with "
+                "`systemctl reload icsbridge`)",
+                file=sys.stderr,
+            )
+        urls = feed_urls(settings, state, tokens)
+    if not urls:
+        print(
+            "no feeds yet: they appear after the first sync (`icsbridge run` or "
+            "`icsbridge export`)",
+            file=sys.stderr,
+        )
+    for url in urls:
+        print(f"{url.feed}\n  {url.http}\n  {url.webcal}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,11 @@
-"""`icsbridge demo`: the whole pipeline against the built-in simulators, offline.
+"""`icsbridge demo`: the whole service against the built-in simulators, offline.
 
-The simulators are served by uvicorn on a free loopback port and read over real HTTP,
-exactly as a real API would be; the config, state and feeds go under the demo folder,
-and the state is thrown away at each start so every demo begins from scratch.
+The Webex simulator is served by uvicorn on a free loopback port with its demo data and
+read over real HTTP, exactly as the real API would be. The daemon (``icsbridge run``)
+then syncs it and serves the feeds on another loopback port; the demo prints their
+subscription URLs and fetches one to show it answers. It serves until Ctrl-C, or stops
+after the first sync with ``--once``. Config, state and files go under the demo folder;
+the state is thrown away at each start so every demo begins from scratch.
 """
 
 from __future__ import annotations
@@ -10,16 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from datetime import UTC, datetime
+import socket
 from pathlib import Path
 
-import uvicorn
+import httpx
 from starlette.types import ASGIApp
 
 from config.errors import IcsbridgeError
-from config.loader import load_settings
 
-from .export import Progress, run_export
+from .feed_urls import feed_urls
+from .run import Daemon, QuietServer
 from .simulators.webex import WebexSimState, create_app
 
 DEMO_TOKEN_FILE = "webex-demo-token"
@@ -30,10 +33,12 @@ class DemoError(IcsbridgeError):
     pass
 
 
-async def serve_on_loopback(app: ASGIApp) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+async def serve_on_loopback(app: ASGIApp) -> tuple[QuietServer, asyncio.Task[None], int]:
     """Start ``app`` on 127.0.0.1 at a free port; returns the server, its task, the port."""
+    import uvicorn
+
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = QuietServer(config)
     task = asyncio.create_task(server.serve())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _STARTUP_TIMEOUT
@@ -46,7 +51,13 @@ async def serve_on_loopback(app: ASGIApp) -> tuple[uvicorn.Server, asyncio.Task[
     return server, task, port
 
 
-def write_demo_config(folder: Path, sim: WebexSimState, base_url: str) -> Path:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_demo_config(folder: Path, sim: WebexSimState, base_url: str, port: int) -> Path:
     """The config a user would write for the simulated organisation."""
     (folder / DEMO_TOKEN_FILE).write_text("demo-token\n")
     (folder / DEMO_TOKEN_FILE).chmod(0o600)
@@ -56,7 +67,9 @@ def write_demo_config(folder: Path, sim: WebexSimState, base_url: str) -> Path:
         "# Written by `icsbridge demo`: the simulated Webex organisation.\n"
         "[daemon]\n"
         'state = "state.sqlite"\n'
-        'output_dir = "feeds"\n\n'
+        'output_dir = "feeds"\n'
+        f'listen = "127.0.0.1:{port}"\n'
+        f'public_url = "http://127.0.0.1:{port}"\n\n'
         "[[sources]]\n"
         'name = "webex-demo"\n'
         'kind = "webex"\n'
@@ -65,7 +78,15 @@ def write_demo_config(folder: Path, sim: WebexSimState, base_url: str) -> Path:
         'timezone = "Europe/Paris"\n'
         f'token = "file:{DEMO_TOKEN_FILE}"\n'
         f"people = [{people}]\n"
-        'locations = "all"\n'
+        'locations = "all"\n\n'
+        "[[feeds]]\n"
+        'name = "all-holidays"\n'
+        'description = "Every holiday schedule of the demo organisation"\n'
+        'calendars = ["webex-demo/*/holidays/*"]\n\n'
+        "[[feeds]]\n"
+        'name = "paris-hq"\n'
+        'description = "Paris HQ opening hours and holidays"\n'
+        'calendars = ["webex-demo/locations/Paris HQ/*"]\n'
     )
     return config
 
@@ -77,32 +98,59 @@ def _fresh_folder(folder: Path) -> None:
     shutil.rmtree(folder / "feeds", ignore_errors=True)
 
 
-async def demo(folder: Path) -> int:
+async def demo(folder: Path, *, once: bool = False) -> int:
     folder = folder.resolve()
     _fresh_folder(folder)
     sim = WebexSimState.demo()
-    server, task, port = await serve_on_loopback(create_app(sim))
+    sim_server, sim_task, sim_port = await serve_on_loopback(create_app(sim))
     try:
-        base_url = f"http://127.0.0.1:{port}/v1"
+        base_url = f"http://127.0.0.1:{sim_port}/v1"
         print(f"Webex Calling simulator serving demo data at {base_url}")
-        settings = load_settings(write_demo_config(folder, sim, base_url))
-        report = await run_export(settings, now=datetime.now(UTC), progress=Progress())
+        config = write_demo_config(folder, sim, base_url, free_port())
+        daemon = Daemon(config)
+        daemon_task = asyncio.create_task(daemon.run())
+        first = asyncio.create_task(daemon.first_round_done.wait())
+        await asyncio.wait({daemon_task, first}, return_when=asyncio.FIRST_COMPLETED)
+        if daemon_task.done():
+            first.cancel()
+            return daemon_task.result()
+        code = await _show(daemon, folder, once=once)
+        if once or code:
+            daemon.request_stop()
+        result = await daemon_task
+        return code or result
     finally:
-        server.should_exit = True
+        sim_server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
-            await task
-    for line in report.failures:
-        print(line)
-    if report.written:
-        print(f"\nWrote {len(report.written)} calendars ({report.events} events):")
-        for path in report.written:
-            print(f"  {path}")
-        print(
-            "\nOpen any of them in a calendar app (they are RFC 5545 .ics files), "
-            f"or look at {folder / 'config.toml'} for the config that produced them."
-        )
-    return report.exit_code
+            await sim_task
 
 
-def run_demo(folder: Path) -> int:
-    return asyncio.run(demo(folder))
+async def _show(daemon: Daemon, folder: Path, *, once: bool) -> int:
+    """Print what the daemon serves and fetch one feed over HTTP, as a calendar app would."""
+    status, health = daemon.health()
+    for name, source in health["sources"].items():
+        if not source["ok"]:
+            print(f"{name}: {source['last_error']}")
+            return 1
+    urls = feed_urls(daemon.settings, daemon.state, daemon.tokens)
+    print(f"\nServing {len(urls)} feeds; subscribe to any of these in a calendar app:")
+    for url in urls:
+        print(f"  {url.feed}\n    {url.http}")
+    merged = next(u for u in urls if u.feed == "all-holidays")
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(merged.http)
+    print(
+        f"\nGET all-holidays -> {answer.status_code}, {len(answer.content)} bytes, "
+        f"ETag {answer.headers.get('etag')}"
+    )
+    print(
+        f"Files under {folder / 'feeds'}; health at http://{daemon.settings.daemon.listen}/healthz"
+    )
+    if status != 200 or answer.status_code != 200:
+        return 1
+    print("Stopping (--once)." if once else "Serving until Ctrl-C.")
+    return 0
+
+
+def run_demo(folder: Path, *, once: bool = False) -> int:
+    return asyncio.run(demo(folder, once=once))

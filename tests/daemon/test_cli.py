@@ -75,29 +75,28 @@ def test_progress_shows_on_a_terminal_only() -> None:
 
 
 def test_demo_runs_offline_as_a_real_process(tmp_path: Path) -> None:
-    """`icsbridge demo`: simulator on loopback, real HTTP, files written, paths shown."""
+    """`icsbridge demo --once`: simulator and daemon on loopback, feeds served and fetched."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "demo", "--dir", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "Webex Calling simulator serving demo data at http://127.0.0.1:" in proc.stdout
-    shown = [Path(line.strip()) for line in proc.stdout.splitlines() if line.endswith(".ics")]
-    assert len(shown) == 11
-    for path in shown:
-        assert validate_feed(path.read_bytes()) == [], path
-    # The demo starts from scratch each time: a second run gives the same files.
-    again = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "demo", "--dir", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert again.returncode == 0, again.stderr
+    folder = tmp_path / "demo"
+    for _ in range(2):  # the demo starts from scratch each time
+        proc = subprocess.run(
+            [sys.executable, "-m", "daemon.cli", "demo", "--dir", str(folder), "--once"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout
+        assert "Webex Calling simulator serving demo data at http://127.0.0.1:" in out
+        assert "Serving 13 feeds; subscribe to any of these in a calendar app:" in out
+        urls = [line.strip() for line in out.splitlines() if "/feeds/" in line]
+        assert len(urls) == 13
+        assert all(u.startswith("http://127.0.0.1:") and u.endswith(".ics") for u in urls)
+        assert "GET all-holidays -> 200" in out
+        files = sorted((folder / "feeds").rglob("*.ics"))
+        assert len(files) == 13
+        for path in files:
+            assert validate_feed(path.read_bytes()) == [], path
+        assert "Traceback" not in proc.stderr

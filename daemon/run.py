@@ -1,0 +1,440 @@
+"""`icsbridge run`: the long-running service.
+
+One asyncio process:
+- uvicorn serves the feed server on ``[daemon].listen`` (the socket is bound here,
+  so a taken port is one clear line, not a traceback);
+- a :class:`~daemon.scheduler.SourceScheduler` syncs each source at its interval, the
+  first time right after start;
+- each sync: pull -> identity -> render (daemon.sync), then the feed store publishes
+  whatever changed, tokens are ensured for new feeds, health and metrics are updated.
+
+Signals (handled on the loop, installed only by :meth:`Daemon.run`):
+SIGHUP re-reads the config (added, removed and changed sources and feeds take effect;
+served feeds stay up; a config with problems is refused and the old one kept);
+SIGUSR1 syncs every source now; SIGTERM/SIGINT stop: no new syncs, an in-flight sync
+gets ``STOP_GRACE`` seconds to finish and is then cancelled (its state transaction is
+all-or-nothing), exit status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from config.errors import ConfigError, IcsbridgeError
+from config.loader import load_settings, resolve_secrets
+from config.settings import Settings, SourceSettings
+
+from .export import Sleep, TransportFactory
+from .feeds import FeedStore
+from .metrics import Metrics
+from .scheduler import SourceScheduler
+from .server import create_app
+from .sources.base import source_for
+from .state import StateStore
+from .sync import pull_and_render
+from .systemd import Notifier
+from .tokens import FeedTokens, TokenError
+
+log = logging.getLogger("icsbridge.daemon")
+
+STOP_GRACE = 10.0
+
+
+class ListenError(IcsbridgeError):
+    pass
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or one line saying why not."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(512)
+        sock.setblocking(False)
+    except OSError as exc:
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "change [daemon].listen or stop what uses that port"
+        ) from None
+    return sock
+
+
+@dataclass
+class SourceHealth:
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_duration: float | None = None
+    problem: str | None = None  # from the scheduler listener (crash, missed, skipped)
+
+
+class Daemon:
+    """The service. ``run()`` returns the process exit status."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        accept_empty: bool = False,
+        notifier: Notifier | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport_for: TransportFactory | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.accept_empty = accept_empty
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self.transport_for = transport_for
+        self.sleep = sleep
+        self.settings = _load(config_path)
+        self.health_by_source: dict[str, SourceHealth] = {}
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._attempted: set[str] = set()
+        self.first_round_done = asyncio.Event()  # every source tried once (the demo waits)
+        self.bound_port: int | None = None
+
+    # -- the main loop ----------------------------------------------------------------
+
+    def open(self, state: StateStore) -> None:
+        """Build the feed store, tokens, metrics and the ASGI app on ``state`` (no I/O
+        beyond the state and the published files). ``run()`` calls it; tests may too."""
+        settings = self.settings
+        self.state = state
+        self.feeds = FeedStore(settings, state, accept_empty=self.accept_empty)
+        self.feeds.load_published()
+        self.tokens = FeedTokens(state, clock=self.clock)
+        try:
+            self._ensure_tokens()
+        except TokenError as exc:  # a configured [[feeds]] token unfit for a URL
+            raise ConfigError([f"{self.config_path}: {exc}"]) from None
+        self.metrics = Metrics()
+        self._update_feed_metrics()
+        for src in settings.sources:
+            self.health_by_source.setdefault(src.name, SourceHealth())
+        self._restore_health()
+        self.app = create_app(
+            feeds=self.feeds, tokens=self.tokens, health=self.health, metrics=self.metrics
+        )
+
+    async def run(self) -> int:
+        settings = self.settings
+        sock = bind(settings.daemon.host, settings.daemon.port)
+        self.bound_port = int(sock.getsockname()[1])
+        with StateStore(settings.daemon.state) as state:
+            self.open(state)
+            server = QuietServer(
+                uvicorn.Config(
+                    self.app,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                    server_header=False,
+                )
+            )
+            server_task = asyncio.create_task(server.serve(sockets=[sock]))
+            loop = asyncio.get_running_loop()
+            self._install_signals(loop)
+            try:
+                await self._wait_started(server, server_task)
+                self.scheduler = SourceScheduler(self._sync_job, self._job_problem, loop=loop)
+                self.scheduler.start(settings.sources)
+                self.notifier.ready(
+                    f"serving {len(self.feeds.names())} feeds on {settings.daemon.listen}"
+                )
+                log.info(
+                    "listening on %s; %d sources scheduled",
+                    settings.daemon.listen,
+                    len(settings.sources),
+                )
+                watchdog = asyncio.create_task(self._watchdog())
+                await self._main_loop()
+                watchdog.cancel()
+            finally:
+                self._remove_signals(loop)
+                self.notifier.stopping()
+                if hasattr(self, "scheduler"):
+                    self.scheduler.shutdown()
+                await self._finish_in_flight()
+                server.should_exit = True
+                with contextlib.suppress(asyncio.CancelledError):
+                    await server_task
+        log.info("stopped")
+        return 0
+
+    async def _wait_started(self, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what uvicorn raised
+                raise ListenError("the feed server stopped during start-up")
+            await asyncio.sleep(0.005)
+
+    async def _main_loop(self) -> None:
+        while not self._stop.is_set():
+            reload = asyncio.create_task(self._reload.wait())
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({reload, stop}, return_when=asyncio.FIRST_COMPLETED)
+            reload.cancel()
+            stop.cancel()
+            if self._reload.is_set() and not self._stop.is_set():
+                self._reload.clear()
+                self.reload()
+
+    # -- signals ----------------------------------------------------------------------
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        loop.add_signal_handler(signal.SIGUSR1, self.sync_all_now)
+
+    def _remove_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            loop.remove_signal_handler(sig)
+
+    def request_stop(self) -> None:
+        log.info("stopping")
+        self._stop.set()
+
+    def sync_all_now(self) -> None:
+        if hasattr(self, "scheduler"):
+            log.info("syncing every source now (SIGUSR1)")
+            self.scheduler.run_now()
+
+    def reload(self) -> None:
+        """Re-read the config; a config with problems is refused and the old one kept."""
+        self.notifier.reloading()
+        try:
+            fresh = _load(self.config_path)
+            problems = resolve_secrets(fresh)
+            if problems:
+                raise ConfigError(problems)
+        except ConfigError as exc:
+            for line in exc.problems:
+                log.error("reload refused: %s", line)
+            self.notifier.ready("reload refused: the config has problems (see the log)")
+            return
+        if (fresh.daemon.listen, fresh.daemon.state) != (
+            self.settings.daemon.listen,
+            self.settings.daemon.state,
+        ):
+            log.warning("[daemon] listen and state take effect at the next restart")
+        previous = self.settings
+        self.settings = fresh
+        try:
+            self._ensure_tokens()
+        except TokenError as exc:
+            self.settings = previous
+            log.error("reload refused: %s: %s", self.config_path, exc)
+            self.notifier.ready("reload refused: the config has problems (see the log)")
+            return
+        for src in fresh.sources:
+            self.health_by_source.setdefault(src.name, SourceHealth())
+        for gone in set(self.health_by_source) - {s.name for s in fresh.sources}:
+            del self.health_by_source[gone]
+        changed = self.feeds.reconfigure(fresh)
+        self._ensure_tokens()  # feeds the new config created
+        rescheduled = self.scheduler.apply(fresh.sources)
+        log.warning(
+            "config reloaded: %d sources (%s rescheduled), %d feeds changed",
+            len(fresh.sources),
+            ", ".join(rescheduled) or "none",
+            len(changed),
+        )
+        self.notifier.ready(f"reloaded: {len(fresh.sources)} sources")
+
+    # -- syncing ----------------------------------------------------------------------
+
+    async def _sync_job(self, name: str) -> None:
+        """One sync of one source (an APScheduler job). Expected failures are recorded
+        here; anything else propagates to the scheduler's listener."""
+        src = self._source_settings(name)
+        if src is None or self._stop.is_set():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        started = time.monotonic()
+        now = self.clock()
+        health = self.health_by_source.setdefault(name, SourceHealth())
+        try:
+            rendered = await self._pull(src, now)
+        except IcsbridgeError as exc:
+            line = str(exc).splitlines()[0]
+            if not line.startswith(f'source "{name}"'):
+                line = f'source "{name}": {line}'
+            health.last_error = line
+            health.last_duration = time.monotonic() - started
+            self.state.record_attempt(name, now, line)
+            self.metrics.sync_finished(name, health.last_duration, False)
+            log.warning("%s", line)
+            self.notifier.status(f"sync {name} failed: {line}")
+            self._attempt_done(name)
+            return
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        changed = self.feeds.update_source(name, rendered, now=now)
+        self._ensure_tokens()
+        self._update_feed_metrics()
+        health.last_success, health.last_error, health.problem = now, None, None
+        health.last_duration = time.monotonic() - started
+        self.state.record_attempt(name, now, None)
+        self.metrics.sync_finished(name, health.last_duration, True)
+        events = sum(len(c.events) for c in rendered)
+        log.info(
+            "source %s: synced %d calendars, %d feeds changed", name, len(rendered), len(changed)
+        )
+        self.notifier.status(
+            f"sync {name} ok: {len(rendered)} calendars, {events} events, "
+            f"{len(changed)} feeds changed"
+        )
+        self._attempt_done(name)
+
+    def _attempt_done(self, name: str) -> None:
+        self._attempted.add(name)
+        if {s.name for s in self.settings.sources} <= self._attempted:
+            self.first_round_done.set()
+
+    async def _pull(self, src: SourceSettings, now: datetime) -> list[Any]:
+        transport = self.transport_for(src) if self.transport_for else None
+        async with httpx.AsyncClient(
+            transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)
+        ) as client:
+            if self.sleep is None:
+                source = source_for(src, client, tokens=self.state)
+            else:
+                source = source_for(src, client, tokens=self.state, sleep=self.sleep)
+            return await pull_and_render(source, src.name, self.state, now=now)
+
+    def _job_problem(self, name: str, message: str) -> None:
+        health = self.health_by_source.setdefault(name, SourceHealth())
+        health.problem = message
+        if message.startswith("internal error"):
+            line = f'source "{name}": {message}'
+            health.last_error = line
+            self.state.record_attempt(name, self.clock(), line)
+            self.metrics.sync_finished(name, 0.0, False)
+            self.notifier.status(f"sync {name} failed: {line}")
+            self._attempt_done(name)
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        log.warning(
+            "waiting up to %.0f s for %d sync(s) to finish", STOP_GRACE, len(self._in_flight)
+        )
+        _done, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    def _source_settings(self, name: str) -> SourceSettings | None:
+        return next((s for s in self.settings.sources if s.name == name), None)
+
+    # -- tokens, health, metrics ------------------------------------------------------
+
+    def _ensure_tokens(self) -> None:
+        configured = {f.name: f.token.resolve() for f in self.settings.feeds if f.token}
+        self.tokens.ensure(
+            [*self.feeds.names(), *(f.name for f in self.settings.feeds)], configured
+        )
+
+    def _update_feed_metrics(self) -> None:
+        names = set(self.feeds.names())
+        for name in names:
+            content = self.feeds.get(name)
+            if content is not None:
+                self.metrics.set_feed(name, content.events, len(content.data))
+        for gone in getattr(self, "_metric_feeds", set()) - names:
+            self.metrics.drop_feed(gone)
+        self._metric_feeds = names
+
+    def _restore_health(self) -> None:
+        for name, health in self.health_by_source.items():
+            status = self.state.source_status(name)
+            health.last_success = status.last_success
+            if status.last_error and (
+                status.last_success is None
+                or (status.last_attempt and status.last_attempt > status.last_success)
+            ):
+                health.last_error = status.last_error
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """200 when every source's last sync succeeded, else 503; warnings never fail it."""
+        now = self.clock()
+        warnings = self.feeds.warnings()
+        sources: dict[str, Any] = {}
+        healthy = True
+        for name, h in sorted(self.health_by_source.items()):
+            ok = h.last_success is not None and h.last_error is None
+            healthy = healthy and ok
+            sources[name] = {
+                "ok": ok,
+                "last_success": h.last_success.isoformat() if h.last_success else None,
+                "age_seconds": round((now - h.last_success).total_seconds())
+                if h.last_success
+                else None,
+                "last_error": h.last_error,
+                "last_duration_seconds": round(h.last_duration, 3)
+                if h.last_duration is not None
+                else None,
+                "problem": h.problem,
+                "warnings": warnings.get(name, []),
+            }
+        feeds = {}
+        for name in sorted(self.feeds.names()):
+            content = self.feeds.get(name)
+            if content is None:
+                continue
+            feeds[name] = {
+                "events": content.events,
+                "bytes": len(content.data),
+                "last_modified": content.last_modified.isoformat(),
+                "warnings": warnings.get(name, []),
+            }
+        body = {"status": "ok" if healthy else "degraded", "sources": sources, "feeds": feeds}
+        return (200 if healthy else 503), body
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+
+def _load(path: Path) -> Settings:
+    settings = load_settings(path)
+    problems = resolve_secrets(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
