@@ -5,7 +5,8 @@ It sees only the ``Source`` interface, never a concrete API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from config.errors import IcsbridgeError
@@ -28,6 +29,11 @@ class RenderedCalendar:
 
 class DuplicateCalendarError(IcsbridgeError):
     pass
+
+
+def published_hash(event: RenderedEvent) -> str:
+    """sha256 of the event's published lines, identity and stamps included."""
+    return hashlib.sha256("\r\n".join(event.lines).encode("utf-8")).hexdigest()
 
 
 async def pull_and_render(
@@ -74,8 +80,14 @@ def render_pulled(
                 now=now,
                 uid_taken=state.uid_taken,
             )
-            if not keep_items:
-                state.replace_items(name, cal.meta.key, [m.row for m in rec.matched])
             events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
+            if not keep_items:
+                # Each row remembers the hash of the exact lines published for it, so an
+                # uploaded copy can be told apart from what we served (the push issue).
+                rows_out = [
+                    replace(m.row, published_hash=published_hash(ev))
+                    for m, ev in zip(rec.matched, events, strict=True)
+                ]
+                state.replace_items(name, cal.meta.key, rows_out)
             out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
     return out

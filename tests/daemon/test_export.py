@@ -258,3 +258,21 @@ async def test_rotated_refresh_token_survives_in_the_state_file(
         kept = state.get_secret("webex:hq:refresh_token")
     assert kept is not None and kept in sim.auth.refresh_tokens  # the live, rotated one
     assert kept != "demo-refresh-token"
+
+
+async def test_each_item_remembers_the_hash_of_its_published_lines(
+    settings: Settings, transport_for: Transports
+) -> None:
+    import hashlib
+
+    await _export(settings, transport_for)
+    key = "hq/people/Alice Martin/businessHours/Shifts"
+    data = _files(settings)[key].decode()
+    with StateStore(settings.daemon.state) as state:
+        rows = state.items("hq", key)
+    assert rows
+    for row in rows:
+        start = data.index(f"BEGIN:VEVENT\r\nUID:{row.uid}\r\n")
+        block = data[start : data.index("END:VEVENT\r\n", start) + len("END:VEVENT")]
+        unfolded = block.replace("\r\n ", "")
+        assert row.published_hash == hashlib.sha256(unfolded.encode()).hexdigest()
