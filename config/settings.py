@@ -14,23 +14,34 @@ import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from config import fields
-from config.fields import IanaZone, Interval
 from config.secrets import SecretRef
+from config.source_base import SourceSettingsBase
+from config.validation import detail, validate_adding
+from config.webex import OAUTH_FIELDS, WebexSourceSettings
 from config.wording import quote, toml_type
+
+__all__ = [
+    "OAUTH_FIELDS",
+    "DaemonSettings",
+    "FeedSettings",
+    "Settings",
+    "SourceSettings",
+    "SourceSettingsBase",
+    "WebexSourceSettings",
+]
 
 SOURCE_KINDS = ("webex", "apio", "wordbee", "b2core")
 """Every kind of source icsbridge knows of."""
@@ -38,7 +49,6 @@ AVAILABLE_SOURCE_KINDS = ("webex",)
 """The kinds this version implements."""
 DUPLICATE_NAME = "icsbridge_duplicate_name"
 """Error type of a repeated source or feed name; reported against the entry's number."""
-OAUTH_FIELDS = ("client_id", "client_secret", "refresh_token")
 DEFAULT_LISTEN = "127.0.0.1:8080"
 _FEED_NAME = re.compile(r"[a-z0-9-]+")
 
@@ -90,104 +100,6 @@ class DaemonSettings(BaseModel):
     @property
     def port(self) -> int:
         return fields.split_host_port(self.listen)[1]
-
-
-class SourceSettingsBase(BaseModel):
-    """What every ``[[sources]]`` entry has, whatever its kind."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    interval: Interval
-    timezone: IanaZone | None = None
-    """Used when the API gives no zone for a schedule."""
-
-    @field_validator("name", mode="plain")
-    @classmethod
-    def _check_name(cls, value: object) -> str:
-        return fields.check_name(value)
-
-    @property
-    def interval_seconds(self) -> int:
-        return int(self.interval.total_seconds())
-
-
-class WebexSourceSettings(SourceSettingsBase):
-    """``kind = "webex"``: Webex Calling person and location schedules.
-
-    Auth is either ``token`` or all of ``client_id``, ``client_secret`` and
-    ``refresh_token`` (OAuth refresh). ``people`` and/or ``locations`` say what to publish.
-    """
-
-    kind: Literal["webex"] = "webex"
-    base_url: str = "https://webexapis.com/v1"
-    org_id: str | None = None
-    people: list[str] = Field(default_factory=list)
-    locations: list[str] | Literal["all"] = Field(default_factory=list)
-    page_size: int = 100
-    token: SecretRef | None = None
-    client_id: SecretRef | None = None
-    client_secret: SecretRef | None = None
-    refresh_token: SecretRef | None = None
-
-    @field_validator("base_url", mode="plain")
-    @classmethod
-    def _check_base_url(cls, value: object) -> str:
-        return fields.check_http_url(value, "https://webexapis.com/v1")
-
-    @field_validator("org_id", mode="plain")
-    @classmethod
-    def _check_org_id(cls, value: object) -> str | None:
-        if value is None:
-            return None
-        text = fields.expect_string(value, "an organisation id")
-        if not text.strip():
-            raise fields.problem("expected an organisation id, got an empty string")
-        return text
-
-    @field_validator("people", mode="plain")
-    @classmethod
-    def _check_people(cls, value: object) -> list[str]:
-        return fields.check_id_list(value)
-
-    @field_validator("locations", mode="plain")
-    @classmethod
-    def _check_locations(cls, value: object) -> list[str] | Literal["all"]:
-        if value == "all":
-            return "all"
-        if isinstance(value, str):
-            raise fields.problem(f'{quote(value)} is not "all"; give an array of location ids')
-        return fields.check_id_list(value)
-
-    @field_validator("page_size", mode="plain")
-    @classmethod
-    def _check_page_size(cls, value: object) -> int:
-        return fields.check_page_size(value)
-
-    @field_validator("token", *OAUTH_FIELDS, mode="after")
-    @classmethod
-    def _name_secret(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
-        if value is None:
-            return None
-        name = info.data.get("name", "?")
-        return value.with_where(f'source {quote(name)}: field "{info.field_name}"')
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _check_together(
-        cls, data: Any, handler: Callable[[Any], WebexSourceSettings]
-    ) -> WebexSourceSettings:
-        problems: list[InitErrorDetails] = []
-        if isinstance(data, Mapping):
-            for message in (_credentials_problem(data), _publish_problem(data)):
-                if message:
-                    problems.append(_detail(fields.PROBLEM, (), message, data))
-        return _validate_adding(handler, data, problems)
-
-    @property
-    def uses_oauth(self) -> bool:
-        """True when the source refreshes its access token with client_id/secret."""
-        return self.token is None
 
 
 SourceSettings: TypeAlias = Annotated[WebexSourceSettings, Field(discriminator="kind")]
@@ -266,34 +178,7 @@ class Settings(BaseModel):
             problems = _duplicate_names(data.get("sources"), "sources", "source")
             problems += _duplicate_names(data.get("feeds"), "feeds", "feed")
             problems += _unreachable_patterns(data.get("feeds"), data.get("sources"))
-        return _validate_adding(handler, data, problems)
-
-
-def _credentials_problem(data: Mapping[str, Any]) -> str | None:
-    given = {key for key in ("token", *OAUTH_FIELDS) if data.get(key) is not None}
-    oauth = [key for key in OAUTH_FIELDS if key in given]
-    if "token" in given and oauth:
-        return (
-            "give either token or client_id, client_secret and refresh_token, not both "
-            f"(remove token or {', '.join(oauth)})"
-        )
-    if "token" in given or len(oauth) == len(OAUTH_FIELDS):
-        return None
-    if oauth:
-        missing = ", ".join(key for key in OAUTH_FIELDS if key not in given)
-        return f"OAuth needs client_id, client_secret and refresh_token; add {missing}"
-    return (
-        'no credentials: give token = "env:NAME" (or file:PATH, credential:NAME), '
-        "or client_id, client_secret and refresh_token"
-    )
-
-
-def _publish_problem(data: Mapping[str, Any]) -> str | None:
-    people, locations = data.get("people"), data.get("locations")
-    # A wrongly typed value is reported by its own field; count it as given here.
-    if people or locations or (people is not None and not isinstance(people, list)):
-        return None
-    return 'nothing to publish: give people = ["<personId>", ...] and/or locations (ids or "all")'
+        return validate_adding(handler, data, problems)
 
 
 def _entry_value(entry: object, key: str) -> object:
@@ -315,7 +200,7 @@ def _duplicate_names(entries: object, section: str, noun: str) -> list[InitError
                 f"{quote(name)} is already the name of {noun} #{first_use[name] + 1} "
                 "(names must be unique)"
             )
-            problems.append(_detail(DUPLICATE_NAME, (section, index, "name"), message, name))
+            problems.append(detail(DUPLICATE_NAME, (section, index, "name"), message, name))
         else:
             first_use[name] = index
     return problems
@@ -370,26 +255,5 @@ def _unreachable_patterns(feeds: object, sources: object) -> list[InitErrorDetai
             if any(_reaches(pattern, name) for name in names):
                 continue
             message = f"{quote(pattern)} names no source (sources: {', '.join(names) or 'none'})"
-            problems.append(_detail(fields.PROBLEM, ("feeds", index, "calendars"), message, ""))
+            problems.append(detail(fields.PROBLEM, ("feeds", index, "calendars"), message, ""))
     return problems
-
-
-def _detail(kind: str, loc: tuple[str | int, ...], message: str, value: Any) -> InitErrorDetails:
-    return {"type": PydanticCustomError(kind, message), "loc": loc, "input": value}
-
-
-def _validate_adding(
-    handler: Callable[[Any], _Model], data: Any, problems: list[InitErrorDetails]
-) -> _Model:
-    """Run the field validation and report ``problems`` together with its errors."""
-    try:
-        model = handler(data)
-    except ValidationError as exc:
-        if not problems:
-            raise
-        # Rebuilt as custom errors: keeps each error's type, location and message.
-        found = [_detail(err["type"], err["loc"], err["msg"], err["input"]) for err in exc.errors()]
-        raise ValidationError.from_exception_data(exc.title, [*found, *problems]) from None
-    if problems:
-        raise ValidationError.from_exception_data(type(model).__name__, problems)
-    return model
