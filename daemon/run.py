@@ -65,6 +65,25 @@ class QuietServer(uvicorn.Server):
         yield
 
 
+def feed_server(app: Any) -> QuietServer:
+    """uvicorn as the daemon runs it (bench/serve_bench_server.py uses this too).
+
+    No access log (metrics count requests), no lifespan, no Server header, and no
+    proxy-header parsing: nothing uses the client address, and skipping it is about 5%
+    more 304s per second.
+    """
+    return QuietServer(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,
+        )
+    )
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket, or one line saying why not."""
     try:
@@ -149,15 +168,7 @@ class Daemon:
         self.bound_port = int(sock.getsockname()[1])
         with StateStore(settings.daemon.state) as state:
             self.open(state)
-            server = QuietServer(
-                uvicorn.Config(
-                    self.app,
-                    log_level="warning",
-                    access_log=False,
-                    lifespan="off",
-                    server_header=False,
-                )
-            )
+            server = feed_server(self.app)
             server_task = asyncio.create_task(server.serve(sockets=[sock]))
             loop = asyncio.get_running_loop()
             self._install_signals(loop)

@@ -1,0 +1,131 @@
+"""The icsbridge side of bench/serve_bench.py: the real feed server in its own process.
+
+Builds one merged feed of ~1 MB with the real pipeline (the bulk Webex simulator in
+process -> WebexSource -> pull_and_render -> FeedStore with a ``[[feeds]]`` entry, which
+also writes the feed's file), gives it a FeedTokens token in a temp StateStore, then serves
+``daemon.server.create_app`` the way ``icsbridge run`` does: ``QuietServer`` on a socket
+from ``bind()``, inside ``uvloop.run``, uvicorn with httptools, no access log, no lifespan.
+
+Prints one JSON line on stdout once the server listens (port, feed URL path, ETag, the
+feed file, its size), then serves until SIGTERM or SIGINT.
+
+Run by serve_bench.py: python bench/serve_bench_server.py --dir TMP [--people N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FEED = "bench"
+# The bulk simulator's org at these sizes renders to a merged feed just under 1,000,000
+# bytes (Google's limit, the size the benchmark is about).
+DEFAULT_PEOPLE = 45
+DEFAULT_SCHEDULES = 2
+DEFAULT_EVENTS = 25
+
+
+def _config(folder: Path, people: list[str]) -> Path:
+    (folder / "token").write_text("demo-token")
+    quoted = ", ".join(f'"{p}"' for p in people)
+    config = folder / "config.toml"
+    config.write_text(
+        '[daemon]\nstate = "state.sqlite"\noutput_dir = "feeds"\n\n'
+        '[[sources]]\nname = "bench"\nkind = "webex"\ninterval = "1h"\ntimezone = "UTC"\n'
+        f'token = "file:token"\npeople = [{quoted}]\nlocations = "all"\n\n'
+        f'[[feeds]]\nname = "{FEED}"\ncalendars = ["bench/*"]\n'
+    )
+    return config
+
+
+async def _build(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(feed store, state) holding the one merged feed, synced once."""
+    import httpx
+
+    from config.loader import load_settings, resolve_secrets
+    from daemon.feeds import FeedStore
+    from daemon.simulators.webex import WebexSimState, create_app
+    from daemon.sources.base import source_for
+    from daemon.state import StateStore
+    from daemon.sync import pull_and_render
+
+    sim = WebexSimState.bulk(args.people, args.schedules, args.events)
+    folder = Path(args.dir)
+    settings = load_settings(_config(folder, sorted(sim.people)))
+    problems = resolve_secrets(settings)
+    if problems:
+        raise SystemExit("\n".join(problems))
+    state = StateStore(settings.daemon.state)
+    feeds = FeedStore(settings, state)
+    transport = httpx.ASGITransport(app=create_app(sim))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with httpx.AsyncClient(transport=transport) as client:
+        source = source_for(settings.sources[0], client, tokens=state)
+        rendered = await pull_and_render(source, "bench", state, now=now)
+    feeds.update_source("bench", rendered, now=now)
+    return feeds, state
+
+
+async def serve(args: argparse.Namespace) -> None:
+
+    from daemon.metrics import Metrics
+    from daemon.run import bind, feed_server
+    from daemon.server import create_app
+    from daemon.tokens import FeedTokens
+
+    feeds, state = await _build(args)
+    content = feeds.get(FEED)
+    if content is None:
+        raise SystemExit(f"the feed store holds no feed {FEED!r}: {feeds.names()}")
+    tokens = FeedTokens(state, clock=lambda: datetime.now(UTC))
+    tokens.ensure(feeds.names(), {})
+    app = create_app(
+        feeds=feeds, tokens=tokens, health=lambda: (200, {"status": "ok"}), metrics=Metrics()
+    )
+    sock = bind("127.0.0.1", 0)
+    server = feed_server(app)  # exactly the daemon's uvicorn settings
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise SystemExit("the feed server stopped during start-up")
+        await asyncio.sleep(0.01)
+    info = {
+        "port": sock.getsockname()[1],
+        "path": tokens.url_path(FEED),
+        "etag": content.etag,
+        "file": str(content.path),
+        "size": len(content.data),
+        "events": content.events,
+        "loop": type(loop).__module__,  # "uvloop"
+        "http": getattr(server.config.http_protocol_class, "__name__", "?"),  # HttpToolsProtocol
+    }
+    print(json.dumps(info), flush=True)
+    await task
+    state.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", required=True, help="an empty temp folder to work in")
+    parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
+    parser.add_argument("--schedules", type=int, default=DEFAULT_SCHEDULES)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    args = parser.parse_args()
+    import uvloop
+
+    uvloop.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
