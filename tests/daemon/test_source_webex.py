@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from support.fakes import DictTokens
 
 from config.errors import IcsbridgeError
 from config.settings import WebexSourceSettings
@@ -30,17 +31,6 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class DictTokens:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get_secret(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set_secret(self, key: str, value: str) -> None:
-        self.data[key] = value
 
 
 class World:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.fakes import DictTokens
 
 from config.settings import WebexSourceSettings
 from daemon.http import SourceError
@@ -30,17 +31,6 @@ STORE_KEY = "webex:hq:refresh_token"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class DictTokens:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get_secret(self, key: str) -> str | None:
-        return self.data.get(key)
-
-    def set_secret(self, key: str, value: str) -> None:
-        self.data[key] = value
 
 
 class Clock:
