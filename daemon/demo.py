@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import shutil
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -57,36 +59,71 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_demo_config(folder: Path, sim: WebexSimState, base_url: str, port: int) -> Path:
-    """The config a user would write for the simulated organisation."""
-    (folder / DEMO_TOKEN_FILE).write_text("demo-token\n")
-    (folder / DEMO_TOKEN_FILE).chmod(0o600)
+@dataclass
+class DemoApi:
+    """One simulated API of the demo: its app, and the [[sources]] entry that reads it."""
+
+    title: str  # shown to the user
+    app: ASGIApp
+    base_path: str  # appended to http://127.0.0.1:<port> to make the source's base_url
+    source_toml: Callable[[str], str]  # base_url -> the [[sources]] TOML block
+    secret_files: dict[str, str] = field(default_factory=dict)  # file name -> content
+
+
+def webex_demo_api() -> DemoApi:
+    sim = WebexSimState.demo()
     people = ", ".join(f'"{pid}"' for pid in sorted(sim.people))
+
+    def source(base_url: str) -> str:
+        return (
+            "[[sources]]\n"
+            'name = "webex-demo"\n'
+            'kind = "webex"\n'
+            f'base_url = "{base_url}"\n'
+            'interval = "15m"\n'
+            'timezone = "Europe/Paris"\n'
+            f'token = "file:{DEMO_TOKEN_FILE}"\n'
+            f"people = [{people}]\n"
+            'locations = "all"\n'
+        )
+
+    return DemoApi(
+        "Webex Calling", create_app(sim), "/v1", source, {DEMO_TOKEN_FILE: "demo-token\n"}
+    )
+
+
+def demo_apis() -> list[DemoApi]:
+    """Every API the demo simulates."""
+    return [webex_demo_api()]
+
+
+FEEDS_TOML = (
+    "[[feeds]]\n"
+    'name = "all-holidays"\n'
+    'description = "Every holiday schedule of the demo organisation"\n'
+    'calendars = ["webex-demo/*/holidays/*"]\n\n'
+    "[[feeds]]\n"
+    'name = "paris-hq"\n'
+    'description = "Paris HQ opening hours and holidays"\n'
+    'calendars = ["webex-demo/locations/Paris HQ/*"]\n'
+)
+
+
+def write_demo_config(folder: Path, sources: list[tuple[DemoApi, str]], port: int) -> Path:
+    """The config a user would write for the simulated organisation."""
+    for api, _base_url in sources:
+        for name, content in api.secret_files.items():
+            (folder / name).write_text(content)
+            (folder / name).chmod(0o600)
     config = folder / "config.toml"
+    blocks = "\n".join(api.source_toml(base_url) for api, base_url in sources)
     config.write_text(
-        "# Written by `icsbridge demo`: the simulated Webex organisation.\n"
+        "# Written by `icsbridge demo`: simulated business systems on loopback.\n"
         "[daemon]\n"
         'state = "state.sqlite"\n'
         'output_dir = "feeds"\n'
         f'listen = "127.0.0.1:{port}"\n'
-        f'public_url = "http://127.0.0.1:{port}"\n\n'
-        "[[sources]]\n"
-        'name = "webex-demo"\n'
-        'kind = "webex"\n'
-        f'base_url = "{base_url}"\n'
-        'interval = "15m"\n'
-        'timezone = "Europe/Paris"\n'
-        f'token = "file:{DEMO_TOKEN_FILE}"\n'
-        f"people = [{people}]\n"
-        'locations = "all"\n\n'
-        "[[feeds]]\n"
-        'name = "all-holidays"\n'
-        'description = "Every holiday schedule of the demo organisation"\n'
-        'calendars = ["webex-demo/*/holidays/*"]\n\n'
-        "[[feeds]]\n"
-        'name = "paris-hq"\n'
-        'description = "Paris HQ opening hours and holidays"\n'
-        'calendars = ["webex-demo/locations/Paris HQ/*"]\n'
+        f'public_url = "http://127.0.0.1:{port}"\n\n' + blocks + "\n" + FEEDS_TOML
     )
     return config
 
@@ -101,12 +138,16 @@ def _fresh_folder(folder: Path) -> None:
 async def demo(folder: Path, *, once: bool = False) -> int:
     folder = folder.resolve()
     _fresh_folder(folder)
-    sim = WebexSimState.demo()
-    sim_server, sim_task, sim_port = await serve_on_loopback(create_app(sim))
+    servers: list[tuple[QuietServer, asyncio.Task[None]]] = []
     try:
-        base_url = f"http://127.0.0.1:{sim_port}/v1"
-        print(f"Webex Calling simulator serving demo data at {base_url}")
-        config = write_demo_config(folder, sim, base_url, free_port())
+        sources = []
+        for api in demo_apis():
+            server, task, port = await serve_on_loopback(api.app)
+            servers.append((server, task))
+            base_url = f"http://127.0.0.1:{port}{api.base_path}"
+            print(f"{api.title} simulator serving demo data at {base_url}")
+            sources.append((api, base_url))
+        config = write_demo_config(folder, sources, free_port())
         daemon = Daemon(config)
         daemon_task = asyncio.create_task(daemon.run())
         first = asyncio.create_task(daemon.first_round_done.wait())
@@ -120,9 +161,10 @@ async def demo(folder: Path, *, once: bool = False) -> int:
         result = await daemon_task
         return code or result
     finally:
-        sim_server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await sim_task
+        for server, task in servers:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _show(daemon: Daemon, folder: Path, *, once: bool) -> int:
