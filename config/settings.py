@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from config import fields
+from config.b2core import B2coreSourceSettings
 from config.secrets import SecretRef
 from config.source_base import SourceSettingsBase
 from config.validation import detail, validate_adding
@@ -45,7 +46,7 @@ __all__ = [
 
 SOURCE_KINDS = ("webex", "apio", "wordbee", "b2core")
 """Every kind of source icsbridge knows of."""
-AVAILABLE_SOURCE_KINDS = ("webex",)
+AVAILABLE_SOURCE_KINDS = ("webex", "b2core")
 """The kinds this version implements."""
 DUPLICATE_NAME = "icsbridge_duplicate_name"
 """Error type of a repeated source or feed name; reported against the entry's number."""
@@ -102,10 +103,16 @@ class DaemonSettings(BaseModel):
         return fields.split_host_port(self.listen)[1]
 
 
-SourceSettings: TypeAlias = Annotated[WebexSourceSettings, Field(discriminator="kind")]
+SourceSettings: TypeAlias = Annotated[
+    WebexSourceSettings | B2coreSourceSettings,
+    Field(discriminator="kind"),
+]
 """One ``[[sources]]`` entry; a union on ``kind`` as more kinds are implemented."""
 
-SOURCE_MODELS: dict[str, type[SourceSettingsBase]] = {"webex": WebexSourceSettings}
+SOURCE_MODELS: dict[str, type[SourceSettingsBase]] = {
+    "webex": WebexSourceSettings,
+    "b2core": B2coreSourceSettings,
+}
 
 
 class FeedSettings(BaseModel):

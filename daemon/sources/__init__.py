@@ -5,7 +5,10 @@ Importing this package registers every concrete source in ``SOURCE_KINDS``.
 
 from __future__ import annotations
 
-from . import webex  # noqa: F401  (registers kind "webex")
+from . import (
+    b2core,  # noqa: F401  (registers kind "b2core")
+    webex,  # noqa: F401  (registers kind "webex")
+)
 from .base import SOURCE_KINDS, PulledCalendar, Source, TokenStore, source_for
 
 __all__ = ["SOURCE_KINDS", "PulledCalendar", "Source", "TokenStore", "source_for"]
