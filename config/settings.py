@@ -27,6 +27,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from config import fields
+from config.apio import ApioSourceSettings
+from config.b2core import B2coreSourceSettings
 from config.b2core import B2coreSourceSettings
 from config.secrets import SecretRef
 from config.source_base import SourceSettingsBase

@@ -1,0 +1,390 @@
+"""APIO (BroadWorks) schedule payloads: pydantic models of the wire JSON and ``parse_schedule``.
+
+Three families share one envelope ``{"name": ..., "periods": [...]}`` (as GET
+``.../<family>/<name>/?full_list=true`` answers it):
+
+- ``time`` (``time_schedules``): simple periods ``{name, type: "Day of the week" |
+  "Day of the month", dayOfWeek: "Friday" | dayOfMonth: 10, startTime: "9:45",
+  stopTime: "13:15", active: bool}`` (seed 001). Hours may lack the leading zero; we write
+  them without it, as the API's own examples do (``"9:45"``). ``active`` missing means true.
+- ``holiday`` (``calendar_schedules``): ``{name, type: "Full days" | "Partial days",
+  startDay, stopDay, startTime?, stopTime?}`` (apio.md). Days are inclusive. A partial-day
+  period is read as one stretch from startDay startTime to stopDay stopTime (unverified).
+  Times of a full-day period mean nothing and are dropped.
+- ``advanced`` (``advanced_time_schedules``): BroadWorks events, in a shape that is
+  UNVERIFIED (assumed; see :mod:`converters.apio_advanced` for it).
+
+The models ignore fields they do not know and validate the ones they do, strictly.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from pydantic import Field, StrictBool, ValidationError, model_validator
+
+from converters.apio_wire import (
+    MONTH_NAMES,
+    WEEKLY_FLAGS,
+    WEEKS_IN_MONTH,
+    DayOfMonth,
+    Family,
+    Interval,
+    Month,
+    Name,
+    Weekday,
+    WeekInMonth,
+    Wire,
+    WireDate,
+    WireTime,
+    one_line,
+    problem,
+    show,
+    wire_time_text,
+)
+from converters.errors import PayloadError
+from converters.rrule import MONDAY, SUNDAY, RuleParts, WeekdayRef, first_occurrence
+
+# --- simple families -----------------------------------------------------------------------
+
+
+class TimePeriod(Wire):
+    """A simple time-schedule period: every week on one day, or every month on one date."""
+
+    name: Name
+    type: Literal["Day of the week", "Day of the month"]
+    dayOfWeek: Weekday | None = None
+    dayOfMonth: DayOfMonth | None = None
+    startTime: WireTime
+    stopTime: WireTime
+    active: StrictBool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_the_day_field_of_its_type(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            drop = {"Day of the week": "dayOfMonth", "Day of the month": "dayOfWeek"}
+            other = drop.get(str(data.get("type")))
+            if other is not None and other in data:
+                data = {k: v for k, v in data.items() if k != other}
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> TimePeriod:
+        needed = "dayOfWeek" if self.type == "Day of the week" else "dayOfMonth"
+        if getattr(self, needed) is None:
+            raise problem(f'missing (needed when type is "{self.type}")', field=needed)
+        if self.stopTime == self.startTime:
+            raise problem(
+                f"{wire_time_text(self.stopTime)} equals startTime (an empty period)",
+                field="stopTime",
+            )
+        return self
+
+    @property
+    def overnight(self) -> bool:
+        """A stop time before the start time ends the next day (unverified reading)."""
+        return self.stopTime < self.startTime
+
+
+class HolidayPeriod(Wire):
+    """A holiday (calendar schedule) period: whole days, or a stretch between two times."""
+
+    name: Name
+    type: Literal["Full days", "Partial days"]
+    startDay: WireDate
+    stopDay: WireDate
+    startTime: WireTime | None = None
+    stopTime: WireTime | None = None
+    active: StrictBool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _full_days_have_no_times(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "Full days":
+            data = {k: v for k, v in data.items() if k not in ("startTime", "stopTime")}
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> HolidayPeriod:
+        if self.stopDay < self.startDay:
+            raise problem(f"{self.stopDay} is before startDay {self.startDay}", field="stopDay")
+        if self.type == "Partial days":
+            for name in ("startTime", "stopTime"):
+                if getattr(self, name) is None:
+                    raise problem('missing (needed when type is "Partial days")', field=name)
+            start = datetime.combine(self.startDay, self.startTime or time())
+            stop = datetime.combine(self.stopDay, self.stopTime or time())
+            if stop <= start:
+                raise problem(
+                    f"the period ends ({stop:%Y-%m-%d %H:%M}) before it starts "
+                    f"({start:%Y-%m-%d %H:%M})",
+                    field="stopTime",
+                )
+        return self
+
+    def to_wire(self) -> dict[str, Any]:
+        body = super().to_wire()
+        if self.active:
+            body.pop("active")  # not a documented holiday field: sent only when it matters
+        return body
+
+
+# --- advanced family -----------------------------------------------------------------------
+
+
+class RecurDaily(Wire):
+    recurInterval: Interval = 1
+
+
+class RecurWeekly(Wire):
+    recurInterval: Interval = 1
+    sunday: StrictBool = False
+    monday: StrictBool = False
+    tuesday: StrictBool = False
+    wednesday: StrictBool = False
+    thursday: StrictBool = False
+    friday: StrictBool = False
+    saturday: StrictBool = False
+
+    @property
+    def weekdays(self) -> tuple[int, ...]:
+        return tuple(i for i, flag in enumerate(WEEKLY_FLAGS) if getattr(self, flag))
+
+    @model_validator(mode="after")
+    def _some_day(self) -> RecurWeekly:
+        if not self.weekdays:
+            raise problem("selects no day of the week")
+        return self
+
+
+class RecurMonthlyByDay(Wire):
+    recurInterval: Interval = 1
+    dayOfMonth: DayOfMonth
+
+
+class RecurMonthlyByWeek(Wire):
+    recurInterval: Interval = 1
+    dayOfWeekInMonth: WeekInMonth
+    dayOfWeek: Weekday
+
+
+class RecurYearlyByDay(Wire):
+    recurInterval: Interval = 1
+    dayOfMonth: DayOfMonth
+    month: Month
+
+    @model_validator(mode="after")
+    def _day_exists(self) -> RecurYearlyByDay:
+        if self.dayOfMonth > calendar.monthrange(2000, self.month + 1)[1]:  # 2000: leap year
+            raise problem(f"{MONTH_NAMES[self.month]} has no day {self.dayOfMonth}")
+        return self
+
+
+class RecurYearlyByWeek(Wire):
+    recurInterval: Interval = 1
+    dayOfWeekInMonth: WeekInMonth
+    dayOfWeek: Weekday
+    month: Month
+
+
+Pattern = (
+    RecurDaily
+    | RecurWeekly
+    | RecurMonthlyByDay
+    | RecurMonthlyByWeek
+    | RecurYearlyByDay
+    | RecurYearlyByWeek
+)
+PATTERN_FIELDS: dict[str, type[Wire]] = {
+    "recurDaily": RecurDaily,
+    "recurWeekly": RecurWeekly,
+    "recurMonthlyByDay": RecurMonthlyByDay,
+    "recurMonthlyByWeek": RecurMonthlyByWeek,
+    "recurYearlyByDay": RecurYearlyByDay,
+    "recurYearlyByWeek": RecurYearlyByWeek,
+}
+
+
+class AdvancedRecurrence(Wire):
+    recurForEver: StrictBool | None = None
+    recurEndDate: WireDate | None = None
+    recurEndOccurrence: Interval | None = None
+    recurDaily: RecurDaily | None = None
+    recurWeekly: RecurWeekly | None = None
+    recurMonthlyByDay: RecurMonthlyByDay | None = None
+    recurMonthlyByWeek: RecurMonthlyByWeek | None = None
+    recurYearlyByDay: RecurYearlyByDay | None = None
+    recurYearlyByWeek: RecurYearlyByWeek | None = None
+
+    @model_validator(mode="after")
+    def _one_pattern_one_end(self) -> AdvancedRecurrence:
+        present = [name for name in PATTERN_FIELDS if getattr(self, name) is not None]
+        if len(present) != 1:
+            found = ", ".join(present) or "none"
+            raise problem(f"needs exactly one of {', '.join(PATTERN_FIELDS)} (found: {found})")
+        if not self.recurForEver and self.recurEndDate is None and self.recurEndOccurrence is None:
+            raise problem(
+                "has no end (recurForEver true, recurEndDate or recurEndOccurrence is needed)"
+            )
+        return self
+
+    @property
+    def pattern(self) -> Pattern:
+        for name in PATTERN_FIELDS:
+            value: Pattern | None = getattr(self, name)
+            if value is not None:
+                return value
+        raise AssertionError("validated recurrence without a pattern")
+
+    @property
+    def end_date(self) -> date | None:
+        return None if self.recurForEver else self.recurEndDate
+
+    @property
+    def end_count(self) -> int | None:
+        if self.recurForEver or self.recurEndDate is not None:
+            return None
+        return self.recurEndOccurrence
+
+    def pattern_rule(self) -> RuleParts:
+        """The pattern as an RRULE without its end (COUNT/UNTIL depend on the zone)."""
+        p = self.pattern
+        if isinstance(p, RecurDaily):
+            return RuleParts("DAILY", interval=p.recurInterval)
+        if isinstance(p, RecurWeekly):
+            days = p.weekdays
+            # Which week a Sunday belongs to matters only with INTERVAL > 1; BroadWorks
+            # lists weeks Sunday first (unverified), so the RRULE says so.
+            wkst = SUNDAY if p.recurInterval > 1 and SUNDAY in days and len(days) > 1 else MONDAY
+            byday = tuple(WeekdayRef(day) for day in days)
+            return RuleParts("WEEKLY", interval=p.recurInterval, byday=byday, wkst=wkst)
+        if isinstance(p, RecurMonthlyByDay):
+            return RuleParts("MONTHLY", interval=p.recurInterval, bymonthday=(p.dayOfMonth,))
+        if isinstance(p, RecurMonthlyByWeek):
+            ref = WeekdayRef(p.dayOfWeek, WEEKS_IN_MONTH[p.dayOfWeekInMonth])
+            return RuleParts("MONTHLY", interval=p.recurInterval, byday=(ref,))
+        if isinstance(p, RecurYearlyByDay):
+            return RuleParts(
+                "YEARLY",
+                interval=p.recurInterval,
+                bymonth=(p.month + 1,),
+                bymonthday=(p.dayOfMonth,),
+            )
+        ref = WeekdayRef(p.dayOfWeek, WEEKS_IN_MONTH[p.dayOfWeekInMonth])
+        return RuleParts("YEARLY", interval=p.recurInterval, bymonth=(p.month + 1,), byday=(ref,))
+
+
+class AdvancedEvent(Wire):
+    """One BroadWorks event (assumed shape, see the module docstring)."""
+
+    name: Name
+    startDate: WireDate
+    endDate: WireDate
+    allDayEvent: StrictBool = False
+    startTime: WireTime | None = None
+    endTime: WireTime | None = None
+    recurrence: AdvancedRecurrence | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _all_day_has_no_times(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("allDayEvent") is True:
+            data = {k: v for k, v in data.items() if k not in ("startTime", "endTime")}
+        return data
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AdvancedEvent:
+        if self.endDate < self.startDate:
+            raise problem(f"{self.endDate} is before startDate {self.startDate}", field="endDate")
+        if not self.allDayEvent:
+            for name in ("startTime", "endTime"):
+                if getattr(self, name) is None:
+                    raise problem("missing (needed unless allDayEvent is true)", field=name)
+            start = datetime.combine(self.startDate, self.startTime or time())
+            end = datetime.combine(self.endDate, self.endTime or time())
+            if end < start:
+                raise problem(
+                    f"the event ends ({end:%Y-%m-%d %H:%M}) before it starts "
+                    f"({start:%Y-%m-%d %H:%M})",
+                    field="endTime",
+                )
+        if self.recurrence is not None:
+            last = self.recurrence.end_date
+            first = first_occurrence(self.recurrence.pattern_rule(), self.startDate)
+            if first is None or (last is not None and first > last):
+                until = f" on or before recurEndDate {last}" if last is not None else ""
+                raise problem(
+                    f"no occurrence from startDate {self.startDate}{until}", field="recurrence"
+                )
+        return self
+
+    def first_occurrence_shift(self) -> int:
+        """Days from startDate to the first real occurrence of the recurrence."""
+        if self.recurrence is None:
+            return 0
+        first = first_occurrence(self.recurrence.pattern_rule(), self.startDate)
+        return 0 if first is None else (first - self.startDate).days
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+class TimeSchedule(Wire):
+    name: Name
+    periods: list[TimePeriod] = Field(default_factory=list)
+
+
+class HolidaySchedule(Wire):
+    name: Name
+    periods: list[HolidayPeriod] = Field(default_factory=list)
+
+
+class AdvancedSchedule(Wire):
+    name: Name
+    periods: list[AdvancedEvent] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _events_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "periods" not in data and "events" in data:
+            data = {**{k: v for k, v in data.items() if k != "events"}, "periods": data["events"]}
+        return data
+
+
+ApioSchedule = TimeSchedule | HolidaySchedule | AdvancedSchedule
+Period = TimePeriod | HolidayPeriod | AdvancedEvent
+SCHEDULE_MODELS: dict[str, type[TimeSchedule | HolidaySchedule | AdvancedSchedule]] = {
+    "time": TimeSchedule,
+    "holiday": HolidaySchedule,
+    "advanced": AdvancedSchedule,
+}
+
+
+def parse_schedule(data: object, *, family: Family, where: str) -> ApioSchedule:
+    """Validate a decoded schedule answer of ``family``; any problem -> one-line PayloadError.
+
+    ``where`` names the schedule for the user, e.g. ``group "east" time schedule "Office"``.
+    Period names are the API's keys, so they must be unique within the schedule.
+    """
+    if not isinstance(data, dict):
+        raise PayloadError(f"apio: {where}: expected a JSON object, got {show(data)}")
+    model = SCHEDULE_MODELS[family]
+    try:
+        schedule = model.model_validate(data)
+    except ValidationError as exc:
+        raise PayloadError(one_line(exc.errors()[0], data, where)) from exc
+    seen: set[str] = set()
+    for period in schedule.periods:
+        if period.name in seen:
+            raise PayloadError(f"apio: {where}: period {show(period.name)}: the name is used twice")
+        seen.add(period.name)
+    return schedule
+
+
+def parse_period(data: object, *, family: Family, where: str) -> Period:
+    """Validate one period answer (GET .../<schedule>/<period>/) like a schedule's period."""
+    schedule = parse_schedule({"name": "-", "periods": [data]}, family=family, where=where)
+    return schedule.periods[0]
