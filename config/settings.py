@@ -29,11 +29,11 @@ from pydantic_core import InitErrorDetails
 from config import fields
 from config.apio import ApioSourceSettings
 from config.b2core import B2coreSourceSettings
-from config.b2core import B2coreSourceSettings
 from config.secrets import SecretRef
 from config.source_base import SourceSettingsBase
 from config.validation import detail, validate_adding
 from config.webex import OAUTH_FIELDS, WebexSourceSettings
+from config.wordbee import WordbeeSourceSettings
 from config.wording import quote, toml_type
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
 
 SOURCE_KINDS = ("webex", "apio", "wordbee", "b2core")
 """Every kind of source icsbridge knows of."""
-AVAILABLE_SOURCE_KINDS = ("webex", "b2core")
+AVAILABLE_SOURCE_KINDS = ("webex", "b2core", "wordbee", "apio")
 """The kinds this version implements."""
 DUPLICATE_NAME = "icsbridge_duplicate_name"
 """Error type of a repeated source or feed name; reported against the entry's number."""
@@ -106,14 +106,16 @@ class DaemonSettings(BaseModel):
 
 
 SourceSettings: TypeAlias = Annotated[
-    WebexSourceSettings | B2coreSourceSettings,
+    WebexSourceSettings | B2coreSourceSettings | WordbeeSourceSettings | ApioSourceSettings,
     Field(discriminator="kind"),
 ]
 """One ``[[sources]]`` entry; a union on ``kind`` as more kinds are implemented."""
 
 SOURCE_MODELS: dict[str, type[SourceSettingsBase]] = {
     "webex": WebexSourceSettings,
+    "apio": ApioSourceSettings,
     "b2core": B2coreSourceSettings,
+    "wordbee": WordbeeSourceSettings,
 }
 
 

@@ -100,18 +100,39 @@ def test_every_problem_is_reported_in_one_run() -> None:
         '(use lowercase letters, digits and "-", e.g. "hq")',
         f'{file}: source #2: nothing to publish: give people = ["<personId>", ...] '
         'and/or locations (ids or "all")',
-        f'{file}: source "lab": field "kind": "apio" is not available in this version '
-        "(available: webex)",
+        f'{file}: source "lab": field "interval" is missing (e.g. interval = "15m")',
+        f'{file}: source "lab": field "base_url" is missing',
+        f'{file}: source "lab": field "tenant" is missing',
+        f'{file}: source "lab": field "groups" is missing',
+        f'{file}: source "lab": no credentials: give token = "env:NAME" (an APIO Core '
+        "machine token; or file:PATH, credential:NAME), or username and password",
+        f'{file}: source "lab": field "timezone" is missing: APIO schedules carry no '
+        'time zone; give the groups\' zone (e.g. timezone = "Europe/Brussels")',
     ]
 
 
 def test_source_kinds() -> None:
+    """Each kind is validated by its own model; unknown and missing kinds are one line."""
     file = FIXTURES / "kinds.toml"
-    available = "is not available in this version (available: webex)"
+    interval = 'field "interval" is missing (e.g. interval = "15m")'
     assert problems_of(file) == [
-        f'{file}: source "broadworks": field "kind": "apio" {available}',
-        f'{file}: source "translations": field "kind": "wordbee" {available}',
-        f'{file}: source "backoffice": field "kind": "b2core" {available}',
+        f'{file}: source "broadworks": {interval}',
+        f'{file}: source "broadworks": field "base_url" is missing',
+        f'{file}: source "broadworks": field "tenant" is missing',
+        f'{file}: source "broadworks": field "groups" is missing',
+        f'{file}: source "broadworks": no credentials: give token = "env:NAME" (an APIO Core '
+        "machine token; or file:PATH, credential:NAME), or username and password",
+        f'{file}: source "broadworks": field "timezone" is missing: APIO schedules carry no '
+        'time zone; give the groups\' zone (e.g. timezone = "Europe/Brussels")',
+        f'{file}: source "translations": {interval}',
+        f'{file}: source "translations": field "base_url" is missing',
+        f'{file}: source "translations": field "account_id" is missing',
+        f'{file}: source "translations": field "key" is missing',
+        f'{file}: source "translations": field "persons" is missing',
+        f'{file}: source "backoffice": {interval}',
+        f'{file}: source "backoffice": field "base_url" is missing',
+        f'{file}: source "backoffice": no credentials: give token = "env:NAME" (or file:PATH, '
+        "credential:NAME), or email and password of a back-office user",
         f'{file}: source "mail": field "kind": "exchange" is not a source kind '
         "(one of: webex, apio, wordbee, b2core)",
         f'{file}: source "what": field "kind" is missing (one of: webex, apio, wordbee, b2core)',

@@ -435,10 +435,13 @@ async def test_a_person_listed_twice_is_read_once(world: World) -> None:
 
 def test_unknown_kind_is_one_line() -> None:
     class Other:
-        name = "b2"
-        kind = "b2core"
+        name = "mail"
+        kind = "exchange"
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     with pytest.raises(IcsbridgeError) as info:
         source_for(Other(), client, tokens=DictTokens())
-    assert str(info.value) == ('source "b2": kind "b2core" is not supported yet (supported: webex)')
+    assert str(info.value) == (
+        'source "mail": kind "exchange" is not supported yet '
+        "(supported: apio, b2core, webex, wordbee)"
+    )
