@@ -92,16 +92,48 @@ def webex_demo_api() -> DemoApi:
     )
 
 
+def other_demo_apis() -> list[DemoApi]:
+    """APIO, Wordbee and B2CORE: each simulator brings its demo data and source block."""
+    from .simulators import apio, apio_seed, b2core, b2core_seed, wordbee
+    from .simulators.apio_state import ApioSimState
+    from .simulators.b2core_state import B2coreSimState
+    from .simulators.wordbee_state import WordbeeSimState
+
+    return [
+        DemoApi(
+            "APIO (BroadWorks)",
+            apio.create_app(ApioSimState.demo()),
+            "",  # the simulator root: the source uses the Core proxy with JWT login
+            apio_seed.demo_source,
+            apio_seed.demo_secret_files(),
+        ),
+        DemoApi(
+            "Wordbee",
+            wordbee.create_app(WordbeeSimState.demo()),
+            "/api",
+            wordbee.demo_source,
+            wordbee.demo_secret_files(),
+        ),
+        DemoApi(
+            "B2CORE back office",
+            b2core.create_app(B2coreSimState.demo()),
+            "",
+            b2core_seed.demo_source,
+            b2core_seed.demo_secret_files(),
+        ),
+    ]
+
+
 def demo_apis() -> list[DemoApi]:
     """Every API the demo simulates."""
-    return [webex_demo_api()]
+    return [webex_demo_api(), *other_demo_apis()]
 
 
 FEEDS_TOML = (
     "[[feeds]]\n"
     'name = "all-holidays"\n'
     'description = "Every holiday schedule of the demo organisation"\n'
-    'calendars = ["webex-demo/*/holidays/*"]\n\n'
+    'calendars = ["webex-demo/*/holidays/*", "apio-demo/*/holiday/*"]\n\n'
     "[[feeds]]\n"
     'name = "paris-hq"\n'
     'description = "Paris HQ opening hours and holidays"\n'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,14 +90,18 @@ def test_demo_runs_offline_as_a_real_process(tmp_path: Path) -> None:
         )
         assert proc.returncode == 0, proc.stderr
         out = proc.stdout
-        assert "Webex Calling simulator serving demo data at http://127.0.0.1:" in out
-        assert "Serving 13 feeds; subscribe to any of these in a calendar app:" in out
+        for title in ("Webex Calling", "APIO (BroadWorks)", "Wordbee", "B2CORE back office"):
+            assert f"{title} simulator serving demo data at http://127.0.0.1:" in out
+        served = re.search(r"Serving (\d+) feeds; subscribe to any of these", out)
+        assert served is not None
         urls = [line.strip() for line in out.splitlines() if "/feeds/" in line]
-        assert len(urls) == 13
+        assert len(urls) == int(served[1])
         assert all(u.startswith("http://127.0.0.1:") and u.endswith(".ics") for u in urls)
+        for source in ("webex-demo", "apio-demo", "wordbee-demo", "b2core-demo"):
+            assert any(f"/{source}/" in u for u in urls), source
         assert "GET all-holidays -> 200" in out
         files = sorted((folder / "feeds").rglob("*.ics"))
-        assert len(files) == 13
+        assert len(files) == len(urls)
         for path in files:
             assert validate_feed(path.read_bytes()) == [], path
         assert "Traceback" not in proc.stderr
