@@ -16,7 +16,7 @@ from importlib import metadata
 from typing import Any, TypeVar
 
 from dateutil import tz as dateutil_tz
-from icalendar import Event, vDDDLists, vDDDTypes, vRecur
+from icalendar import Event, Todo, vDDDLists, vDDDTypes, vRecur
 from icalendar.cal.component import Component
 
 from converters.feedcheck import validate_feed
@@ -47,6 +47,7 @@ __all__ = [
 
 IDENTITY_PROPERTIES = frozenset({"UID", "DTSTAMP", "LAST-MODIFIED", "SEQUENCE"})
 _C = TypeVar("_C", bound=Component)
+_Item = TypeVar("_Item", bound=Event | Todo)
 _SINGLE_TIMES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
 _LIST_TIMES = ("EXDATE", "RDATE")
 
@@ -73,7 +74,7 @@ class Stamp:
         object.__setattr__(self, "modified", self.modified.astimezone(UTC))
 
 
-def finalize_event(component: Event, stamp: Stamp) -> Event:
+def finalize_event(component: _Item, stamp: Stamp) -> _Item:
     """A normalised copy of ``component`` with UID, DTSTAMP, LAST-MODIFIED and SEQUENCE.
 
     Empty text properties are dropped; see :func:`normalized` for the rest.
@@ -89,7 +90,7 @@ def finalize_event(component: Event, stamp: Stamp) -> Event:
     return event
 
 
-def content_hash(component: Event) -> str:
+def content_hash(component: Event | Todo) -> str:
     """sha256 hex of the event's canonical lines without UID/DTSTAMP/LAST-MODIFIED/SEQUENCE.
 
     Property order, the order of repeated properties and of alarms do not matter; neither
@@ -128,11 +129,11 @@ class RenderedEvent:
         return (self.uid, self.recurrence_key, "\r\n".join(self.lines))
 
 
-def prepare(component: Event) -> PreparedEvent:
-    """Normalise and render ``component`` once (see :class:`PreparedEvent`)."""
+def prepare(component: Event | Todo) -> PreparedEvent:
+    """Normalise and render ``component`` (a VEVENT or VTODO) once (see :class:`PreparedEvent`)."""
     clean = normalized(component)
-    if clean.name != "VEVENT":
-        raise ValueError(f"prepare() takes a VEVENT, not {clean.name}")
+    if clean.name not in ("VEVENT", "VTODO"):
+        raise ValueError(f"prepare() takes a VEVENT or VTODO, not {clean.name}")
     body = tuple(component_lines(clean, skip=IDENTITY_PROPERTIES))
     digest = hashlib.sha256("\r\n".join(body).encode("utf-8")).hexdigest()
     recurrence_id = clean.get("RECURRENCE-ID")
@@ -150,7 +151,7 @@ def stamp_prepared(prepared: PreparedEvent, stamp: Stamp) -> RenderedEvent:
     head = [f"UID:{escape_text(stamp.uid)}", f"DTSTAMP:{modified}", f"LAST-MODIFIED:{modified}"]
     if stamp.sequence > 0:
         head.append(f"SEQUENCE:{stamp.sequence}")
-    # VEVENT's canonical order puts exactly these properties first, after BEGIN.
+    # The canonical order of VEVENT and VTODO puts exactly these first, after BEGIN.
     lines = (prepared.body[0], *head, *prepared.body[1:])
     return RenderedEvent(
         uid=stamp.uid,
@@ -160,7 +161,7 @@ def stamp_prepared(prepared: PreparedEvent, stamp: Stamp) -> RenderedEvent:
     )
 
 
-def assemble(meta: CalendarMeta, events: Sequence[Event | RenderedEvent]) -> bytes:
+def assemble(meta: CalendarMeta, events: Sequence[Event | Todo | RenderedEvent]) -> bytes:
     """The feed: a VCALENDAR with ``meta``'s properties, VTIMEZONEs and ``events``.
 
     Events may come from several calendars (a merged feed). They must carry UID and
@@ -227,7 +228,7 @@ def _calendar_head(meta: CalendarMeta) -> list[str]:
 _SortKey = tuple[str, str, str]
 
 
-def _render_event(event: Event) -> tuple[_SortKey, list[str]]:
+def _render_event(event: Event | Todo) -> tuple[_SortKey, list[str]]:
     clean = normalized(event)
     uid = str(clean.get("UID", ""))
     if not uid or "DTSTAMP" not in clean:
@@ -268,7 +269,7 @@ def _zone_dates(lines: Iterable[str]) -> dict[str, tuple[date, date]]:
     return zones
 
 
-def normalized(component: Event) -> Event:
+def normalized(component: _Item) -> _Item:
     """A copy of ``component`` fixed up for feeds, without changing what it means.
 
     - fixed-offset and UTC-like zones become UTC (written with ``Z``, never a TZID);

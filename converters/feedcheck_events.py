@@ -1,4 +1,4 @@
-"""The VEVENT checks of ``validate_feed`` (see converters/feedcheck.py)."""
+"""The VEVENT and VTODO checks of ``validate_feed`` (see converters/feedcheck.py)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,43 @@ _Report = Callable[[str], None]  # the per-event problem(text) callback
 
 
 def check_events(calendar: Node, problems: list[str]) -> None:
-    """Append one line per problem of every VEVENT in ``calendar``."""
+    """Append one line per problem of every VEVENT and VTODO in ``calendar``."""
     events = [node for node in calendar.children if node.name == "VEVENT"]
+    todos = [node for node in calendar.children if node.name == "VTODO"]
     for event in events:
         _check_event(event, problems)
-    _check_identity(events, problems)
+    for todo in todos:
+        _check_todo(todo, problems)
+    _check_identity([*events, *todos], problems)
+
+
+def _check_todo(todo: Node, problems: list[str]) -> None:
+    """RFC 5545 3.6.2: DTSTART is optional; DUE or DURATION (with DTSTART), not both."""
+    where = label(todo)
+
+    def problem(text: str) -> None:
+        problems.append(f"{where}: {text}")
+
+    for name in ("UID", "DTSTAMP"):
+        count = len(todo.all(name))
+        if count != 1:
+            problem(f"no {name}" if count == 0 else f"{name} appears {count} times")
+    for name in ("DTSTAMP", "LAST-MODIFIED"):
+        for line in todo.all(name):
+            value = parse_time(line.value, None)
+            if value is None or not value.utc or line.param("TZID") is not None:
+                problem(f"{name} {line.value} is not a UTC date-time (needs Z)")
+    start = _single_time(todo, "DTSTART", problem)
+    due = _single_time(todo, "DUE", problem)
+    if todo.one("DUE") is not None and todo.one("DURATION") is not None:
+        problem("has both DUE and DURATION")
+    if todo.one("DURATION") is not None and todo.one("DTSTART") is None:
+        problem("has DURATION but no DTSTART")
+    if start is not None and due is not None:
+        _check_end(start, due, problem, "DUE")
+    if todo.all("ATTENDEE") and todo.one("ORGANIZER") is None:
+        problem("has ATTENDEE but no ORGANIZER")
+    _check_rrule(todo, start, problem)
 
 
 def _check_event(event: Node, problems: list[str]) -> None:
@@ -83,9 +115,10 @@ def _single_time(event: Node, name: str, problem: _Report) -> TimeValue | None:
     return value
 
 
-def _check_end(start: TimeValue, end: TimeValue, problem: _Report) -> None:
+def _check_end(start: TimeValue, end: TimeValue, problem: _Report, name: str = "DTEND") -> None:
+    """``name`` (DTEND, or DUE of a VTODO) must be of DTSTART's type and later than it."""
     if start.is_date != end.is_date:
-        problem(f"DTEND is a {end.form} but DTSTART is a {start.form}")
+        problem(f"{name} is a {end.form} but DTSTART is a {start.form}")
         return
     same_frame = start.utc == end.utc and start.tzid == end.tzid
     if same_frame:
@@ -96,7 +129,8 @@ def _check_end(start: TimeValue, end: TimeValue, problem: _Report) -> None:
             return
         later = end_at > start_at
     if not later:
-        problem("DTEND is not later than DTSTART (a zero-length event has no DTEND)")
+        hint = " (a zero-length event has no DTEND)" if name == "DTEND" else ""
+        problem(f"{name} is not later than DTSTART{hint}")
 
 
 def _check_rrule(event: Node, start: TimeValue | None, problem: _Report) -> None:

@@ -32,12 +32,13 @@ def label(node: Node) -> str:
     """How a problem names its place: the top-level component holding ``node``."""
     while node.parent is not None and node.parent.name not in ("", "VCALENDAR"):
         node = node.parent
-    if node.name == "VEVENT":
+    if node.name in ("VEVENT", "VTODO"):
+        noun = "event" if node.name == "VEVENT" else "to-do"
         uid = node.one("UID")
         if uid is None or not uid.value:
-            return f"event at line {node.lineno} (no UID)"
+            return f"{noun} at line {node.lineno} (no UID)"
         rid = node.one("RECURRENCE-ID")
-        return f'event "{uid.value}"' + (f" (RECURRENCE-ID {rid.value})" if rid else "")
+        return f'{noun} "{uid.value}"' + (f" (RECURRENCE-ID {rid.value})" if rid else "")
     if node.name == "VTIMEZONE":
         tzid = node.one("TZID")
         return f'VTIMEZONE "{tzid.value}"' if tzid else f"VTIMEZONE at line {node.lineno}"

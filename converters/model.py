@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from icalendar import Event
+from icalendar import Event, Todo
 
 
 @dataclass
 class ConvertedEvent:
-    """One business object as an iCalendar VEVENT, before identity is attached.
+    """One business object as an iCalendar VEVENT (or VTODO), before identity is attached.
 
     ``component`` carries everything but UID, DTSTAMP, LAST-MODIFIED and SEQUENCE:
     those come from the state store (see ``converters.calendar.finalize_event``).
@@ -21,7 +21,7 @@ class ConvertedEvent:
     """
 
     native_key: str
-    component: Event
+    component: Event | Todo  # VTODO for work items published as to-dos (Wordbee)
     rename_hint: str
 
 

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, NoReturn, cast
+from typing import Literal, NoReturn
 
 from icalendar import Event, Todo
 from icalendar.cal.component import Component
@@ -254,8 +254,7 @@ def work_item_components(
     a DUE are left out. Both carry the reference, status and manager (DESCRIPTION and
     X-WORDBEE-REFERENCE / -STATUS / -MANAGER) and are TRANSPARENT.
 
-    VTODOs travel in :class:`ConvertedEvent` (typed for VEVENTs): feed assembly must
-    accept VTODO before ``mode="todos"`` can be published.
+    VTODOs travel in :class:`ConvertedEvent` like events; feed assembly renders both.
     """
     out: list[ConvertedEvent] = []
     for item in _items(merged):
@@ -268,7 +267,7 @@ def work_item_components(
                 native_key=f"{item.noun}:{item.number}",
                 # ConvertedEvent.component is typed Event; a Todo is the same kind of
                 # icalendar Component (see the docstring above).
-                component=cast(Event, component),
+                component=component,
                 rename_hint=_hash(item.noun, mode, item.fingerprint),
             )
         )

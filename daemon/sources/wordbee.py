@@ -30,10 +30,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from icalendar import Todo
 
 from config.wordbee import WordbeeSourceSettings
-from converters.calendar import prepare
 from converters.errors import PayloadError
 from converters.model import CalendarMeta
 from converters.windows_zones import TABLE_VERSION, iana_zone
@@ -136,11 +134,6 @@ class WordbeeSource(Source):
 
     async def pull(self) -> list[PulledCalendar]:
         s = self.settings
-        if s.work_items == "todos" and not _assembly_takes_todos():
-            raise SourceError(
-                f'source "{self.name}": work_items = "todos" needs VTODO support in feed '
-                'assembly, which this version lacks; use work_items = "events" for now'
-            )
         months = window_months(self.clock().astimezone(UTC).date(), s.months_back, s.months_ahead)
         out: list[PulledCalendar] = []
         try:
@@ -249,17 +242,6 @@ def _person_name(uid: int, merged: MergedCalendar) -> str | None:
             if person.uid == uid and person.unm:
                 return person.unm
     return None
-
-
-def _assembly_takes_todos() -> bool:
-    """Whether feed assembly accepts VTODO yet (converters.calendar.prepare)."""
-    todo = Todo()
-    todo.add("summary", "probe")
-    try:
-        prepare(todo)  # type: ignore[arg-type]  # the question is whether it accepts one
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = ["WordbeeSource", "window_instants", "window_months"]

@@ -71,3 +71,18 @@ def test_normalising_leaves_the_callers_component_alone() -> None:
     prepare(ev)
     finalize_event(ev, Stamp(uid="u@t", modified=datetime(2026, 1, 1, tzinfo=UTC)))
     assert ev.to_ical() == before
+
+
+def test_a_vtodo_takes_the_prepared_path_to_the_same_bytes() -> None:
+    from icalendar import Todo
+
+    todo = Todo()
+    todo.add("summary", "Deliver the translation")
+    todo.add("dtstart", datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Europe/Paris")))
+    todo.add("due", datetime(2026, 3, 6, 17, tzinfo=ZoneInfo("Europe/Paris")))
+    todo.add("status", "IN-PROCESS")
+    stamp = Stamp(uid="job-1@t", modified=datetime(2026, 1, 1, tzinfo=UTC), sequence=2)
+    classic = assemble(META, [finalize_event(todo, stamp)])
+    fast = assemble(META, [stamp_prepared(prepare(todo), stamp)])
+    assert fast == classic
+    assert b"BEGIN:VTODO\r\nUID:job-1@t\r\nDTSTAMP:" in fast

@@ -275,3 +275,12 @@ def test_text_bare_backslash() -> None:
 def test_categories_commas_separate_values() -> None:
     data = VALID.replace(b"SUMMARY:Christmas", b"SUMMARY:Christmas\r\nCATEGORIES:Holiday,Closed")
     assert validate_feed(data) == []
+
+
+def test_vtodo_problems_are_reported() -> None:
+    data = (FIXTURES / "vtodo_problems.ics").read_bytes()
+    problems = validate_feed(data)
+    assert 'to-do "todo-1@test": has both DUE and DURATION' in problems
+    assert 'to-do "todo-1@test": DUE is not later than DTSTART' in problems
+    assert "to-do at line 12 (no UID): no UID" in problems
+    assert any("is not a UTC date-time" in p and "to-do at line 12" in p for p in problems)

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from dateutil.rrule import rrulestr
+from icalendar import Calendar
 from support.fakes import DictTokens
 
 from config.wordbee import WordbeeSourceSettings
 from converters.errors import PayloadError
+from converters.feedcheck import validate_feed
 from daemon.http import SourceError
 from daemon.simulators.wordbee import WordbeeSimState, create_app
 from daemon.sources.base import PulledCalendar
 from daemon.sources.wordbee import WordbeeSource, window_instants, window_months
+from daemon.state import StateStore
+from daemon.sync import render_pulled
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -212,17 +217,22 @@ async def test_unknown_zone_without_fallback_fails_in_one_line(
     )
 
 
-async def test_work_items_none_and_todos(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_work_items_none_and_todos(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     clock = Clock()
     sim = WordbeeSimState.demo(clock)
     cals = await pull(sim, settings(monkeypatch, work_items="none"), clock)
     assert sorted(by_key(cals)) == ["wb/143/calendar", "wb/3/calendar"]
-    with pytest.raises(SourceError) as caught:
-        await pull(sim, settings(monkeypatch, work_items="todos"), clock)
-    assert str(caught.value) == (
-        'source "wb": work_items = "todos" needs VTODO support in feed assembly, which this '
-        'version lacks; use work_items = "events" for now'
-    )
+    todo_cals = await pull(sim, settings(monkeypatch, work_items="todos"), clock)
+    items = by_key(todo_cals)["wb/143/work-items"]
+    assert items.events and all(e.component.name == "VTODO" for e in items.events)
+    # Through identity and assembly like any calendar: a valid feed of VTODOs with DUE.
+    with StateStore(tmp_path / "state.sqlite") as state:
+        rendered = render_pulled(todo_cals, "wb", state, now=NOW)
+    data = next(c.data for c in rendered if c.meta.key == "wb/143/work-items")
+    assert validate_feed(data) == []
+    todos = Calendar.from_ical(data).walk("VTODO")
+    assert len(todos) == len(items.events)
+    assert all("UID" in t and "DTSTAMP" in t and "DUE" in t for t in todos)
 
 
 async def test_a_bad_answer_names_the_source_person_and_month(
