@@ -293,3 +293,31 @@ def test_dst_edges_keep_wall_times_and_all_day_ignores_stray_times() -> None:
         assert len(occurrences) == 2
         assert isinstance(occurrences[-1], datetime)
         assert occurrences[-1].date() == last
+
+
+def test_backslash_n_in_an_event_name_survives_the_feed() -> None:
+    """A name holding backslash + N must not come back as a line break (icalendar 7.3's
+    own writer turns it into one; the feed serializer must not)."""
+    import json
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from icalendar import Calendar
+
+    from converters.calendar import Stamp, assemble, finalize_event
+    from converters.model import CalendarMeta
+    from converters.webex import from_vevent, parse_schedule, to_vevents
+
+    raw = json.loads(
+        (Path(__file__).parents[1] / "fixtures/webex/name_with_backslash_n.json").read_text()
+    )
+    schedule = parse_schedule(raw, where="fixture")
+    tz = ZoneInfo("Europe/Paris")
+    (converted,) = to_vevents(schedule, tz=tz, level="PEOPLE", owner_name="Alice")
+    stamp = Stamp(uid="u@test", modified=datetime(2026, 1, 1, tzinfo=UTC))
+    data = assemble(CalendarMeta(key="t/s", name="S"), [finalize_event(converted.component, stamp)])
+    assert b"SUMMARY:Shift \\\\N 2\r\n" in data
+    (event,) = Calendar.from_ical(data).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Shift \\N 2"
+    assert from_vevent(event, level="PEOPLE", tz=tz).name == "Shift \\N 2"
