@@ -36,7 +36,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from daemon.simulators.apio_seed import demo_secret_files, demo_source
-from daemon.simulators.apio_state import ApioSimState, SimRequest
+from daemon.simulators.apio_state import ApioSimState
 from daemon.simulators.apio_store import (
     STORES,
     ApiError,
@@ -45,6 +45,14 @@ from daemon.simulators.apio_store import (
     apply_period_change,
     check_period,
     error_body,
+)
+from daemon.simulators.common import (
+    bearer_token,
+    json_body,
+    json_response,
+    log_request,
+    request_target,
+    retry_after_headers,
 )
 
 __all__ = ["ApioSimState", "create_app", "demo_secret_files", "demo_source"]
@@ -73,11 +81,15 @@ def create_app(state: ApioSimState) -> Starlette:
         raw = await request.body()
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("ascii", "replace").split("?", 1)[0]
-        target = path + (f"?{request.url.query}" if request.url.query else "")
-        entry = SimRequest(request.method, target, _loggable_headers(request), raw)
-        if path.startswith(_CREDENTIAL_PATHS):
-            entry.body = b"<redacted>"
-        state.requests.append(entry)
+        target = request_target(request, path)
+        entry = log_request(
+            state,
+            request,
+            raw,
+            target,
+            secret_headers=("authorization", "cookie"),
+            hide_body=path.startswith(_CREDENTIAL_PATHS),
+        )
         response = _answer(state, request, path, target, raw)
         entry.status = response.status_code
         return response
@@ -88,21 +100,16 @@ def create_app(state: ApioSimState) -> Starlette:
 
 def _answer(state: ApioSimState, request: Request, path: str, target: str, raw: bytes) -> Response:
     fault = state.take_fault(request.method, target, transform=False)
-    if fault is not None:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        if fault.body is not None:
-            return _json_bytes(fault.status, fault.body, headers)
-        body = error_body(fault.shape, f"simulated HTTP {fault.status}")
-        return _json(fault.status, body, headers)
+    # state.inject gives every fault a body: the APIO error body of the chosen shape
+    if fault is not None and fault.body is not None:
+        return json_response(fault.status, fault.body, retry_after_headers(fault))
     try:
         status, payload, headers = _route(state, request, path, raw)
     except ApiError as err:
         return _json(
             err.status, error_body(err.shape, err.message, code=err.code, summary=err.summary)
         )
-    mangle = state.take_fault(request.method, target, transform=True)
-    if mangle is not None and mangle.transform is not None and status < 300:
-        payload = mangle.transform(payload)
+    payload = state.rewritten(request.method, target, status, payload)
     return _json(status, payload, headers)
 
 
@@ -113,7 +120,7 @@ def _route(
     if path == "/api/v01/auth/login" and method == "POST":
         return 200, state.core_login(_body(raw)), {}
     if path == "/api/v01/auth/access_token" and method == "GET":
-        return 200, state.core_refresh(_bearer(request)), {}
+        return 200, state.core_refresh(bearer_token(request)), {}
     if path == "/api/v1/login/" and method == "POST":
         session = state.gateway_login(_body(raw))
         cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
@@ -125,7 +132,7 @@ def _route(
         problem = state.session_problem(request.cookies.get(SESSION_COOKIE))
         rest = parts[2:]
     elif parts[:2] == ["api", "v01"] and len(parts) > 2 and parts[2] in state.proxies:
-        problem = state.bearer_problem(_bearer(request))
+        problem = state.bearer_problem(bearer_token(request))
         rest = parts[3:]
     else:
         raise ApiError(404, f"{path} not found", shape="error")
@@ -309,30 +316,8 @@ def delete_period(call: Call) -> tuple[int, Any]:
 
 
 def _body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "the request body is not valid JSON", shape="message") from None
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def _loggable_headers(request: Request) -> dict[str, str]:
-    headers = dict(request.headers)
-    for secret in ("authorization", "cookie"):
-        if secret in headers:
-            headers[secret] = "<redacted>"
-    return headers
+    return json_body(raw, ApiError(400, "the request body is not valid JSON", shape="message"))
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return _json_bytes(status, json.dumps(payload).encode(), headers or {})
-
-
-def _json_bytes(status: int, body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    return json_response(status, json.dumps(payload).encode(), headers)

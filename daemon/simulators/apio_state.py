@@ -19,9 +19,8 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from daemon.simulators.apio_store import (
     STORES,
@@ -30,53 +29,14 @@ from daemon.simulators.apio_store import (
     SimScope,
     SimTenant,
     check_period,
+    error_body,
 )
-
-Transform = Callable[[Any], Any]
+from daemon.simulators.common import WRITE_METHODS, Fault, SimRequest, SimState
 
 DEMO_USERNAME = "demo-admin"
 DEMO_PASSWORD = "demo-password"
 DEMO_MACHINE_TOKEN = "demo-machine-token"
 DEMO_PROXY = "demo"
-
-
-@dataclass
-class SimRequest:
-    """One request as the simulator saw it; credentials are never kept."""
-
-    method: str
-    path: str  # raw path + "?" + query string when there is one
-    headers: dict[str, str]
-    body: bytes = b""
-    status: int = 0
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.path).query))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Fault:
-    """An injected answer (or a rewrite of the real one) for the next matching requests."""
-
-    status: int
-    remaining: int
-    retry_after: int | None = None
-    path_contains: str | None = None
-    method: str | None = None
-    body: bytes | None = None
-    shape: str = "errors"
-    transform: Transform | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.remaining <= 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_contains is None or self.path_contains in path
 
 
 @dataclass
@@ -92,19 +52,20 @@ class AuthState:
     issued: int = 0
 
 
-class ApioSimState:
-    """Everything the simulated APIO holds, plus test controls (see the module doc)."""
+class ApioSimState(SimState[bytes]):
+    """Everything the simulated APIO holds, plus test controls (see the module doc).
+
+    Faults match the raw (still percent-encoded) path+query.
+    """
 
     def __init__(
         self, *, proxies: tuple[str, ...] = (DEMO_PROXY,), now: Callable[[], datetime] | None = None
     ) -> None:
-        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        super().__init__(now)
         self.proxies = set(proxies)
         self.tenants: dict[str, SimTenant] = {}
         self.auth = AuthState()
-        self.faults: list[Fault] = []
         self.failing_periods: set[str] = set()
-        self.requests: list[SimRequest] = []
 
     # ---- builders ------------------------------------------------------------------
     @classmethod
@@ -254,43 +215,28 @@ class ApioSimState:
         method: str | None = None,
         body: bytes | None = None,
         shape: str = "errors",
-    ) -> None:
+    ) -> Fault[bytes]:
         """Answer the next ``times`` matching requests with ``status`` and an error body of
-        ``shape`` (details | errors | message | error), or ``body`` verbatim. Matching is a
-        substring of the raw path+query and, optionally, the method."""
-        fault = Fault(status, times, retry_after, path_contains, method, body, shape)
-        self.faults.append(fault)
-
-    def mangle(
-        self,
-        transform: Transform,
-        *,
-        times: int = 1,
-        path_contains: str | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Rewrite the JSON of the next ``times`` matching successful answers."""
-        self.faults.append(Fault(200, times, None, path_contains, method, transform=transform))
+        ``shape`` (details | errors | message | error), or ``body`` verbatim."""
+        if body is None:
+            body = json.dumps(error_body(shape, f"simulated HTTP {status}")).encode()
+        return super().inject(
+            status,
+            times=times,
+            retry_after=retry_after,
+            path_contains=path_contains,
+            method=method,
+            body=body,
+        )
 
     def fail_period(self, name: str) -> None:
         """Changes to period ``name`` inside a schedule PUT fail (the PUT answers 207)."""
         self.failing_periods.add(name)
 
-    def take_fault(self, method: str, path: str, *, transform: bool) -> Fault | None:
-        for fault in self.faults:
-            if (fault.transform is not None) == transform and fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
-
     # ---- request log ---------------------------------------------------------------
     def writes(self) -> list[SimRequest]:
         """Logged POST/PUT/DELETE requests, logins excluded."""
-        return [
-            r
-            for r in self.requests
-            if r.method in ("POST", "PUT", "DELETE") and "/login" not in r.path
-        ]
+        return self.logged(methods=WRITE_METHODS, path_lacks="/login")
 
 
 def _b64(value: dict[str, Any]) -> str:

@@ -34,7 +34,15 @@ from starlette.routing import Route
 
 from daemon.simulators.b2core_events import ApiError
 from daemon.simulators.b2core_seed import demo_secret_files, demo_source
-from daemon.simulators.b2core_state import B2coreSimState, SimRequest
+from daemon.simulators.b2core_state import B2coreSimState
+from daemon.simulators.common import (
+    bearer_token,
+    json_body,
+    json_response,
+    log_request,
+    request_target,
+    retry_after_headers,
+)
 
 __all__ = ["B2coreSimState", "create_app", "demo_secret_files", "demo_source"]
 
@@ -81,13 +89,8 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         raw = await request.body()
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        headers = dict(request.headers)
-        if "authorization" in headers:
-            headers["authorization"] = "<redacted>"
-        logged = b"<redacted>" if request.url.path in _AUTH_PATHS else raw
-        entry = SimRequest(request.method, target, headers, logged)
-        state.requests.append(entry)
+        hide_body = request.url.path in _AUTH_PATHS
+        entry = log_request(state, request, raw, request_target(request), hide_body=hide_body)
         response = _answer(state, request, handler, auth, raw)
         language = request.headers.get("accept-language", "en").split(",")[0].split(";")[0]
         response.headers["Content-Language"] = language.strip() or "en"
@@ -103,40 +106,25 @@ def _answer(
     shown = unquote(request.url.path + "?" + request.url.query)
     fault = state.take_fault(request.method, shown, transform=False)
     if fault is not None:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
         body = fault.body
         if body is None:
             body = json.dumps({"message": f"simulated HTTP {fault.status}"}).encode()
-        return _json_bytes(fault.status, body, headers)
+        return json_response(fault.status, body, retry_after_headers(fault))
     try:
         if auth:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            problem = state.token_problem(token.strip() if scheme.lower() == "bearer" else None)
+            problem = state.token_problem(bearer_token(request))
             if problem is not None:
                 raise ApiError(401, problem)
-        body = _json_body(raw) if request.method in ("POST", "PUT", "PATCH") else None
+        body = None
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = json_body(raw, ApiError(400, "The request body is not valid JSON."))
         status, payload = handler(state, request, body)
     except ApiError as err:
-        return _json_bytes(err.status, json.dumps(err.body()).encode(), {})
+        return json_response(err.status, json.dumps(err.body()).encode())
     if status == 204:
         return Response(status_code=204)
-    mangle = state.take_fault(request.method, shown, transform=True)
-    if mangle is not None and mangle.transform is not None and status < 300:
-        payload = mangle.transform(payload)
-    return _json_bytes(status, json.dumps(payload).encode(), {})
-
-
-def _json_body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "The request body is not valid JSON.") from None
-
-
-def _json_bytes(status: int, body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    payload = state.rewritten(request.method, shown, status, payload)
+    return json_response(status, json.dumps(payload).encode())
 
 
 def _object(state: B2coreSimState, event: dict[str, Any]) -> Any:

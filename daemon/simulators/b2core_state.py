@@ -8,59 +8,20 @@ or reads the wall clock except through ``now``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from daemon.simulators.b2core_events import ApiError, check_event, select
+from daemon.simulators.common import WRITE_METHODS, SimRequest, SimState
 
-Transform = Callable[[Any], Any]
 ListShape = Literal["bare", "data", "items"]
 
 DEMO_TOKEN = "demo-b2core-token"
 DEMO_EMAIL = "calendar-sync@broker.example"
 DEMO_PASSWORD = "demo-password"
-
-
-@dataclass
-class SimRequest:
-    """One request as the simulator saw it. Authorization and credentials are never kept."""
-
-    method: str
-    path: str  # path + "?" + query string when there is one
-    headers: dict[str, str]
-    body: bytes = b""
-    status: int = 0  # filled in when the response is built
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.path).query))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Fault:
-    """An injected answer for the next ``remaining`` matching requests."""
-
-    status: int
-    remaining: int
-    retry_after: int | None = None
-    path_contains: str | None = None
-    method: str | None = None
-    body: bytes | None = None
-    transform: Transform | None = None  # rewrites the real JSON answer instead
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.remaining <= 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_contains is None or self.path_contains in path
 
 
 @dataclass
@@ -80,8 +41,11 @@ class AuthState:
     serial: int = 0
 
 
-class B2coreSimState:
+class B2coreSimState(SimState[bytes]):
     """Everything the simulated back office holds, plus test controls.
+
+    An injected fault without a ``body`` answers ``{"message": "simulated HTTP <status>"}``;
+    faults match the decoded path+query.
 
     ``list_shape``: ``"bare"`` answers lists as a JSON array; ``"data"``/``"items"`` as
     ``{"<key>": [...], "total": n}``, and with ``"data"`` single objects come as
@@ -91,15 +55,13 @@ class B2coreSimState:
     def __init__(
         self, *, now: Callable[[], datetime] | None = None, list_shape: ListShape = "bare"
     ) -> None:
-        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        super().__init__(now)
         self.list_shape: ListShape = list_shape
         self.events: dict[int, dict[str, Any]] = {}
         self.users: dict[str, str] = {}  # casefolded email -> display name
         self.auth = AuthState()
         self.default_limit = 10
         self.max_limit = 1000
-        self.faults: list[Fault] = []
-        self.requests: list[SimRequest] = []
         self._next_id = 1
 
     # ---- builders ------------------------------------------------------------------
@@ -227,48 +189,10 @@ class B2coreSimState:
         chosen = select(list(self.events.values()), query)
         return chosen[offset : offset + limit], len(chosen)
 
-    # ---- faults --------------------------------------------------------------------
-    def inject(
-        self,
-        status: int,
-        *,
-        times: int = 1,
-        retry_after: int | None = None,
-        path_contains: str | None = None,
-        body: bytes | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` (the error body
-        ``{"message": "simulated HTTP <status>"}`` unless ``body`` overrides it). Matching
-        is a substring of the decoded path+query and, optionally, the HTTP method."""
-        self.faults.append(Fault(status, times, retry_after, path_contains, method, body))
-
-    def mangle(
-        self,
-        transform: Transform,
-        *,
-        times: int = 1,
-        path_contains: str | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Rewrite the real JSON answer of the next ``times`` matching successful requests."""
-        self.faults.append(Fault(200, times, None, path_contains, method, None, transform))
-
-    def take_fault(self, method: str, path: str, *, transform: bool) -> Fault | None:
-        for fault in self.faults:
-            if (fault.transform is not None) == transform and fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
-
     # ---- request log ---------------------------------------------------------------
     def writes(self) -> list[SimRequest]:
         """Logged requests that change events (POST/PUT/PATCH/DELETE on /calendars/)."""
-        return [
-            r
-            for r in self.requests
-            if r.method in ("POST", "PUT", "PATCH", "DELETE") and "/calendars/" in r.path
-        ]
+        return self.logged(methods=WRITE_METHODS | {"PATCH"}, path_has="/calendars/")
 
     def lists(self) -> list[SimRequest]:
         """Logged GETs of the event list."""

@@ -23,8 +23,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from daemon.simulators.common import (
+    bearer_token,
+    json_body,
+    json_response,
+    log_request,
+    request_target,
+    retry_after_headers,
+)
 from daemon.simulators.webex_events import ApiError, check_schedule_type
-from daemon.simulators.webex_state import SimRequest, WebexSimState
+from daemon.simulators.webex_state import WebexSimState
 from daemon.simulators.webex_store import (
     Owner,
     SimLocation,
@@ -108,11 +116,9 @@ def _endpoint(state: WebexSimState, handler: Handler, *, auth: bool) -> Endpoint
     async def serve(request: Request) -> Response:
         raw = await request.body()
         tracking = request.headers.get("trackingid") or f"SIMULATOR_{uuid.uuid4()}"
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        entry = SimRequest(request.method, target, _loggable_headers(request), raw)
-        if target.startswith("/v1/access_token"):
-            entry.body = b"<redacted>"
-        state.requests.append(entry)
+        target = request_target(request)
+        hide_body = target.startswith("/v1/access_token")
+        entry = log_request(state, request, raw, target, hide_body=hide_body)
         response = _answer(state, request, handler, auth, raw, target, tracking)
         response.headers["trackingid"] = tracking
         entry.status = response.status_code
@@ -132,9 +138,9 @@ def _answer(
 ) -> Response:
     fault = state.take_fault(request.method, target, transform=False)
     if fault is not None:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        headers = retry_after_headers(fault)
         if fault.body is not None:
-            return _bytes(fault.status, fault.body, headers)
+            return json_response(fault.status, fault.body, headers)
         return _error(
             fault.status, f"simulated HTTP {fault.status}", ERROR_GENERIC, tracking, headers
         )
@@ -143,22 +149,18 @@ def _answer(
             _check_auth(state, request)
         call = Call(dict(request.path_params), request.query_params, request.url, raw=raw)
         if auth and request.method in ("POST", "PUT"):
-            call.body = _json_body(raw)
+            call.body = json_body(raw, ApiError(400, "the request body is not valid JSON"))
         reply = handler(state, call)
     except ApiError as err:
         return _error(err.status, err.description, err.error_code, tracking)
     if reply.status == 204:
         return Response(status_code=204, headers=reply.headers)
-    payload = reply.payload
-    mangle = state.take_fault(request.method, target, transform=True)
-    if mangle is not None and mangle.transform is not None and reply.status < 300:
-        payload = mangle.transform(payload)
-    return _bytes(reply.status, json.dumps(payload).encode(), reply.headers)
+    payload = state.rewritten(request.method, target, reply.status, reply.payload)
+    return json_response(reply.status, json.dumps(payload).encode(), reply.headers)
 
 
 def _check_auth(state: WebexSimState, request: Request) -> None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    problem = state.token_problem(token.strip() if scheme.lower() == "bearer" else None)
+    problem = state.token_problem(bearer_token(request))
     if problem is not None:
         raise ApiError(401, problem, ERROR_GENERIC)
     org_id = request.query_params.get("orgId")
@@ -166,26 +168,6 @@ def _check_auth(state: WebexSimState, request: Request) -> None:
         raise ApiError(
             403, f"orgId {org_id} is not an organization this token can access", ERROR_GENERIC
         )
-
-
-def _json_body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "the request body is not valid JSON") from None
-
-
-def _loggable_headers(request: Request) -> dict[str, str]:
-    headers = dict(request.headers)
-    if "authorization" in headers:
-        headers["authorization"] = "<redacted>"
-    return headers
-
-
-def _bytes(status: int, body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def _error(
@@ -200,7 +182,7 @@ def _error(
         "errors": [{"description": description, "errorCode": code}],
         "trackingId": tracking,
     }
-    return _bytes(status, json.dumps(body).encode(), headers or {})
+    return json_response(status, json.dumps(body).encode(), headers)
 
 
 def _page(call: Call, items: list[dict[str, Any]], key: str) -> Reply:

@@ -7,59 +7,18 @@ sleeps or reads the wall clock except through the injected ``now``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from daemon.simulators.common import WRITE_METHODS, SimRequest, SimState
 from daemon.simulators.webex_store import WebexDirectory
-
-Transform = Callable[[Any], Any]
 
 DEMO_ACCESS_TOKEN = "demo-token"
 DEMO_CLIENT_ID = "demo-client-id"
 DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_REFRESH_TOKEN = "demo-refresh-token"
-
-
-@dataclass
-class SimRequest:
-    """One request as the simulator saw it. The Authorization value is never kept."""
-
-    method: str
-    path: str  # path + "?" + query string when there is one
-    headers: dict[str, str]
-    body: bytes = b""
-    status: int = 0  # filled in when the response is built
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.path).query))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Fault:
-    """An injected answer for the next ``remaining`` matching requests."""
-
-    status: int
-    remaining: int
-    retry_after: int | None = None
-    path_contains: str | None = None
-    method: str | None = None
-    body: bytes | None = None
-    transform: Transform | None = None  # rewrites the real JSON answer instead
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.remaining <= 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_contains is None or self.path_contains in path
 
 
 @dataclass
@@ -90,10 +49,11 @@ class AuthState:
     issued: TokenCounter = field(default_factory=TokenCounter)
 
 
-class WebexSimState(WebexDirectory):
+class WebexSimState(WebexDirectory, SimState[bytes]):
     """Everything the simulated Webex org holds, plus test controls.
 
-    ``now`` is the clock used for token expiry; pass a controllable one in tests.
+    ``now`` is the clock used for token expiry; pass a controllable one in tests. An
+    injected fault without a ``body`` answers with the Webex error body.
     """
 
     def __init__(
@@ -103,11 +63,9 @@ class WebexSimState(WebexDirectory):
         org_name: str = "Simulated Org",
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        super().__init__(org_id, org_name)
-        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        WebexDirectory.__init__(self, org_id, org_name)
+        SimState.__init__(self, now)
         self.auth = AuthState()
-        self.faults: list[Fault] = []
-        self.requests: list[SimRequest] = []
 
     # ---- builders ------------------------------------------------------------------
     @classmethod
@@ -205,57 +163,10 @@ class WebexSimState(WebexDirectory):
             "token_type": "Bearer",
         }
 
-    # ---- faults --------------------------------------------------------------------
-    def inject(
-        self,
-        status: int,
-        *,
-        times: int = 1,
-        retry_after: int | None = None,
-        path_contains: str | None = None,
-        body: bytes | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Answer the next ``times`` matching requests with ``status``.
-
-        The body is the Webex error body unless ``body`` overrides it (e.g. broken JSON
-        with a 200). ``Retry-After`` is sent when ``retry_after`` is given. Matching is a
-        substring of path+query and, optionally, the HTTP method.
-        """
-        self.faults.append(Fault(status, times, retry_after, path_contains, method, body))
-
-    def mangle(
-        self,
-        transform: Transform,
-        *,
-        times: int = 1,
-        path_contains: str | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Rewrite the real JSON answer of the next ``times`` matching successful requests.
-
-        Example (a schedule GET missing ``events``):
-        ``state.mangle(lambda body: {k: v for k, v in body.items() if k != "events"},
-        path_contains="/businessHours/")``.
-        """
-        self.faults.append(Fault(200, times, None, path_contains, method, None, transform))
-
-    def take_fault(self, method: str, path: str, *, transform: bool) -> Fault | None:
-        """Consume the first matching fault of the given kind (transform or status)."""
-        for fault in self.faults:
-            if (fault.transform is not None) == transform and fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
-
     # ---- request log ---------------------------------------------------------------
     def writes(self) -> list[SimRequest]:
         """Logged requests that change data (POST/PUT/DELETE), token refreshes excluded."""
-        return [
-            r
-            for r in self.requests
-            if r.method in ("POST", "PUT", "DELETE") and "/access_token" not in r.path
-        ]
+        return self.logged(methods=WRITE_METHODS, path_lacks="/access_token")
 
 
 def _oauth_error(code: str, description: str) -> dict[str, Any]:

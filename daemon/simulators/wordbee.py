@@ -33,12 +33,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from daemon.simulators.wordbee_state import (
-    DEMO_ACCOUNT,
-    DEMO_KEY,
-    SimRequest,
-    WordbeeSimState,
+from daemon.simulators.common import (
+    json_response,
+    log_request,
+    request_target,
+    retry_after_headers,
 )
+from daemon.simulators.wordbee_state import DEMO_ACCOUNT, DEMO_KEY, WordbeeSimState
 
 __all__ = [
     "DEMO_KEY_FILE",
@@ -88,13 +89,11 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         raw = await request.body()
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        if "x-auth-token" in headers:
-            headers["x-auth-token"] = "<redacted>"
-        body = b"<redacted>" if request.url.path.endswith("/auth/token") else raw
-        entry = SimRequest(request.method, target, headers, body)
-        state.requests.append(entry)
+        target = request_target(request)
+        hide_body = request.url.path.endswith("/auth/token")
+        entry = log_request(
+            state, request, raw, target, secret_headers=("x-auth-token",), hide_body=hide_body
+        )
         response = _answer(state, request, handler, raw, target, auth=auth)
         entry.status = response.status_code
         return response
@@ -113,7 +112,7 @@ def _answer(
 ) -> Response:
     fault = state.take_fault(request.method, target, transform=False)
     if fault is not None:
-        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        headers = retry_after_headers(fault)
         if fault.body is not None:
             return _json(fault.body, fault.status, headers)
         simulated = ApiError(fault.status, f"Simulated HTTP {fault.status}")
@@ -131,10 +130,7 @@ def _answer(
         payload = handler(state, request, raw)
     except ApiError as err:
         return _error(state, request, err)
-    rewrite = state.take_fault(request.method, target, transform=True)
-    if rewrite is not None and rewrite.transform is not None:
-        payload = rewrite.transform(payload)
-    return _json(payload, 200)
+    return _json(state.rewritten(request.method, target, 200, payload), 200)
 
 
 def _login_account(raw: bytes) -> str | None:
@@ -199,7 +195,7 @@ def _calendar_view(state: WordbeeSimState, request: Request, _raw: bytes) -> Any
 
 def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return Response(body, status, headers=headers, media_type="application/json")
+    return json_response(status, body, headers)
 
 
 def _error(

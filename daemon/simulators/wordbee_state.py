@@ -7,60 +7,19 @@ quota, the view's ``offset``).
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from daemon.simulators.common import Fault, SimRequest, SimState, Transform
 from daemon.simulators.wordbee_calendar import WordbeeDirectory
-
-Transform = Callable[[Any], Any]
 
 DEMO_ACCOUNT = "demo"
 DEMO_KEY = "demo-key"
 TOKEN_IDLE = timedelta(minutes=30)
 QUOTA_WINDOW = timedelta(hours=1)
-
-
-@dataclass
-class SimRequest:
-    """One request as the simulator saw it; the token and the login body are not kept."""
-
-    method: str
-    path: str  # path + "?" + query string when there is one
-    headers: dict[str, str]
-    body: bytes = b""
-    status: int = 0
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.path).query))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Fault:
-    """An injected answer (or a rewrite of the real one) for the next matching requests."""
-
-    status: int
-    remaining: int
-    path_contains: str | None = None
-    method: str | None = None
-    body: Any = None  # JSON to send; None: a Wordbee error body
-    retry_after: int | None = None
-    transform: Transform | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.remaining <= 0:
-            return False
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_contains is None or self.path_contains in path
 
 
 @dataclass
@@ -75,11 +34,12 @@ class AuthState:
     issued: int = 0
 
 
-class WordbeeSimState(WordbeeDirectory):
+class WordbeeSimState(WordbeeDirectory, SimState[Any]):
     """Everything the simulated platform holds, plus test controls.
 
     ``calls_per_hour`` is the quota per account (sliding hour; a 429 carries no
-    Retry-After). Calls answered 429 do not count.
+    Retry-After). Calls answered 429 do not count. An injected fault's ``body`` is JSON
+    to send (None: a Wordbee error body); mangles rewrite GET answers unless told otherwise.
     """
 
     def __init__(
@@ -89,13 +49,11 @@ class WordbeeSimState(WordbeeDirectory):
         calls_per_hour: int = 1000,
         company: str = "Simulated Translations",
     ) -> None:
-        super().__init__(company=company)
-        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        WordbeeDirectory.__init__(self, company=company)
+        SimState.__init__(self, now)
         self.auth = AuthState()
         self.calls_per_hour = calls_per_hour
         self.calls: dict[str, deque[datetime]] = {}
-        self.faults: list[Fault] = []
-        self.requests: list[SimRequest] = []
 
     # ---- builders ------------------------------------------------------------------
     @classmethod
@@ -114,42 +72,23 @@ class WordbeeSimState(WordbeeDirectory):
         return state
 
     # ---- test controls ---------------------------------------------------------------
-    def inject(
+    def mangle(
         self,
-        status: int,
+        transform: Transform,
         *,
         times: int = 1,
         path_contains: str | None = None,
-        method: str | None = None,
-        body: Any = None,
-        retry_after: int | None = None,
-    ) -> Fault:
-        """Answer the next ``times`` matching requests with ``status`` (and ``body``)."""
-        fault = Fault(status, times, path_contains, method, body, retry_after)
-        self.faults.append(fault)
-        return fault
-
-    def mangle(
-        self, transform: Transform, *, times: int = 1, path_contains: str | None = None
-    ) -> Fault:
-        """Rewrite the next ``times`` matching JSON answers with ``transform``."""
-        fault = Fault(200, times, path_contains, "GET", transform=transform)
-        self.faults.append(fault)
-        return fault
-
-    def take_fault(self, method: str, path: str, *, transform: bool) -> Fault | None:
-        for fault in self.faults:
-            if (fault.transform is not None) == transform and fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
+        method: str | None = "GET",
+    ) -> Fault[Any]:
+        """Rewrite the next ``times`` matching JSON answers (of GETs) with ``transform``."""
+        return super().mangle(transform, times=times, path_contains=path_contains, method=method)
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (as after 30 idle minutes)."""
         self.auth.tokens.clear()
 
     def view_requests(self) -> list[SimRequest]:
-        return [r for r in self.requests if "/calendar/view" in r.path]
+        return self.logged(path_has="/calendar/view")
 
     # ---- auth and quota --------------------------------------------------------------
     def login(self, account: object, key: object) -> str | None:
