@@ -39,15 +39,7 @@ from icalendar import Event
 from icalendar.prop import vCategory, vDDDTypes, vText
 
 from converters import rrule
-from converters.apio_advanced import (
-    ONE_DAY,
-    Span,
-    advanced_component,
-    advanced_from_vevent,
-    read_rule,
-    read_span,
-    refuse_exceptions,
-)
+from converters.apio_advanced import advanced_component, advanced_from_vevent
 from converters.apio_models import (
     AdvancedEvent,
     AdvancedSchedule,
@@ -64,6 +56,8 @@ from converters.apio_wire import DAY_NAMES, Family
 from converters.errors import UnsupportedByTarget
 from converters.model import ConvertedEvent
 from converters.rrule import RuleParts, WeekdayRef
+from converters.rrule_push import read_rule, refuse_unmodelled
+from converters.vevent_span import ONE_DAY, Span, read_span, refuse_exceptions
 
 __all__ = [
     "ACTIVE_PROPERTY",
@@ -308,9 +302,7 @@ def _times(span: Span, problems: list[str]) -> tuple[time, time] | None:
 
 def _day_fields(rule: RuleParts, start: date, problems: list[str]) -> dict[str, Any] | None:
     """``type`` and ``dayOfWeek``/``dayOfMonth`` of a weekly or monthly rule on one day."""
-    problems.extend(
-        name if name.startswith("BY") else f"RRULE part {name}" for name in rule.unmodelled
-    )
+    refuse_unmodelled(rule, problems)
     if rule.interval != 1:
         problems.append(
             f"INTERVAL={rule.interval} (a time period repeats every week or month)" + ADVANCED_CAN

@@ -20,32 +20,34 @@ The models ignore fields they do not know and validate the ones they do, strictl
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, cast
 
 from pydantic import Field, StrictBool, ValidationError, model_validator
 
 from converters.apio_wire import (
     MONTH_NAMES,
-    WEEKLY_FLAGS,
     WEEKS_IN_MONTH,
     DayOfMonth,
     Family,
-    Interval,
     Month,
     Name,
     Weekday,
     WeekInMonth,
-    Wire,
-    WireDate,
     WireTime,
     one_line,
-    problem,
-    show,
     wire_time_text,
 )
 from converters.errors import PayloadError
-from converters.rrule import MONDAY, SUNDAY, RuleParts, WeekdayRef, first_occurrence
+from converters.rrule import RuleParts, WeekdayRef
+from converters.wire import Interval, Wire, WireDate, problem, show
+from converters.wire_schedule import (
+    SpanFields,
+    StructuredRecurrence,
+    WeeklyDays,
+    check_event,
+    check_span,
+)
 
 # --- simple families -----------------------------------------------------------------------
 
@@ -89,6 +91,9 @@ class TimePeriod(Wire):
         return self.stopTime < self.startTime
 
 
+_HOLIDAY_FIELDS = SpanFields("startDay", "stopDay", "startTime", "stopTime")
+
+
 class HolidayPeriod(Wire):
     """A holiday (calendar schedule) period: whole days, or a stretch between two times."""
 
@@ -109,20 +114,17 @@ class HolidayPeriod(Wire):
 
     @model_validator(mode="after")
     def _coherent(self) -> HolidayPeriod:
-        if self.stopDay < self.startDay:
-            raise problem(f"{self.stopDay} is before startDay {self.startDay}", field="stopDay")
-        if self.type == "Partial days":
-            for name in ("startTime", "stopTime"):
-                if getattr(self, name) is None:
-                    raise problem('missing (needed when type is "Partial days")', field=name)
-            start = datetime.combine(self.startDay, self.startTime or time())
-            stop = datetime.combine(self.stopDay, self.stopTime or time())
-            if stop <= start:
-                raise problem(
-                    f"the period ends ({stop:%Y-%m-%d %H:%M}) before it starts "
-                    f"({start:%Y-%m-%d %H:%M})",
-                    field="stopTime",
-                )
+        partial = self.type == "Partial days"
+        check_span(
+            self.startDay,
+            self.stopDay,
+            self.startTime,
+            self.stopTime,
+            times_needed='needed when type is "Partial days"' if partial else None,
+            fields=_HOLIDAY_FIELDS,
+            noun="period",
+            zero_length=False,
+        )
         return self
 
     def to_wire(self) -> dict[str, Any]:
@@ -139,25 +141,8 @@ class RecurDaily(Wire):
     recurInterval: Interval = 1
 
 
-class RecurWeekly(Wire):
+class RecurWeekly(WeeklyDays):
     recurInterval: Interval = 1
-    sunday: StrictBool = False
-    monday: StrictBool = False
-    tuesday: StrictBool = False
-    wednesday: StrictBool = False
-    thursday: StrictBool = False
-    friday: StrictBool = False
-    saturday: StrictBool = False
-
-    @property
-    def weekdays(self) -> tuple[int, ...]:
-        return tuple(i for i, flag in enumerate(WEEKLY_FLAGS) if getattr(self, flag))
-
-    @model_validator(mode="after")
-    def _some_day(self) -> RecurWeekly:
-        if not self.weekdays:
-            raise problem("selects no day of the week")
-        return self
 
 
 class RecurMonthlyByDay(Wire):
@@ -208,10 +193,9 @@ PATTERN_FIELDS: dict[str, type[Wire]] = {
 }
 
 
-class AdvancedRecurrence(Wire):
-    recurForEver: StrictBool | None = None
-    recurEndDate: WireDate | None = None
-    recurEndOccurrence: Interval | None = None
+class AdvancedRecurrence(StructuredRecurrence):
+    PATTERN_FIELDS: ClassVar[Mapping[str, type[Wire]]] = PATTERN_FIELDS
+
     recurDaily: RecurDaily | None = None
     recurWeekly: RecurWeekly | None = None
     recurMonthlyByDay: RecurMonthlyByDay | None = None
@@ -219,48 +203,22 @@ class AdvancedRecurrence(Wire):
     recurYearlyByDay: RecurYearlyByDay | None = None
     recurYearlyByWeek: RecurYearlyByWeek | None = None
 
-    @model_validator(mode="after")
-    def _one_pattern_one_end(self) -> AdvancedRecurrence:
-        present = [name for name in PATTERN_FIELDS if getattr(self, name) is not None]
-        if len(present) != 1:
-            found = ", ".join(present) or "none"
-            raise problem(f"needs exactly one of {', '.join(PATTERN_FIELDS)} (found: {found})")
-        if not self.recurForEver and self.recurEndDate is None and self.recurEndOccurrence is None:
-            raise problem(
-                "has no end (recurForEver true, recurEndDate or recurEndOccurrence is needed)"
-            )
-        return self
+    def pattern_problem(self, present: list[str]) -> str | None:
+        if len(present) == 1:
+            return None
+        found = ", ".join(present) or "none"
+        return f"needs exactly one of {', '.join(PATTERN_FIELDS)} (found: {found})"
 
     @property
     def pattern(self) -> Pattern:
-        for name in PATTERN_FIELDS:
-            value: Pattern | None = getattr(self, name)
-            if value is not None:
-                return value
-        raise AssertionError("validated recurrence without a pattern")
-
-    @property
-    def end_date(self) -> date | None:
-        return None if self.recurForEver else self.recurEndDate
-
-    @property
-    def end_count(self) -> int | None:
-        if self.recurForEver or self.recurEndDate is not None:
-            return None
-        return self.recurEndOccurrence
+        return cast(Pattern, self.pattern_model())
 
     def pattern_rule(self) -> RuleParts:
-        """The pattern as an RRULE without its end (COUNT/UNTIL depend on the zone)."""
         p = self.pattern
         if isinstance(p, RecurDaily):
             return RuleParts("DAILY", interval=p.recurInterval)
         if isinstance(p, RecurWeekly):
-            days = p.weekdays
-            # Which week a Sunday belongs to matters only with INTERVAL > 1; BroadWorks
-            # lists weeks Sunday first (unverified), so the RRULE says so.
-            wkst = SUNDAY if p.recurInterval > 1 and SUNDAY in days and len(days) > 1 else MONDAY
-            byday = tuple(WeekdayRef(day) for day in days)
-            return RuleParts("WEEKLY", interval=p.recurInterval, byday=byday, wkst=wkst)
+            return p.weekly_rule()
         if isinstance(p, RecurMonthlyByDay):
             return RuleParts("MONTHLY", interval=p.recurInterval, bymonthday=(p.dayOfMonth,))
         if isinstance(p, RecurMonthlyByWeek):
@@ -297,36 +255,9 @@ class AdvancedEvent(Wire):
 
     @model_validator(mode="after")
     def _coherent(self) -> AdvancedEvent:
-        if self.endDate < self.startDate:
-            raise problem(f"{self.endDate} is before startDate {self.startDate}", field="endDate")
-        if not self.allDayEvent:
-            for name in ("startTime", "endTime"):
-                if getattr(self, name) is None:
-                    raise problem("missing (needed unless allDayEvent is true)", field=name)
-            start = datetime.combine(self.startDate, self.startTime or time())
-            end = datetime.combine(self.endDate, self.endTime or time())
-            if end < start:
-                raise problem(
-                    f"the event ends ({end:%Y-%m-%d %H:%M}) before it starts "
-                    f"({start:%Y-%m-%d %H:%M})",
-                    field="endTime",
-                )
-        if self.recurrence is not None:
-            last = self.recurrence.end_date
-            first = first_occurrence(self.recurrence.pattern_rule(), self.startDate)
-            if first is None or (last is not None and first > last):
-                until = f" on or before recurEndDate {last}" if last is not None else ""
-                raise problem(
-                    f"no occurrence from startDate {self.startDate}{until}", field="recurrence"
-                )
+        needed = None if self.allDayEvent else "needed unless allDayEvent is true"
+        check_event(self, times_needed=needed)
         return self
-
-    def first_occurrence_shift(self) -> int:
-        """Days from startDate to the first real occurrence of the recurrence."""
-        if self.recurrence is None:
-            return 0
-        first = first_occurrence(self.recurrence.pattern_rule(), self.startDate)
-        return 0 if first is None else (first - self.startDate).days
 
 
 # --- schedules -----------------------------------------------------------------------------

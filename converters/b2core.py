@@ -51,6 +51,7 @@ from converters.b2core_models import (
 )
 from converters.errors import UnsupportedByTarget
 from converters.model import ConvertedEvent
+from converters.vevent_span import time_properties
 
 __all__ = [
     "TARGET",
@@ -189,17 +190,10 @@ def from_vevent(
 def _read_span(
     vevent: Event, tz: ZoneInfo | None, problems: list[str]
 ) -> tuple[datetime, datetime] | None:
-    start_prop, end_prop, duration_prop = (vevent.get(p) for p in ("DTSTART", "DTEND", "DURATION"))
-    if start_prop is None:
-        problems.append("missing DTSTART")
+    props = time_properties(vevent, problems)
+    if props is None:
         return None
-    for name, prop in (("DTSTART", start_prop), ("DTEND", end_prop), ("DURATION", duration_prop)):
-        if isinstance(prop, vBroken):
-            problems.append(f"unreadable {name} ({prop})")
-            return None
-    if end_prop is not None and duration_prop is not None:
-        problems.append("both DTEND and DURATION")
-        return None
+    start_prop, end_prop, duration_prop = props
     start_value: Any = start_prop.dt
     if not isinstance(start_value, datetime):
         problems.append(

@@ -20,14 +20,11 @@ duplicates, so the same event always compares (and converts) the same way.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -36,10 +33,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
 
 from converters.errors import PayloadError
 from converters.text import duration_text
+from converters.wire import Wire, one_line, problem, show, what_is_wrong
 
 LIST_KEYS = ("data", "items")
 """Keys under which a wrapped list answer may hold its events (besides a bare list)."""
@@ -56,19 +54,6 @@ Reminder = timedelta | datetime
 """A notification: how long before the start, or (rarely) the instant itself."""
 
 
-def show(value: object) -> str:
-    """A value as JSON, on one line and not too long (for messages)."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _problem(message: str) -> PydanticCustomError:
-    return PydanticCustomError("b2core_payload", message)
-
-
 def parse_instant(value: object) -> datetime:
     """An ISO 8601 date-time with a UTC offset, as an aware datetime (whole seconds)."""
     if isinstance(value, datetime):
@@ -77,12 +62,12 @@ def parse_instant(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _problem(f"{show(value)} is not an ISO 8601 date-time") from None
+            raise problem(f"{show(value)} is not an ISO 8601 date-time") from None
     else:
-        raise _problem(f"{show(value)} is not an ISO 8601 date-time with a UTC offset")
+        raise problem(f"{show(value)} is not an ISO 8601 date-time with a UTC offset")
     offset = parsed.utcoffset()
     if offset is None:
-        raise _problem(f"{show(value)} has no UTC offset (e.g. +00:00); its instant is unknown")
+        raise problem(f"{show(value)} has no UTC offset (e.g. +00:00); its instant is unknown")
     # A fixed offset, whatever zone it came in: Python compares and subtracts two times of
     # one zone by their wall clocks, which is wrong across a DST change.
     return parsed.astimezone(timezone(offset)).replace(microsecond=0)
@@ -111,18 +96,18 @@ def _reminder(value: object) -> Reminder:
     if isinstance(value, (timedelta, datetime)):
         reminder: Reminder = value
     elif not isinstance(value, str):
-        raise _problem(f"{show(value)} is not an ISO 8601 duration (e.g. PT2H)")
+        raise problem(f"{show(value)} is not an ISO 8601 duration (e.g. PT2H)")
     elif value.strip().startswith("-"):
-        raise _problem(f"{show(value)} is negative; a notification comes before the start")
+        raise problem(f"{show(value)} is negative; a notification comes before the start")
     elif value.strip().upper().startswith("P"):
         try:
             reminder = parse_duration(value)
         except ValueError as exc:
-            raise _problem(str(exc)) from None
+            raise problem(str(exc)) from None
     else:
         reminder = parse_instant(value)
     if isinstance(reminder, timedelta) and reminder < timedelta(0):
-        raise _problem(f"{reminder} is negative; a notification comes before the start")
+        raise problem(f"{reminder} is negative; a notification comes before the start")
     if isinstance(reminder, datetime):
         return parse_instant(reminder)
     return timedelta(seconds=int(reminder.total_seconds()))
@@ -156,17 +141,15 @@ Notification = Annotated[
 def _event_id(value: object) -> str:
     # Ids are numbers in the reference's examples; strings are taken as they come.
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise _problem(f"{show(value)} is not an event id")
+        raise problem(f"{show(value)} is not an event id")
     text = str(value)
     if not text:
-        raise _problem("is empty")
+        raise problem("is empty")
     return text
 
 
-class B2coreEvent(BaseModel):
+class B2coreEvent(Wire):
     """One calendar event. ``id`` is None in a write payload (it goes in the path)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: Annotated[str, PlainValidator(_event_id)] | None = None
     caption: StrictStr
@@ -201,7 +184,7 @@ class B2coreEvent(BaseModel):
     @model_validator(mode="after")
     def _coherent(self) -> B2coreEvent:
         if self.endDate.astimezone(UTC) < self.startDate.astimezone(UTC):
-            raise _problem(
+            raise problem(
                 f"endDate {instant_text(self.endDate)} is before startDate "
                 f"{instant_text(self.startDate)}"
             )
@@ -288,25 +271,11 @@ def _label(data: dict[Any, Any], where: str) -> str:
     return f"b2core: {where}: event"
 
 
-_PLAIN_WORDS = {
-    "list_type": "is not a JSON array",
-    "string_type": "is not a string",
-}
-
-
 def _one_line(error: ErrorDetails, label: str) -> str:
     loc = [str(part) if isinstance(part, str) else f"item {part + 1}" for part in error["loc"]]
     pieces = [label]
     if loc:
         field, items = loc[0], " ".join(loc[1:])
         pieces.append(f'field "{field}"' + (f" {items}" if items else ""))
-    if error["type"] == "missing":
-        pieces.append("missing")
-    elif error["type"] == "b2core_payload":
-        pieces.append(error["msg"])
-    elif error["type"] in _PLAIN_WORDS:
-        pieces.append(f"{show(error['input'])} {_PLAIN_WORDS[error['type']]}")
-    else:
-        message = error["msg"]
-        pieces.append(f"{show(error['input'])}: {message[:1].lower()}{message[1:]}")
-    return ": ".join(pieces).replace("\n", " ")
+    pieces.append(what_is_wrong(error))
+    return one_line(pieces)

@@ -22,9 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -34,9 +32,10 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
 
 from converters.errors import PayloadError
+from converters.wire import PLAIN_WORDS, Wire, field_words, one_line, problem, show, what_is_wrong
 
 _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
@@ -47,19 +46,6 @@ _ISO_DURATION = re.compile(
 )
 
 
-def show(value: object) -> str:
-    """A value as JSON on one line, shortened."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _problem(message: str) -> PydanticCustomError:
-    return PydanticCustomError("wordbee_payload", message)
-
-
 def _utc(value: object) -> datetime:
     if isinstance(value, datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -67,11 +53,11 @@ def _utc(value: object) -> datetime:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise _problem(f"{show(value)} is not a date-time") from None
+            raise problem(f"{show(value)} is not a date-time") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     else:
-        raise _problem(f"{show(value)} is not a date-time (e.g. 2017-07-06T22:00:00Z)")
+        raise problem(f"{show(value)} is not a date-time (e.g. 2017-07-06T22:00:00Z)")
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
@@ -97,9 +83,7 @@ def _list_or_empty(value: object) -> object:
     return [] if value is None else value
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class _Wire(Wire):
     def fingerprint(self, *, without: tuple[str, ...] = ()) -> str:
         """Canonical JSON of the fields (for rename hints), some left out."""
         data = self.model_dump(mode="json", exclude=set(without))
@@ -121,7 +105,7 @@ class WordbeeDay(_Wire):
         try:
             date(self.year, self.month, self.day)
         except ValueError:
-            raise _problem(f"{self.year}-{self.month}-{self.day} is not a date") from None
+            raise problem(f"{self.year}-{self.month}-{self.day} is not a date") from None
         return self
 
     @property
@@ -163,7 +147,7 @@ class WordbeeAppointment(_Wire):
     @model_validator(mode="after")
     def _ends_after_start(self) -> WordbeeAppointment:
         if self.dtto < self.dtfrom:
-            raise _problem(f"dtto {self.dtto:%Y-%m-%dT%H:%M:%SZ} is before dtfrom")
+            raise problem(f"dtto {self.dtto:%Y-%m-%dT%H:%M:%SZ} is before dtfrom")
         return self
 
     @property
@@ -284,15 +268,7 @@ _LABELS = {
     "orders": ("order", "oid"),
 }
 _UNION_TAGS = frozenset({"str", "int", "float", "bool"})
-_PLAIN_WORDS = {
-    "model_type": "is not a JSON object",
-    "dict_type": "is not a JSON object",
-    "list_type": "is not a JSON array",
-    "bool_type": "is not true or false",
-    "int_type": "is not an integer",
-    "string_type": "is not a string",
-    "float_type": "is not a number",
-}
+_PLAIN_WORDS = {**PLAIN_WORDS, "float_type": "is not a number"}
 
 
 def _one_line(error: ErrorDetails, data: dict[str, Any], where: str) -> str:
@@ -308,20 +284,12 @@ def _one_line(error: ErrorDetails, data: dict[str, Any], where: str) -> str:
     # Union members add their type names to the location; they mean nothing to a user.
     kept = [part for part in loc if part not in _UNION_TAGS]
     if kept:
-        pieces.append(f'field "{".".join(str(part) for part in kept)}"')
-    kind = error["type"]
+        pieces.append(field_words(kept))
     if len(kept) < len(loc):
         pieces.append(f"{show(error['input'])} is not a number or a text")
-    elif kind == "missing":
-        pieces.append("missing")
-    elif kind == "wordbee_payload":
-        pieces.append(error["msg"])
-    elif kind in _PLAIN_WORDS:
-        pieces.append(f"{show(error['input'])} {_PLAIN_WORDS[kind]}")
     else:
-        message = error["msg"]
-        pieces.append(f"{show(error['input'])}: {message[:1].lower()}{message[1:]}")
-    return ": ".join(pieces).replace("\n", " ")
+        pieces.append(what_is_wrong(error, _PLAIN_WORDS))
+    return one_line(pieces)
 
 
 def reminder_before(value: str | int | float | None) -> timedelta | None:
