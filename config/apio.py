@@ -15,18 +15,16 @@ come from the config (never guessed).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic import Field, field_validator
 
 from config import fields
 from config.secrets import SecretRef
-from config.source_base import SourceSettingsBase
-from config.validation import detail, validate_adding
+from config.source_base import SourceSettingsBase, credentials_problem
 from config.wording import quote, toml_type
 
 Family = Literal["time", "holiday", "advanced"]
@@ -35,7 +33,7 @@ LoginMode = Literal["core-jwt", "gateway-session"]
 FAMILIES: tuple[Family, ...] = ("time", "holiday", "advanced")
 DEFAULT_FAMILIES: tuple[Family, ...] = ("time", "holiday")
 LOGIN_MODES: tuple[LoginMode, ...] = ("core-jwt", "gateway-session")
-SECRET_FIELDS = ("token", "username", "password")
+LOGIN_FIELDS = ("username", "password")
 BASE_URL_EXAMPLE = "https://apio.example.com/api/v1"
 _GATEWAY_PATH = re.compile(r"(?P<root>.*)/api/v1")
 _CORE_PATH = re.compile(r"(?P<root>.*)/api/v01/(?P<proxy>[^/]+(?:/[^/]+)*)")
@@ -64,6 +62,8 @@ def api_root(base_url: str, version: Literal["v1", "v01"]) -> str:
 class ApioSourceSettings(SourceSettingsBase):
     """``kind = "apio"``: group time, holiday and advanced schedules (see the module doc)."""
 
+    base_url_example = BASE_URL_EXAMPLE
+
     kind: Literal["apio"] = "apio"
     base_url: str
     tenant: str
@@ -76,10 +76,8 @@ class ApioSourceSettings(SourceSettingsBase):
     password: SecretRef | None = None
     login: LoginMode | None = None
 
-    @field_validator("base_url", mode="plain")
     @classmethod
-    def _check_base_url(cls, value: object) -> str:
-        url = fields.check_http_url(value, BASE_URL_EXAMPLE)
+    def check_api_url(cls, url: str) -> str:
         if api_shape(url) is None:
             raise fields.problem(
                 f"{quote(url)} is not an APIO API prefix: it should end in /api/v1 (gateway, "
@@ -91,10 +89,7 @@ class ApioSourceSettings(SourceSettingsBase):
     @field_validator("tenant", mode="plain")
     @classmethod
     def _check_tenant(cls, value: object) -> str:
-        text = fields.expect_string(value, 'a tenant id (e.g. "acme")')
-        if not text.strip():
-            raise fields.problem('expected a tenant id (e.g. "acme"), got an empty string')
-        return text
+        return fields.check_text(value, 'a tenant id (e.g. "acme")')
 
     @field_validator("groups", mode="plain")
     @classmethod
@@ -144,31 +139,16 @@ class ApioSourceSettings(SourceSettingsBase):
         shown = quote(value) if isinstance(value, str) else toml_type(value)
         raise fields.problem(f'{shown} is not "core-jwt" or "gateway-session"')
 
-    @field_validator(*SECRET_FIELDS, mode="after")
     @classmethod
-    def _name_secret(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
-        if value is None:
-            return None
-        name = info.data.get("name", "?")
-        return value.with_where(f'source {quote(name)}: field "{info.field_name}"')
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _check_together(
-        cls, data: Any, handler: Callable[[Any], ApioSourceSettings]
-    ) -> ApioSourceSettings:
-        problems: list[InitErrorDetails] = []
-        if isinstance(data, Mapping):
-            message = _credentials_problem(data)
-            if message:
-                problems.append(detail(fields.PROBLEM, (), message, data))
-            if data.get("timezone") is None:
-                message = (
-                    'field "timezone" is missing: APIO schedules carry no time zone; give '
-                    'the groups\' zone (e.g. timezone = "Europe/Brussels")'
-                )
-                problems.append(detail(fields.PROBLEM, (), message, data))
-        return validate_adding(handler, data, problems)
+    def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        credentials = _credentials_problem(data)
+        problems = [credentials] if credentials else []
+        if data.get("timezone") is None:
+            problems.append(
+                'field "timezone" is missing: APIO schedules carry no time zone; give '
+                'the groups\' zone (e.g. timezone = "Europe/Brussels")'
+            )
+        return problems
 
     @property
     def zone(self) -> ZoneInfo:
@@ -188,20 +168,16 @@ class ApioSourceSettings(SourceSettingsBase):
 
 
 def _credentials_problem(data: Mapping[str, Any]) -> str | None:
-    given = {key for key in SECRET_FIELDS if data.get(key) is not None}
-    if "token" in given and given & {"username", "password"}:
-        extra = " and ".join(key for key in ("username", "password") if key in given)
-        return f"give either token or username and password, not both (remove token or {extra})"
-    if "token" in given:
-        if data.get("login") is not None:
-            return "login applies to username and password; remove it (a token needs no login)"
-        return None
-    if given == {"username", "password"}:
-        return None
-    if given:
-        missing = "password" if "username" in given else "username"
-        return f"username and password go together; add {missing}"
-    return (
-        'no credentials: give token = "env:NAME" (an APIO Core machine token; or file:PATH, '
-        "credential:NAME), or username and password"
+    problem = credentials_problem(
+        data,
+        LOGIN_FIELDS,
+        joiner=" and ",
+        needs="username and password go together",
+        nothing=(
+            'no credentials: give token = "env:NAME" (an APIO Core machine token; or '
+            "file:PATH, credential:NAME), or username and password"
+        ),
     )
+    if problem is None and data.get("token") is not None and data.get("login") is not None:
+        return "login applies to username and password; remove it (a token needs no login)"
+    return problem

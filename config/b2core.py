@@ -9,16 +9,14 @@ only those with one of the ``recipients``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic import Field, field_validator
 
 from config import fields
 from config.secrets import SecretRef
-from config.source_base import SourceSettingsBase
-from config.validation import detail, validate_adding
+from config.source_base import SourceSettingsBase, credentials_problem
 from config.wording import quote, toml_type
 
 LOGIN_FIELDS = ("email", "password")
@@ -41,6 +39,8 @@ class B2coreSourceSettings(SourceSettingsBase):
     written with that TZID: B2CORE instants carry their own UTC offset.
     """
 
+    base_url_example = _HOST_EXAMPLE
+
     kind: Literal["b2core"] = "b2core"
     base_url: str
     token: SecretRef | None = None
@@ -52,10 +52,8 @@ class B2coreSourceSettings(SourceSettingsBase):
     recipients: list[str] = Field(default_factory=list)
     page_size: int = 100
 
-    @field_validator("base_url", mode="plain")
     @classmethod
-    def _check_base_url(cls, value: object) -> str:
-        url = fields.check_http_url(value, _HOST_EXAMPLE)
+    def check_api_url(cls, url: str) -> str:
         if url.lower().endswith(("/api/v2", "/api")):
             raise fields.problem(
                 f"{quote(url)} ends with the API path; give the host only "
@@ -99,30 +97,10 @@ class B2coreSourceSettings(SourceSettingsBase):
                 )
         return list(dict.fromkeys(value))
 
-    @field_validator("page_size", mode="plain")
     @classmethod
-    def _check_page_size(cls, value: object) -> int:
-        return fields.check_page_size(value)
-
-    @field_validator("token", *LOGIN_FIELDS, mode="after")
-    @classmethod
-    def _name_secret(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
-        if value is None:
-            return None
-        name = info.data.get("name", "?")
-        return value.with_where(f'source {quote(name)}: field "{info.field_name}"')
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _check_together(
-        cls, data: Any, handler: Callable[[Any], B2coreSourceSettings]
-    ) -> B2coreSourceSettings:
-        problems: list[InitErrorDetails] = []
-        if isinstance(data, Mapping):
-            message = _credentials_problem(data)
-            if message:
-                problems.append(detail(fields.PROBLEM, (), message, data))
-        return validate_adding(handler, data, problems)
+    def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        credentials = _credentials_problem(data)
+        return [credentials] if credentials else []
 
     @property
     def uses_login(self) -> bool:
@@ -131,19 +109,13 @@ class B2coreSourceSettings(SourceSettingsBase):
 
 
 def _credentials_problem(data: Mapping[str, Any]) -> str | None:
-    given = {key for key in ("token", *LOGIN_FIELDS) if data.get(key) is not None}
-    login = [key for key in LOGIN_FIELDS if key in given]
-    if "token" in given and login:
-        return (
-            "give either token or email and password, not both "
-            f"(remove token or {' and '.join(login)})"
-        )
-    if "token" in given or len(login) == len(LOGIN_FIELDS):
-        return None
-    if login:
-        missing = next(key for key in LOGIN_FIELDS if key not in given)
-        return f"signing in needs email and password; add {missing}"
-    return (
-        'no credentials: give token = "env:NAME" (or file:PATH, credential:NAME), '
-        "or email and password of a back-office user"
+    return credentials_problem(
+        data,
+        LOGIN_FIELDS,
+        joiner=" and ",
+        needs="signing in needs email and password",
+        nothing=(
+            'no credentials: give token = "env:NAME" (or file:PATH, credential:NAME), '
+            "or email and password of a back-office user"
+        ),
     )

@@ -163,12 +163,26 @@ def check_id_list(value: object) -> list[str]:
     return list(value)
 
 
-def check_page_size(value: object) -> int:
+def check_text(value: object, expected: str, *, empty: str | None = None) -> str:
+    """A string that is not blank; ``expected`` names what was expected, ``empty`` (when
+    given) names it in the error for a blank string."""
+    text = expect_string(value, expected)
+    if not text.strip():
+        raise problem(f"expected {empty or expected}, got an empty string")
+    return text
+
+
+def check_whole_number(value: object, low: int, high: int) -> int:
+    """An integer (not a boolean) from ``low`` to ``high``."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise problem(f"expected an integer from 1 to 1000, got {toml_type(value)}")
-    if not 1 <= value <= 1000:
-        raise problem(f"{value} is out of range (1-1000)")
+        raise problem(f"expected an integer from {low} to {high}, got {toml_type(value)}")
+    if not low <= value <= high:
+        raise problem(f"{value} is out of range ({low}-{high})")
     return value
+
+
+def check_page_size(value: object) -> int:
+    return check_whole_number(value, 1, 1000)
 
 
 def _zone_key(zone: ZoneInfo) -> str:

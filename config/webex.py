@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic import Field, field_validator
 
 from config import fields
 from config.secrets import SecretRef
-from config.source_base import SourceSettingsBase
-from config.validation import detail, validate_adding
+from config.source_base import SourceSettingsBase, credentials_problem
 from config.wording import quote
 
 OAUTH_FIELDS = ("client_id", "client_secret", "refresh_token")
@@ -24,6 +22,8 @@ class WebexSourceSettings(SourceSettingsBase):
     ``refresh_token`` (OAuth refresh). ``people`` and/or ``locations`` say what to publish.
     """
 
+    base_url_example = "https://webexapis.com/v1"
+
     kind: Literal["webex"] = "webex"
     base_url: str = "https://webexapis.com/v1"
     org_id: str | None = None
@@ -35,20 +35,10 @@ class WebexSourceSettings(SourceSettingsBase):
     client_secret: SecretRef | None = None
     refresh_token: SecretRef | None = None
 
-    @field_validator("base_url", mode="plain")
-    @classmethod
-    def _check_base_url(cls, value: object) -> str:
-        return fields.check_http_url(value, "https://webexapis.com/v1")
-
     @field_validator("org_id", mode="plain")
     @classmethod
     def _check_org_id(cls, value: object) -> str | None:
-        if value is None:
-            return None
-        text = fields.expect_string(value, "an organisation id")
-        if not text.strip():
-            raise fields.problem("expected an organisation id, got an empty string")
-        return text
+        return None if value is None else fields.check_text(value, "an organisation id")
 
     @field_validator("people", mode="plain")
     @classmethod
@@ -64,30 +54,9 @@ class WebexSourceSettings(SourceSettingsBase):
             raise fields.problem(f'{quote(value)} is not "all"; give an array of location ids')
         return fields.check_id_list(value)
 
-    @field_validator("page_size", mode="plain")
     @classmethod
-    def _check_page_size(cls, value: object) -> int:
-        return fields.check_page_size(value)
-
-    @field_validator("token", *OAUTH_FIELDS, mode="after")
-    @classmethod
-    def _name_secret(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
-        if value is None:
-            return None
-        name = info.data.get("name", "?")
-        return value.with_where(f'source {quote(name)}: field "{info.field_name}"')
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _check_together(
-        cls, data: Any, handler: Callable[[Any], WebexSourceSettings]
-    ) -> WebexSourceSettings:
-        problems: list[InitErrorDetails] = []
-        if isinstance(data, Mapping):
-            for message in (_credentials_problem(data), _publish_problem(data)):
-                if message:
-                    problems.append(detail(fields.PROBLEM, (), message, data))
-        return validate_adding(handler, data, problems)
+    def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
+        return [m for m in (_credentials_problem(data), _publish_problem(data)) if m]
 
     @property
     def uses_oauth(self) -> bool:
@@ -96,21 +65,15 @@ class WebexSourceSettings(SourceSettingsBase):
 
 
 def _credentials_problem(data: Mapping[str, Any]) -> str | None:
-    given = {key for key in ("token", *OAUTH_FIELDS) if data.get(key) is not None}
-    oauth = [key for key in OAUTH_FIELDS if key in given]
-    if "token" in given and oauth:
-        return (
-            "give either token or client_id, client_secret and refresh_token, not both "
-            f"(remove token or {', '.join(oauth)})"
-        )
-    if "token" in given or len(oauth) == len(OAUTH_FIELDS):
-        return None
-    if oauth:
-        missing = ", ".join(key for key in OAUTH_FIELDS if key not in given)
-        return f"OAuth needs client_id, client_secret and refresh_token; add {missing}"
-    return (
-        'no credentials: give token = "env:NAME" (or file:PATH, credential:NAME), '
-        "or client_id, client_secret and refresh_token"
+    return credentials_problem(
+        data,
+        OAUTH_FIELDS,
+        joiner=", ",
+        needs="OAuth needs client_id, client_secret and refresh_token",
+        nothing=(
+            'no credentials: give token = "env:NAME" (or file:PATH, credential:NAME), '
+            "or client_id, client_secret and refresh_token"
+        ),
     )
 
 

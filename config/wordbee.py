@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
 from config import fields
 from config.durations import parse_duration
@@ -32,6 +32,8 @@ class WordbeeSourceSettings(SourceSettingsBase):
     only used when Wordbee names a zone that cannot be mapped to IANA.
     """
 
+    base_url_example = "https://company.wordbee-translator.com/api"
+
     kind: Literal["wordbee"] = "wordbee"
     base_url: str
     account_id: str
@@ -44,18 +46,10 @@ class WordbeeSourceSettings(SourceSettingsBase):
     throttle_wait: float = Field(default=MIN_THROTTLE_WAIT)
     """Seconds to wait after a 429 that says nothing about when to come back."""
 
-    @field_validator("base_url", mode="plain")
-    @classmethod
-    def _check_base_url(cls, value: object) -> str:
-        return fields.check_http_url(value, "https://company.wordbee-translator.com/api")
-
     @field_validator("account_id", mode="plain")
     @classmethod
     def _check_account_id(cls, value: object) -> str:
-        text = fields.expect_string(value, 'an account id (e.g. "acme")')
-        if not text.strip():
-            raise fields.problem("expected an account id, got an empty string")
-        return text
+        return fields.check_text(value, 'an account id (e.g. "acme")', empty="an account id")
 
     @field_validator("persons", mode="plain")
     @classmethod
@@ -65,12 +59,12 @@ class WordbeeSourceSettings(SourceSettingsBase):
     @field_validator("months_back", "months_ahead", mode="plain")
     @classmethod
     def _check_months(cls, value: object) -> int:
-        return _whole_number(value, 0, MAX_MONTHS)
+        return fields.check_whole_number(value, 0, MAX_MONTHS)
 
     @field_validator("hourly_quota", mode="plain")
     @classmethod
     def _check_quota(cls, value: object) -> int:
-        return _whole_number(value, 1, MAX_HOURLY_QUOTA)
+        return fields.check_whole_number(value, 1, MAX_HOURLY_QUOTA)
 
     @field_validator("work_items", mode="plain")
     @classmethod
@@ -84,11 +78,6 @@ class WordbeeSourceSettings(SourceSettingsBase):
     @classmethod
     def _check_throttle_wait(cls, value: object) -> float:
         return check_throttle_wait(value)
-
-    @field_validator("key", mode="after")
-    @classmethod
-    def _name_secret(cls, value: SecretRef, info: ValidationInfo) -> SecretRef:
-        return value.with_where(f'source {quote(info.data.get("name", "?"))}: field "key"')
 
     @property
     def months_read(self) -> int:
@@ -135,11 +124,3 @@ def check_throttle_wait(value: object) -> float:
     if seconds > MAX_THROTTLE_WAIT:
         raise fields.problem(f"{shown} is longer than the maximum of one hour")
     return seconds
-
-
-def _whole_number(value: object, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise fields.problem(f"expected an integer from {low} to {high}, got {toml_type(value)}")
-    if not low <= value <= high:
-        raise fields.problem(f"{value} is out of range ({low}-{high})")
-    return value

@@ -85,7 +85,8 @@ class RetryPolicy:
 class ApiClient:
     """One source's view of an HTTP API rooted at ``base_url`` (see the module docstring).
 
-    ``auth`` returns the bearer token to send (None: send no Authorization header).
+    ``auth`` returns the bearer token to send (None: send no Authorization header);
+    ``headers`` go with every call (the tracking id and the token win over them).
     ``secrets`` returns every secret string the source knows; they are replaced by
     ``***`` in every message and log line, whatever the API echoes back. ``hints`` adds
     or replaces the what-to-do phrase given for a status (401, 403, 404 have defaults).
@@ -105,6 +106,7 @@ class ApiClient:
         default_params: Params | None = None,
         secrets: Callable[[], Iterable[str]] | None = None,
         hints: Mapping[int, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._client = client
         self.source = source
@@ -119,6 +121,7 @@ class ApiClient:
         self._secrets = secrets
         self._sent_tokens: set[str] = set()
         self._hints = {**_HINTS, **(hints or {})}
+        self._headers = dict(headers or {})
 
     def __repr__(self) -> str:
         return f"ApiClient(source={self.source!r}, base_url={self.base_url!r})"
@@ -143,7 +146,7 @@ class ApiClient:
         refreshed = False
         while True:
             tries += 1
-            headers = {"TrackingID": tracking_id}
+            headers = {**self._headers, "TrackingID": tracking_id}
             if self._auth is not None:
                 token = await self._auth()
                 self._sent_tokens.add(token)
@@ -190,7 +193,7 @@ class ApiClient:
                 raise self._http_error(shown, resp, tracking_id, gave_up_after=tries)
             delay = self._delay(resp, tries)
             self._warn(
-                f"{shown}: {status} {_reason(resp)}; retry in {delay:.1f} s "
+                f"{shown}: {status} {reason_phrase(resp)}; retry in {delay:.1f} s "
                 f"(try {tries + 1} of {self.policy.max_tries})"
             )
             await self._sleep(delay)
@@ -252,12 +255,8 @@ class ApiClient:
 
     def scrub(self, text: str) -> str:
         """``text`` with every known secret replaced by ``***``."""
-        known = set(self._sent_tokens)
-        if self._secrets is not None:
-            known.update(self._secrets())
-        for secret in sorted((s for s in known if s), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        known = self._secrets() if self._secrets is not None else ()
+        return scrub(text, [*self._sent_tokens, *known])
 
     def _error(self, text: str, **kwargs: Any) -> SourceError:
         one_line = " ".join(self.scrub(text).split())
@@ -303,32 +302,51 @@ class ApiClient:
         status = resp.status_code
         if method == "POST":
             # Only answers that say the request was not processed.
-            return status == 429 or (status == 503 and _retry_after(resp) is not None)
+            return status == 429 or (status == 503 and retry_after_seconds(resp) is not None)
         return status in (423, 429) or status >= 500
 
     def _delay(self, resp: httpx.Response, tries: int) -> float:
         """Seconds to wait before the next try: Retry-After (capped) or the backoff."""
-        retry_after = _retry_after(resp)
-        if retry_after is not None and resp.status_code in (423, 429, 503):
-            return min(retry_after, self.policy.retry_after_cap)
+        wait = retry_after_seconds(resp)
+        if wait is not None and resp.status_code in (423, 429, 503):
+            return min(wait, self.policy.retry_after_cap)
         return self._backoff(tries)
 
     def _http_error(
         self, shown: str, resp: httpx.Response, tracking_id: str, *, gave_up_after: int | None
     ) -> SourceError:
         body = _json_or_none(resp)
-        message, codes = _api_message(body, resp)
-        tid = resp.headers.get("trackingid") or _body_tracking_id(body) or tracking_id
-        text = f"{shown}: {resp.status_code} {_reason(resp)}"
+        message, codes = self._api_message(body, resp)
+        tid = self._tracking_id(body, resp, tracking_id)
+        text = f"{shown}: {resp.status_code} {reason_phrase(resp)}"
         if message:
             text += f": {message}"
-        text += f" (trackingId {tid})"
+        if tid is not None:
+            text += f" (trackingId {tid})"
         hint = self._hints.get(resp.status_code)
         if gave_up_after is not None:
             hint = f"gave up after {gave_up_after} tries; try again later"
         if hint:
             text += f"; {hint}"
         return self._error(text, status=resp.status_code, error_codes=codes, tracking_id=tid)
+
+    def _api_message(self, body: Any, resp: httpx.Response) -> tuple[str, tuple[int, ...]]:
+        """The API's words about a failure (Webex or OAuth error body) and its codes; a hook."""
+        if not isinstance(body, dict):
+            return " ".join(resp.text[:200].split()), ()
+        errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+        codes = tuple(e["errorCode"] for e in errors if isinstance(e.get("errorCode"), int))
+        words = [body.get(k) for k in ("message", "error_description", "error")]
+        words += [e.get("description") for e in errors]
+        message = next((w for w in words if isinstance(w, str) and w), "")
+        if codes:
+            message += f" [errorCode {', '.join(str(c) for c in codes)}]"
+        return " ".join(message.split()), codes
+
+    def _tracking_id(self, body: Any, resp: httpx.Response, sent: str) -> str | None:
+        """The id to quote to support: the API's own, else the one sent (None: no id)."""
+        own = body.get("trackingId") if isinstance(body, dict) else None
+        return resp.headers.get("trackingid") or (own if isinstance(own, str) else "") or sent
 
     def _decode(self, method: str, resp: httpx.Response) -> Any:
         try:
@@ -344,7 +362,14 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
-def _reason(resp: httpx.Response) -> str:
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***`` (longest first)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def reason_phrase(resp: httpx.Response) -> str:
     if resp.reason_phrase:
         return resp.reason_phrase
     try:
@@ -353,7 +378,7 @@ def _reason(resp: httpx.Response) -> str:
         return "error"
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def retry_after_seconds(resp: httpx.Response) -> float | None:
     """``Retry-After`` in seconds; None when absent or not a non-negative number.
 
     The HTTP-date form is not honoured (the APIs we speak send seconds); it falls back
@@ -371,22 +396,3 @@ def _json_or_none(resp: httpx.Response) -> Any:
         return jsonlib.loads(resp.content)
     except ValueError:
         return None
-
-
-def _body_tracking_id(body: Any) -> str | None:
-    tid = body.get("trackingId") if isinstance(body, dict) else None
-    return tid if isinstance(tid, str) and tid else None
-
-
-def _api_message(body: Any, resp: httpx.Response) -> tuple[str, tuple[int, ...]]:
-    """The API's own words about a failure (Webex or OAuth error body), and its codes."""
-    if not isinstance(body, dict):
-        return " ".join(resp.text[:200].split()), ()
-    errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-    codes = tuple(e["errorCode"] for e in errors if isinstance(e.get("errorCode"), int))
-    words = [body.get(k) for k in ("message", "error_description", "error")]
-    words += [e.get("description") for e in errors]
-    message = next((w for w in words if isinstance(w, str) and w), "")
-    if codes:
-        message += f" [errorCode {', '.join(str(c) for c in codes)}]"
-    return " ".join(message.split()), codes

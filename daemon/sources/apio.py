@@ -27,14 +27,8 @@ and clashes are handled by ``calendar_keys``. The zone is the config's ``timezon
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-import httpx
 
 from config.apio import ApioSourceSettings, api_root
 from converters.apio import ApioSchedule, parse_schedule, to_vevents
@@ -45,7 +39,7 @@ from daemon.http import SourceError
 
 from .apio_auth import ApioApiClient, CoreJwt, Credentials, GatewaySession, MachineToken
 from .apio_writes import STORES, ApioWrites, Kind, schedule_path, scope_path
-from .base import PulledCalendar, Source, TokenStore, register_source, utc_now
+from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment, unique_key
 
 SUB_CODE_NOT_SIMPLE = 62
@@ -105,20 +99,10 @@ class ApioSource(ApioWrites, Source):
     kind = "apio"
     settings: ApioSourceSettings
 
-    def __init__(
-        self,
-        settings: ApioSourceSettings,
-        client: httpx.AsyncClient,
-        *,
-        tokens: TokenStore,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)
-        self.base_url = settings.base_url.rstrip("/")
-        self.tenant = settings.tenant
-        self.zone = settings.zone
+    def _setup(self) -> None:
+        self.base_url = self.settings.base_url.rstrip("/")
+        self.tenant = self.settings.tenant
+        self.zone = self.settings.zone
         self.creds = self._credentials()
         self.api = ApioApiClient(
             self.client,
@@ -174,11 +158,9 @@ class ApioSource(ApioWrites, Source):
     async def pull(self) -> list[PulledCalendar]:
         await self.creds.prepare()
         reads: dict[tuple[str | None, Kind, str], _Read] = {}
-        try:
+        with payload_errors_of(self.name):
             for group in dict.fromkeys(self.settings.groups):
                 await self._pull_group(group, reads)
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
         return self._calendars(list(reads.values()))
 
     async def _pull_group(

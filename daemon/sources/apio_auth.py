@@ -27,12 +27,13 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
-from http import HTTPStatus
 from typing import Any, Protocol
 
 import httpx
 
 from daemon.http import ApiClient, SourceError
+
+from .token_cache import SecretLike, StaticToken
 
 log = logging.getLogger("icsbridge.apio")
 
@@ -69,31 +70,11 @@ class ApioApiClient(ApiClient):
     """:class:`daemon.http.ApiClient` reading APIO's error bodies (no tracking ids: APIO
     has none to quote)."""
 
-    def _http_error(
-        self, shown: str, resp: httpx.Response, tracking_id: str, *, gave_up_after: int | None
-    ) -> SourceError:
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = None
-        message, codes = apio_error(body, resp.text)
-        try:
-            reason = resp.reason_phrase or HTTPStatus(resp.status_code).phrase
-        except ValueError:
-            reason = "error"
-        text = f"{shown}: {resp.status_code} {reason}"
-        if message:
-            text += f": {message}"
-        hint = self._hints.get(resp.status_code)
-        if gave_up_after is not None:
-            hint = f"gave up after {gave_up_after} tries; try again later"
-        if hint:
-            text += f"; {hint}"
-        return self._error(text, status=resp.status_code, error_codes=codes)
+    def _api_message(self, body: Any, resp: httpx.Response) -> tuple[str, tuple[int, ...]]:
+        return apio_error(body, resp.text)
 
-
-class SecretLike(Protocol):
-    def resolve(self) -> str: ...
+    def _tracking_id(self, body: Any, resp: httpx.Response, sent: str) -> str | None:
+        return None
 
 
 class Credentials(Protocol):
@@ -111,30 +92,15 @@ class Credentials(Protocol):
     def secrets(self) -> list[str]: ...
 
 
-class MachineToken:
+class MachineToken(StaticToken):
     """A long-lived APIO Core machine token from the config."""
 
     def __init__(self, ref: SecretLike) -> None:
-        self._ref = ref
-        self._value: str | None = None
+        super().__init__(ref)
         self.bearer: Callable[[], Awaitable[str]] | None = self.token
-
-    def __repr__(self) -> str:
-        return "MachineToken(***)"
-
-    async def token(self) -> str:
-        if self._value is None:
-            self._value = self._ref.resolve()
-        return self._value
 
     async def prepare(self) -> None:
         return None
-
-    async def on_unauthorized(self) -> bool:
-        return False
-
-    def secrets(self) -> list[str]:
-        return [self._value] if self._value else []
 
 
 class _Login:

@@ -16,20 +16,19 @@ Writes are never retried once they may have reached the server (see ``daemon.htt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import quote
 
 from converters.apio import ApioSchedule, Period, parse_period, parse_schedule
 from converters.apio_wire import Family
-from converters.errors import PayloadError
 from daemon.http import SourceError
 
 from .apio_auth import ApioApiClient, Credentials
+from .base import payload_errors_of
 
 Action = Literal["add", "change", "rename", "delete"]
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -135,9 +134,8 @@ class ApioWrites:
     async def get_period(self, ref: dict[str, str], name: str) -> Period:
         await self.creds.prepare()
         data = await self.api.get_json(_period_path(ref, name))
-        return self._checked(
-            lambda: parse_period(data, family=_family(ref), where=_where(ref, name))
-        )
+        with payload_errors_of(self.name):
+            return parse_period(data, family=_family(ref), where=_where(ref, name))
 
     async def apply_period_changes(
         self, ref: dict[str, str], changes: Sequence[PeriodChange]
@@ -164,9 +162,8 @@ class ApioWrites:
         data = await self.api.call_json(
             "GET", path, params={"full_list": "true"}, json={"full_list": True}
         )
-        return self._checked(
-            lambda: parse_schedule(data, family=_family(ref), where=_where(ref, None))
-        )
+        with payload_errors_of(self.name):
+            return parse_schedule(data, family=_family(ref), where=_where(ref, None))
 
     # -- schedules ------------------------------------------------------------------------
 
@@ -198,12 +195,6 @@ class ApioWrites:
     async def delete_schedule(self, ref: dict[str, str]) -> None:
         await self.creds.prepare()
         await self.api.request("DELETE", schedule_path(ref))
-
-    def _checked(self, parse: Callable[[], _T]) -> _T:
-        try:
-            return parse()
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
 
 
 def _family(ref: dict[str, str]) -> Family:

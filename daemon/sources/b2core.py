@@ -27,13 +27,11 @@ Writes: :meth:`B2coreSource.create_event` (POST), :meth:`~B2coreSource.update_ev
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -49,12 +47,11 @@ from converters.b2core_models import (
     parse_event,
     unwrap_object,
 )
-from converters.errors import PayloadError
 from converters.model import CalendarMeta
 from daemon.http import ApiClient, Params, SourceError
 
 from .b2core_auth import SIGNIN_REFUSED, B2coreAuth, SessionLogin, StaticBearer
-from .base import PulledCalendar, Source, TokenStore, register_source, utc_now
+from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment
 
 log = logging.getLogger("icsbridge.b2core")
@@ -69,26 +66,6 @@ _HINTS = {
 }
 
 
-class _WithHeaders:
-    """The injected client, sending fixed headers with every request.
-
-    ``ApiClient`` sets only the tracking id and the bearer token; B2CORE also wants
-    ``Accept`` and ``Accept-Language``. Changing the injected client's own headers would
-    leak them to other users of it, so requests go through this thin layer.
-    """
-
-    def __init__(self, client: httpx.AsyncClient, headers: Mapping[str, str]) -> None:
-        self._client = client
-        self._headers = dict(headers)
-
-    async def request(
-        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        return await self._client.request(
-            method, url, headers={**self._headers, **(headers or {})}, **kwargs
-        )
-
-
 @register_source
 class B2coreSource(Source):
     """B2CORE back-office calendar events (see the module docstring)."""
@@ -96,21 +73,11 @@ class B2coreSource(Source):
     kind = "b2core"
     settings: B2coreSourceSettings
 
-    def __init__(
-        self,
-        settings: B2coreSourceSettings,
-        client: httpx.AsyncClient,
-        *,
-        tokens: TokenStore,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)
-        self.base_url = settings.base_url.rstrip("/")
-        headers = {"Accept": "application/json", "Accept-Language": settings.language}
-        wrapped = cast(httpx.AsyncClient, _WithHeaders(client, headers))
-        self._auth = self._auth_for(wrapped)
+    def _setup(self) -> None:
+        self.base_url = self.settings.base_url.rstrip("/")
+        # On every call, sign-in included (ApiClient's tracking id and token win over them).
+        self._headers = {"Accept": "application/json", "Accept-Language": self.settings.language}
+        self._auth = self._auth_for()
         shared: dict[str, Any] = {
             "source": self.name,
             "base_url": self.base_url,
@@ -119,13 +86,14 @@ class B2coreSource(Source):
             "rng": self.rng,
             "secrets": self._auth.secrets,
             "hints": _HINTS,
+            "headers": self._headers,
         }
-        self.api = ApiClient(wrapped, on_unauthorized=self._auth.on_unauthorized, **shared)
+        self.api = ApiClient(self.client, on_unauthorized=self._auth.on_unauthorized, **shared)
         # For the one retry after a fresh sign-in: a 401 then is final, not another refresh.
-        self._api_after_signin = ApiClient(wrapped, **shared)
+        self._api_after_signin = ApiClient(self.client, **shared)
         self.organizer = Organizer(email=f"noreply@{_mail_domain(self.base_url)}")
 
-    def _auth_for(self, wrapped: httpx.AsyncClient) -> B2coreAuth:
+    def _auth_for(self) -> B2coreAuth:
         s = self.settings
         if s.token is not None:
             return StaticBearer(s.token)
@@ -136,13 +104,14 @@ class B2coreSource(Source):
                 return login.secrets() if login is not None else []
 
             api = ApiClient(
-                wrapped,
+                self.client,
                 source=self.name,
                 base_url=self.base_url,
                 sleep=self.sleep,
                 rng=self.rng,
                 secrets=known,
                 hints={401: SIGNIN_REFUSED, 403: SIGNIN_REFUSED, 422: SIGNIN_REFUSED},
+                headers=self._headers,
             )
             login = SessionLogin(
                 source=self.name,
@@ -198,14 +167,12 @@ class B2coreSource(Source):
     async def pull(self) -> list[PulledCalendar]:
         start, end = self.window()
         found: dict[str, B2coreEvent] = {}
-        try:
+        with payload_errors_of(self.name):
             wanted: list[str | None] = list(self.settings.recipients) or [None]
             for recipient in wanted:
                 for event in await self._list(start, end, recipient):
                     assert event.id is not None  # parse_event checks it
                     found.setdefault(event.id, event)
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
         tz = self.settings.timezone
         events = to_vevents(found.values(), tz=tz, organizer=self.organizer)
         host = httpx.URL(self.base_url).host
@@ -336,10 +303,8 @@ class B2coreSource(Source):
             log.info('source "%s": event %s was already deleted', self.name, event_id)
 
     def _parsed(self, body: Any, where: str) -> B2coreEvent:
-        try:
+        with payload_errors_of(self.name):
             return parse_event(unwrap_object(body), where=where)
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
 
 
 def _mail_domain(base_url: str) -> str:

@@ -22,34 +22,27 @@ Secrets (password, tokens) never appear in a repr, a log line or an error messag
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from converters.b2core_models import parse_instant
 from daemon.http import ApiClient, SourceError
 
 from .base import TokenStore
+from .token_cache import RenewingToken, SecretLike, StaticToken, renew_time
 
 log = logging.getLogger("icsbridge.b2core")
 
 SIGNIN_PATH = "/api/v2/signin"
 REFRESH_PATH = "/api/v2/refresh"
-REFRESH_MARGIN = timedelta(seconds=300)
 SIGNIN_REFUSED = (
     "the back-office sign-in refused the email and password; check them, or give a token instead"
 )
 # Answers to a refresh after which signing in again may help.
 _REFRESH_REFUSED = frozenset({400, 401, 403, 404, 405, 410, 422})
-
-
-class SecretLike(Protocol):
-    """What ``config.secrets.SecretRef`` offers: the secret, read when needed."""
-
-    def resolve(self) -> str: ...
 
 
 class B2coreAuth(Protocol):
@@ -62,37 +55,21 @@ class B2coreAuth(Protocol):
     def secrets(self) -> list[str]: ...
 
 
-class StaticBearer:
-    """A bearer token from the config; a 401 cannot be fixed by retrying."""
-
-    def __init__(self, ref: SecretLike) -> None:
-        self._ref = ref
-        self._value: str | None = None
-
-    def __repr__(self) -> str:
-        return "StaticBearer(***)"
-
-    async def token(self) -> str:
-        if self._value is None:
-            self._value = self._ref.resolve()
-        return self._value
-
-    async def on_unauthorized(self) -> bool:
-        return False
+class StaticBearer(StaticToken):
+    """A bearer token from the config; a 401 cannot be fixed by retrying or signing in."""
 
     async def relogin(self) -> bool:
         return False
 
-    def secrets(self) -> list[str]:
-        return [self._value] if self._value else []
 
-
-class SessionLogin:
+class SessionLogin(RenewingToken):
     """Access tokens from the back-office sign-in (see the module docstring).
 
     ``api`` is an :class:`ApiClient` without ``auth`` (sign-in and refresh carry no
     bearer token), rooted at the B2CORE host.
     """
+
+    store_prefix = "b2core"
 
     def __init__(
         self,
@@ -104,39 +81,14 @@ class SessionLogin:
         tokens: TokenStore,
         clock: Callable[[], datetime],
     ) -> None:
-        self.source = source
+        super().__init__(source=source, tokens=tokens, clock=clock)
         self._api = api
         self._email = email
         self._password = password
-        self._tokens = tokens
-        self._clock = clock
-        self._access: str | None = None
-        self._renew_at: datetime | None = None  # None: only on a 401
         self._refresh: str | None = None
         self._refresh_expires: datetime | None = None
         self._loaded = False
         self.renewed_by: Literal["refresh", "signin"] | None = None
-        self._known: set[str] = set()
-        self._lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"SessionLogin(source={self.source!r}, access_token=***)"
-
-    @property
-    def store_key(self) -> str:
-        return f"b2core:{self.source}:refresh_token"
-
-    def secrets(self) -> list[str]:
-        return [s for s in self._known if s]
-
-    async def token(self) -> str:
-        async with self._lock:
-            if self._access is None or (
-                self._renew_at is not None and self._clock() >= self._renew_at
-            ):
-                await self._renew()
-            assert self._access is not None
-            return self._access
 
     async def on_unauthorized(self) -> bool:
         """The API refused the access token: refresh it (sign in when that fails)."""
@@ -220,13 +172,9 @@ class SessionLogin:
             )
         refresh, refresh_expires = _token_pair(body, "refreshToken")
         now = self._clock()
-        self._known.add(access)
-        self._access = access
-        self.renewed_by = how
-        self._renew_at = None
+        renew_at: datetime | None = None  # without an expiry: renewed only on a 401
         if access_expires is not None and access_expires > now:
-            lifetime = access_expires - now
-            self._renew_at = now + lifetime - min(REFRESH_MARGIN, lifetime / 2)
+            renew_at = renew_time(now, access_expires - now)
         elif access_expires is not None:
             log.warning(
                 'source "%s": the new access token expired already (%s); is the clock '
@@ -234,6 +182,8 @@ class SessionLogin:
                 self.source,
                 access_expires.isoformat(),
             )
+        self._keep(access, renew_at)
+        self.renewed_by = how
         if refresh is not None:
             self._known.add(refresh)
             self._refresh, self._refresh_expires = refresh, refresh_expires

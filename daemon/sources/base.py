@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import httpx
 
 from config.errors import IcsbridgeError
+from converters.errors import PayloadError
 from converters.model import CalendarMeta, ConvertedEvent
 
 
@@ -38,6 +40,16 @@ class TokenStore(Protocol):
     def set_secret(self, key: str, value: str) -> None: ...
 
 
+@contextmanager
+def payload_errors_of(source: str) -> Iterator[None]:
+    """Prefix a ``PayloadError`` raised inside with ``source "<source>": `` (the one-line
+    form the :class:`Source` contract promises)."""
+    try:
+        yield
+    except PayloadError as exc:
+        raise PayloadError(f'source "{source}": {exc}') from exc
+
+
 def utc_now() -> datetime:
     """The default clock of a source: now, aware, in UTC."""
     return datetime.now(UTC)
@@ -51,7 +63,8 @@ class Source(ABC):
     - ``kind`` is the config ``kind`` that selects the class; ``read_only`` says the
       source accepts no writes (writes are refused centrally, never half-done).
     - The constructor does no I/O and resolves no secret: ``describe()`` must work on a
-      config whose secrets are not reachable (``icsbridge check``).
+      config whose secrets are not reachable (``icsbridge check``). A kind builds its API
+      clients in :meth:`_setup`, which the constructor calls last.
     - ``pull()`` reads everything the settings select and returns one
       :class:`PulledCalendar` per schedule; ``meta.key`` is unique within the source.
       It raises ``daemon.http.SourceError`` when the API fails or refuses, and
@@ -82,9 +95,14 @@ class Source(ABC):
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.clock = clock
+        self._setup()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    def _setup(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """What a kind builds from its settings once the common attributes are set (its
+        API clients, credentials); no I/O and no secret resolved. Nothing by default."""
 
     @abstractmethod
     def describe(self) -> list[str]:

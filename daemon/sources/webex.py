@@ -25,17 +25,11 @@ schedule id) order get ``~`` and the first 6 hex digits of sha1(schedule id)).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import httpx
 
 from config.settings import WebexSourceSettings
 from converters.errors import PayloadError
@@ -43,9 +37,10 @@ from converters.model import CalendarMeta, ConvertedEvent
 from converters.webex import Level, WebexSchedule, parse_schedule, to_vevents
 from daemon.http import ApiClient, SourceError
 
-from .base import PulledCalendar, Source, TokenStore, register_source, utc_now
+from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment, unique_key
-from .webex_auth import OAuthRefresher, StaticToken, TokenProvider
+from .token_cache import StaticToken
+from .webex_auth import OAuthRefresher, TokenProvider
 from .webex_writes import WebexWrites, schedule_path
 
 log = logging.getLogger("icsbridge.webex")
@@ -113,17 +108,8 @@ class WebexSource(WebexWrites, Source):
     kind = "webex"
     settings: WebexSourceSettings
 
-    def __init__(
-        self,
-        settings: WebexSourceSettings,
-        client: httpx.AsyncClient,
-        *,
-        tokens: TokenStore,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)
+    def _setup(self) -> None:
+        settings = self.settings
         self.base_url = settings.base_url.rstrip("/")
         self._auth = self._token_provider()
         params: dict[str, str | int] = {"orgId": settings.org_id} if settings.org_id else {}
@@ -186,13 +172,11 @@ class WebexSource(WebexWrites, Source):
         reads: list[_Read] = []
         done: set[tuple[str, str, str]] = set()  # (location id, type, schedule id)
         locations: dict[str, _Location] = {}
-        try:
+        with payload_errors_of(self.name):
             for person_id in dict.fromkeys(self.settings.people):  # each once, in order
                 await self._pull_person(person_id, reads, done, locations)
             for location in await self._configured_locations(locations):
                 await self._pull_location(location, reads, done)
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
         return self._calendars(reads)
 
     async def _pull_person(

@@ -1,4 +1,5 @@
-"""Webex access tokens: a static bearer token, or OAuth refresh with rotation kept.
+"""Webex access tokens: a static bearer token (:class:`~.token_cache.StaticToken`), or
+OAuth refresh with rotation kept.
 
 OAuth: ``POST {base_url}/access_token`` (form: grant_type=refresh_token, client_id,
 client_secret, refresh_token) answers ``{access_token, expires_in, refresh_token, ...}``.
@@ -14,7 +15,6 @@ Secrets never appear in a repr, a log line or an error message (see ``secrets()`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -26,20 +26,14 @@ import httpx
 from daemon.http import ApiClient, SourceError
 
 from .base import TokenStore
+from .token_cache import RenewingToken, SecretLike, renew_time
 
 log = logging.getLogger("icsbridge.webex")
 
-_REFRESH_MARGIN = timedelta(seconds=300)
 _REFUSED = (
     "the refresh token or the client id/secret was refused: check client_id and "
     "client_secret, or get a new refresh token and set refresh_token in the config"
 )
-
-
-class SecretLike(Protocol):
-    """What ``config.secrets.SecretRef`` offers: the secret, read when needed."""
-
-    def resolve(self) -> str: ...
 
 
 class TokenProvider(Protocol):
@@ -50,30 +44,10 @@ class TokenProvider(Protocol):
     def secrets(self) -> list[str]: ...
 
 
-class StaticToken:
-    """A bearer token from the config; a 401 cannot be fixed by retrying."""
-
-    def __init__(self, ref: SecretLike) -> None:
-        self._ref = ref
-        self._value: str | None = None
-
-    def __repr__(self) -> str:
-        return "StaticToken(***)"
-
-    async def token(self) -> str:
-        if self._value is None:
-            self._value = self._ref.resolve()
-        return self._value
-
-    async def on_unauthorized(self) -> bool:
-        return False
-
-    def secrets(self) -> list[str]:
-        return [self._value] if self._value else []
-
-
-class OAuthRefresher:
+class OAuthRefresher(RenewingToken):
     """Access tokens from an OAuth refresh token (see the module docstring)."""
+
+    store_prefix = "webex"
 
     def __init__(
         self,
@@ -89,7 +63,7 @@ class OAuthRefresher:
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
     ) -> None:
-        self.source = source
+        super().__init__(source=source, tokens=tokens, clock=clock)
         # The token endpoint takes no bearer token and no orgId.
         self._api = ApiClient(
             client,
@@ -103,38 +77,11 @@ class OAuthRefresher:
         self._client_id = client_id
         self._client_secret = client_secret
         self._configured_refresh = refresh_token
-        self._tokens = tokens
-        self._clock = clock
-        self._access: str | None = None
-        self._refresh_at: datetime | None = None
-        self._known: set[str] = set()
-        self._lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"OAuthRefresher(source={self.source!r}, access_token=***)"
-
-    @property
-    def store_key(self) -> str:
-        return f"webex:{self.source}:refresh_token"
-
-    def secrets(self) -> list[str]:
-        return [s for s in self._known if s]
-
-    async def token(self) -> str:
-        async with self._lock:
-            if (
-                self._access is None
-                or self._refresh_at is None
-                or self._clock() >= self._refresh_at
-            ):
-                await self._refresh()
-            assert self._access is not None
-            return self._access
 
     async def on_unauthorized(self) -> bool:
         """The API refused the access token: get a new one now (the caller retries once)."""
         async with self._lock:
-            await self._refresh()
+            await self._renew()
         return True
 
     def _resolve(self, ref: SecretLike) -> str:
@@ -142,7 +89,7 @@ class OAuthRefresher:
         self._known.add(value)
         return value
 
-    async def _refresh(self) -> None:
+    async def _renew(self) -> None:
         stored = self._tokens.get_secret(self.store_key)
         if stored:
             self._known.add(stored)
@@ -184,10 +131,8 @@ class OAuthRefresher:
                 f'source "{self.source}": POST /access_token: the answer has no number '
                 '"expires_in"; check base_url points at the Webex API'
             )
-        self._known.add(access)
-        self._access = access
         lifetime = timedelta(seconds=max(0.0, float(expires_in)))
-        self._refresh_at = self._clock() + lifetime - min(_REFRESH_MARGIN, lifetime / 2)
+        self._keep(access, renew_time(self._clock(), lifetime))
         rotated = body.get("refresh_token")
         keep = rotated if isinstance(rotated, str) and rotated else used
         self._known.add(keep)

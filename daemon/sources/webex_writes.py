@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from converters.errors import PayloadError
 from converters.webex import WebexEvent, parse_schedule
 from daemon.http import ApiClient, SourceError
+
+from .base import payload_errors_of
 
 
 def schedule_path(ref: dict[str, str]) -> str:
@@ -65,11 +66,8 @@ class WebexWrites:
         # Validated through the schedule parser so an event is checked the same way
         # whether it comes alone or inside its schedule.
         wrapper = {"id": ref["schedule_id"], "name": "-", "type": ref["type"], "events": [data]}
-        try:
-            schedule = parse_schedule(wrapper, where=f"event {event_id}")
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
-        return schedule.events[0]
+        with payload_errors_of(self.name):
+            return parse_schedule(wrapper, where=f"event {event_id}").events[0]
 
     def _id_of(self, body: Any, method: str, ref: dict[str, str]) -> str:
         new_id = body.get("id") if isinstance(body, dict) else None

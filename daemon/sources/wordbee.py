@@ -21,19 +21,13 @@ Wordbee has no public endpoint that changes appointments: the source is read-onl
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from config.wordbee import WordbeeSourceSettings
-from converters.errors import PayloadError
-from converters.model import CalendarMeta
+from converters.model import CalendarMeta, ConvertedEvent
 from converters.windows_zones import TABLE_VERSION, iana_zone
 from converters.wordbee import (
     CalendarView,
@@ -46,7 +40,7 @@ from converters.wordbee import (
 )
 from daemon.http import SourceError
 
-from .base import PulledCalendar, Source, TokenStore, register_source, utc_now
+from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .wordbee_auth import WordbeeSession
 from .wordbee_quota import shared_limiter
 
@@ -77,20 +71,11 @@ class WordbeeSource(Source):
     read_only = True
     settings: WordbeeSourceSettings
 
-    def __init__(
-        self,
-        settings: WordbeeSourceSettings,
-        client: httpx.AsyncClient,
-        *,
-        tokens: TokenStore,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)
+    def _setup(self) -> None:
+        settings = self.settings
         self.base_url = settings.base_url.rstrip("/")
         self.limiter = shared_limiter(
-            self.base_url, settings.account_id, settings.hourly_quota, clock
+            self.base_url, settings.account_id, settings.hourly_quota, self.clock
         )
         self.session = WordbeeSession(
             source=self.name,
@@ -136,12 +121,10 @@ class WordbeeSource(Source):
         s = self.settings
         months = window_months(self.clock().astimezone(UTC).date(), s.months_back, s.months_ahead)
         out: list[PulledCalendar] = []
-        try:
+        with payload_errors_of(self.name):
             for uid in dict.fromkeys(s.persons):  # each once, in order
                 merged = merge_months([await self._month(uid, y, m) for y, m in months])
                 out.extend(self._calendars(uid, merged, months))
-        except PayloadError as exc:
-            raise PayloadError(f'source "{self.name}": {exc}') from exc
         return out
 
     async def _month(self, uid: int, year: int, month: int) -> CalendarView:
@@ -159,20 +142,25 @@ class WordbeeSource(Source):
         window = window_instants(months, zone)
         span = f"{months[0][0]}-{months[0][1]:02d} to {months[-1][0]}-{months[-1][1]:02d}"
         ref = {"person": str(uid), "tz": zone.key}
-        refresh = self.settings.interval_seconds
-        calendar = PulledCalendar(
-            meta=CalendarMeta(
-                key=f"{self.name}/{uid}/calendar",
-                name=f"{label} (Wordbee)",
-                description=(
-                    f"Wordbee calendar of {label} (person {uid}): days off, exceptionally "
-                    f"worked days and appointments, {span} (time zone {zone.key})"
-                ),
+
+        def published(
+            path: str, title: str, what: str, events: list[ConvertedEvent]
+        ) -> PulledCalendar:
+            meta = CalendarMeta(
+                key=f"{self.name}/{uid}/{path}",
+                name=title,
+                description=f"{what} (time zone {zone.key})",
                 timezone=zone.key,
-                refresh_seconds=refresh,
-            ),
-            events=calendar_events(merged, ctx, window),
-            ref=ref,
+                refresh_seconds=self.settings.interval_seconds,
+            )
+            return PulledCalendar(meta=meta, events=events, ref=ref)
+
+        calendar = published(
+            "calendar",
+            f"{label} (Wordbee)",
+            f"Wordbee calendar of {label} (person {uid}): days off, exceptionally worked days "
+            f"and appointments, {span}",
+            calendar_events(merged, ctx, window),
         )
         mode = self.settings.work_items
         if mode == "none":
@@ -183,19 +171,11 @@ class WordbeeSource(Source):
                 self.name,
                 uid,
             )
-        work = PulledCalendar(
-            meta=CalendarMeta(
-                key=f"{self.name}/{uid}/work-items",
-                name=f"{label}: work items (Wordbee)",
-                description=(
-                    f"Deadlines of the Wordbee projects, jobs and orders of {label} "
-                    f"(person {uid}) (time zone {zone.key})"
-                ),
-                timezone=zone.key,
-                refresh_seconds=refresh,
-            ),
-            events=work_item_components(merged, ctx, mode),
-            ref=ref,
+        work = published(
+            "work-items",
+            f"{label}: work items (Wordbee)",
+            f"Deadlines of the Wordbee projects, jobs and orders of {label} (person {uid})",
+            work_item_components(merged, ctx, mode),
         )
         return [calendar, work]
 

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from daemon.http import SourceError
+from daemon.http import SourceError, reason_phrase, retry_after_seconds, scrub
 
+from .token_cache import SecretLike
 from .wordbee_quota import SlidingWindowLimiter
 
 log = logging.getLogger("icsbridge.wordbee")
@@ -54,10 +53,6 @@ _HINTS = {
 }
 
 Params = Mapping[str, str | int]
-
-
-class SecretLike(Protocol):
-    def resolve(self) -> str: ...
 
 
 class WordbeeSession:
@@ -164,7 +159,7 @@ class WordbeeSession:
                 await self._wait_throttled(shown, resp, throttled)
                 continue
             if (resp.status_code >= 500 or resp.status_code == 423) and tries < MAX_TRIES:
-                await self._backoff(shown, f"{resp.status_code} {_reason(resp)}", tries)
+                await self._backoff(shown, f"{resp.status_code} {reason_phrase(resp)}", tries)
                 continue
             return resp, shown
 
@@ -172,7 +167,7 @@ class WordbeeSession:
         delay = min(
             self.throttle_wait * 2 ** (throttled - 1), max(MAX_THROTTLE_DELAY, self.throttle_wait)
         )
-        retry_after = _retry_after(resp)
+        retry_after = retry_after_seconds(resp)
         if retry_after is not None:
             delay = max(delay, min(retry_after, 3600.0))
         self._warn(
@@ -190,9 +185,7 @@ class WordbeeSession:
     # -- errors -------------------------------------------------------------------------
 
     def scrub(self, text: str) -> str:
-        for secret in sorted((s for s in self._secrets if s), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._secrets)
 
     def _error(self, text: str, *, status: int | None = None) -> SourceError:
         return SourceError(
@@ -206,7 +199,7 @@ class WordbeeSession:
         self, shown: str, resp: httpx.Response, *, hint: str | None = None
     ) -> SourceError:
         status = resp.status_code
-        text = f"{shown}: {status} {_reason(resp)}"
+        text = f"{shown}: {status} {reason_phrase(resp)}"
         message = _api_message(resp)
         if message:
             text += f": {message}"
@@ -269,20 +262,3 @@ def _token_refused(resp: httpx.Response) -> bool:
         return False
     text = _api_message(resp).lower()
     return "token" in text and any(word in text for word in _TOKEN_WORDS)
-
-
-def _reason(resp: httpx.Response) -> str:
-    if resp.reason_phrase:
-        return resp.reason_phrase
-    try:
-        return HTTPStatus(resp.status_code).phrase
-    except ValueError:
-        return "error"
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    try:
-        value = float(resp.headers.get("retry-after", "").strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
