@@ -336,3 +336,19 @@ def assert_parsers_agree(ics: bytes, start: datetime, end: datetime) -> Occurren
     if differences:
         raise AssertionError("parsers disagree:\n" + "\n".join(differences))
     return reference
+
+
+def parse_problems(ics: bytes) -> list[str]:
+    """Every complaint about a feed: our checker, then icalendar, ical.js and libical.
+
+    Each line is prefixed with who made it, so ``assert parse_problems(data) == []`` says
+    at once which reader objected.
+    """
+    from converters.feedcheck import validate_feed
+
+    return [
+        *(f"validate_feed: {p}" for p in validate_feed(ics)),
+        *(f"icalendar: {p}" for p in parse_errors_python(ics)),
+        *(f"ical.js: {p}" for p in parse_errors_icaljs(ics)),
+        *(f"libical: {p}" for p in parse_errors_libical(ics)),
+    ]

@@ -20,9 +20,7 @@ from daemon.export import run_export
 from daemon.simulators.b2core import B2coreSimState, create_app, demo_secret_files, demo_source
 from realclients.harness import (
     assert_parsers_agree,
-    parse_errors_icaljs,
-    parse_errors_libical,
-    parse_errors_python,
+    parse_problems,
 )
 
 
@@ -60,9 +58,7 @@ def test_every_parser_reads_the_feed_without_complaint(
     exported: tuple[B2coreSimState, date, bytes],
 ) -> None:
     _sim, _today, data = exported
-    assert parse_errors_python(data) == []
-    assert parse_errors_icaljs(data) == []
-    assert parse_errors_libical(data) == []
+    assert parse_problems(data) == []
 
 
 def test_parsers_agree_with_the_json(exported: tuple[B2coreSimState, date, bytes]) -> None:
