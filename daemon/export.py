@@ -24,9 +24,8 @@ from converters.calendar import assemble
 from converters.model import CalendarMeta
 
 from .atomic import sync_dirs, write_atomic
-from .sources.base import source_for
 from .state import StateStore
-from .sync import RenderedCalendar, pull_and_render
+from .sync import RenderedCalendar, pull_source, source_error_line
 
 log = logging.getLogger("icsbridge.export")
 
@@ -98,23 +97,16 @@ async def pull_sources(
         progress.say(f"{src.name}: reading {src.kind} at {src.base_url} ...")
         transport = transport_for(src) if transport_for else None
         try:
-            async with httpx.AsyncClient(
-                transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)
-            ) as client:
-                if sleep is None:
-                    source = source_for(src, client, tokens=state)
-                else:
-                    source = source_for(src, client, tokens=state, sleep=sleep)
-                rendered = await pull_and_render(source, src.name, state, now=now)
+            rendered = await pull_source(src, state, now=now, transport=transport, sleep=sleep)
         except IcsbridgeError as exc:
-            line = _source_line(src.name, str(exc))
+            line = source_error_line(src.name, str(exc))
             failures.append(line)
             state.record_attempt(src.name, now, line)
             progress.say(f"{src.name}: FAILED")
             continue
         except Exception as exc:  # a bug: say so in one line, keep the other sources going
             log.debug("source %s crashed", src.name, exc_info=True)
-            line = _source_line(
+            line = source_error_line(
                 src.name,
                 f"internal error {type(exc).__name__}: {exc}; run with --debug and report it",
             )
@@ -126,12 +118,6 @@ async def pull_sources(
         n_events = sum(len(c.events) for c in rendered)
         progress.say(f"{src.name}: {len(rendered)} calendars, {n_events} events")
     return results, failures
-
-
-def _source_line(name: str, message: str) -> str:
-    first = message.splitlines()[0] if message else "unknown error"
-    prefix = f'source "{name}"'
-    return first if first.startswith(prefix) else f"{prefix}: {first}"
 
 
 def write_files(

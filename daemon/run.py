@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
 from config.errors import ConfigError, IcsbridgeError
@@ -42,9 +41,8 @@ from .feeds import FeedStore
 from .metrics import Metrics
 from .scheduler import SourceScheduler
 from .server import create_app
-from .sources.base import source_for
 from .state import StateStore
-from .sync import pull_and_render
+from .sync import pull_source, source_error_line
 from .systemd import Notifier
 from .tokens import FeedTokens, TokenError
 
@@ -295,11 +293,12 @@ class Daemon:
         now = self.clock()
         health = self.health_by_source.setdefault(name, SourceHealth())
         try:
-            rendered = await self._pull(src, now)
+            transport = self.transport_for(src) if self.transport_for else None
+            rendered = await pull_source(
+                src, self.state, now=now, transport=transport, sleep=self.sleep
+            )
         except IcsbridgeError as exc:
-            line = str(exc).splitlines()[0]
-            if not line.startswith(f'source "{name}"'):
-                line = f'source "{name}": {line}'
+            line = source_error_line(name, str(exc))
             health.last_error = line
             health.last_duration = time.monotonic() - started
             self.state.record_attempt(name, now, line)
@@ -332,17 +331,6 @@ class Daemon:
         self._attempted.add(name)
         if {s.name for s in self.settings.sources} <= self._attempted:
             self.first_round_done.set()
-
-    async def _pull(self, src: SourceSettings, now: datetime) -> list[Any]:
-        transport = self.transport_for(src) if self.transport_for else None
-        async with httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(30.0, connect=10.0)
-        ) as client:
-            if self.sleep is None:
-                source = source_for(src, client, tokens=self.state)
-            else:
-                source = source_for(src, client, tokens=self.state, sleep=self.sleep)
-            return await pull_and_render(source, src.name, self.state, now=now)
 
     def _job_problem(self, name: str, message: str) -> None:
         health = self.health_by_source.setdefault(name, SourceHealth())

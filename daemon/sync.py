@@ -5,16 +5,21 @@ It sees only the ``Source`` interface, never a concrete API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import httpx
+
 from config.errors import IcsbridgeError
+from config.settings import SourceSettings
 from converters.calendar import RenderedEvent, assemble, prepare, stamp_prepared
 from converters.model import CalendarMeta
 
 from .identity import reconcile
-from .sources.base import PulledCalendar, Source
+from .sources.base import PulledCalendar, Source, source_for
 from .state import StateStore
 
 
@@ -34,6 +39,30 @@ class DuplicateCalendarError(IcsbridgeError):
 def published_hash(event: RenderedEvent) -> str:
     """sha256 of the event's published lines, identity and stamps included."""
     return hashlib.sha256("\r\n".join(event.lines).encode("utf-8")).hexdigest()
+
+
+CLIENT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+async def pull_source(
+    settings: SourceSettings,
+    state: StateStore,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> list[RenderedCalendar]:
+    """One sync of one configured source over its own HTTP client (export and daemon)."""
+    async with httpx.AsyncClient(transport=transport, timeout=CLIENT_TIMEOUT) as client:
+        source = source_for(settings, client, tokens=state, sleep=sleep or asyncio.sleep)
+        return await pull_and_render(source, settings.name, state, now=now)
+
+
+def source_error_line(name: str, message: str) -> str:
+    """The first line of ``message``, prefixed with the source unless it already is."""
+    first = message.splitlines()[0] if message else "unknown error"
+    prefix = f'source "{name}"'
+    return first if first.startswith(prefix) else f"{prefix}: {first}"
 
 
 async def pull_and_render(
