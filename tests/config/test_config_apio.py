@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.config_files import config_problems, load_config
 
 from config.apio import ApioSourceSettings, api_root, api_shape
-from config.errors import ConfigError
-from config.loader import load_settings
 from config.secrets import SecretRef
 
 HEAD = """
@@ -27,19 +26,13 @@ WHERE = 'source "east"'
 
 
 def load(tmp_path: Path, text: str) -> ApioSourceSettings:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    source = load_settings(file).sources[0]
+    source = load_config(tmp_path, text).sources[0]
     assert isinstance(source, ApioSourceSettings)
     return source
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(file)
-    return [line.removeprefix(f"{file}: ") for line in caught.value.problems]
+    return config_problems(tmp_path, text)
 
 
 def source(body: str = BODY, creds: str = USER) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.config_files import config_problems, load_config
 
 from config.b2core import B2coreSourceSettings
-from config.errors import ConfigError
-from config.loader import load_settings, resolve_secrets
+from config.loader import resolve_secrets
 from config.secrets import SecretRef
 from config.settings import Settings
 
@@ -22,19 +22,11 @@ GOOD = HEAD + 'base_url = "https://bo.example.com/"\ntoken = "env:B2CORE_TOKEN"\
 
 
 def load(tmp_path: Path, text: str) -> Settings:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    return load_settings(file)
+    return load_config(tmp_path, text)
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(file)
-    prefix = f'{file}: source "backoffice": '
-    assert all(line.startswith(prefix) for line in caught.value.problems)
-    return [line.removeprefix(prefix) for line in caught.value.problems]
+    return config_problems(tmp_path, text, prefix='source "backoffice": ')
 
 
 def source(settings: Settings) -> B2coreSourceSettings:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from support.config_files import config_problems
 
 from config.errors import ConfigError
 from config.loader import load_settings, resolve_secrets
@@ -33,13 +34,8 @@ locations = "all"
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(file)
-    prefix = f"{file}: "
-    assert all(line.startswith(prefix) for line in caught.value.problems)
-    return [line.removeprefix(prefix) for line in caught.value.problems]
+    """The problem lines for a config made of ``text``, without the file prefix."""
+    return config_problems(tmp_path, text)
 
 
 def feed_problems(tmp_path: Path, body: str) -> list[str]:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
+from support.config_files import config_problems, load_config
 
-from config.errors import ConfigError
 from config.loader import load_settings
 from config.secrets import SecretRef
 from config.settings import DaemonSettings, Settings, WebexSourceSettings
@@ -30,13 +30,7 @@ people = ["person-1"]
 
 def problems(tmp_path: Path, text: str) -> list[str]:
     """The problem lines for a config made of ``text``, without the file prefix."""
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(file)
-    prefix = f"{file}: "
-    assert all(line.startswith(prefix) for line in caught.value.problems)
-    return [line.removeprefix(prefix) for line in caught.value.problems]
+    return config_problems(tmp_path, text)
 
 
 def daemon_problems(tmp_path: Path, line: str) -> list[str]:
@@ -48,9 +42,7 @@ def source_problems(tmp_path: Path, line: str) -> list[str]:
 
 
 def load(tmp_path: Path, text: str) -> Settings:
-    file = tmp_path / "config.toml"
-    file.write_text(text)
-    return load_settings(file)
+    return load_config(tmp_path, text)
 
 
 @pytest.mark.parametrize(
