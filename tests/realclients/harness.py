@@ -352,3 +352,18 @@ def parse_problems(ics: bytes) -> list[str]:
         *(f"ical.js: {p}" for p in parse_errors_icaljs(ics)),
         *(f"libical: {p}" for p in parse_errors_libical(ics)),
     ]
+
+
+def by_summary(ics: bytes, by_uid: Occurrences) -> Occurrences:
+    """An answer keyed by each event's SUMMARY instead of its UID (what oracles know).
+
+    Events sharing a SUMMARY are merged, never overwritten, so a missing one still shows.
+    """
+    names = {
+        str(ev["UID"]): str(ev["SUMMARY"])
+        for ev in icalendar.Calendar.from_ical(ics).walk("VEVENT")
+    }
+    out: dict[str, list[datetime]] = {}
+    for uid, starts in by_uid.items():
+        out.setdefault(names[uid], []).extend(starts)
+    return {name: sorted(starts) for name, starts in out.items()}

@@ -29,6 +29,7 @@ from daemon.export import run_export
 from daemon.simulators.apio import ApioSimState, create_app, demo_secret_files, demo_source
 from realclients.harness import (
     assert_parsers_agree,
+    by_summary,
     parse_problems,
 )
 
@@ -185,10 +186,7 @@ def test_parsers_agree_with_the_apio_data_over_a_year(
     checked = 0
     for key, data in sorted(files.items()):
         by_uid = assert_parsers_agree(data, *WINDOW)
-        names = {
-            str(ev["UID"]): str(ev["SUMMARY"]) for ev in Calendar.from_ical(data).walk("VEVENT")
-        }
-        by_name = {names[uid]: starts for uid, starts in by_uid.items()}
+        by_name = by_summary(data, by_uid)
         assert by_name == expected(sim, key), key
         checked += sum(len(s) for s in by_name.values())
     assert checked > 700  # the window really holds the demo's recurring schedules

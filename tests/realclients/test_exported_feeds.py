@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from icalendar import Calendar
 from support.feeds import exported_files
 from support.webex_oracle import occurrence_starts
 from support.webex_org import NOW, write_config
@@ -22,6 +21,7 @@ from daemon.export import run_export
 from daemon.simulators.webex import WebexSimState, create_app
 from realclients.harness import (
     assert_parsers_agree,
+    by_summary,
     parse_problems,
 )
 
@@ -102,10 +102,7 @@ def test_parsers_agree_with_the_webex_data_over_a_year(
     checked = 0
     for key, data in sorted(files.items()):
         by_uid = assert_parsers_agree(data, *WINDOW)
-        names = {
-            str(ev["UID"]): str(ev["SUMMARY"]) for ev in Calendar.from_ical(data).walk("VEVENT")
-        }
-        by_name = {names[uid]: starts for uid, starts in by_uid.items()}
+        by_name = by_summary(data, by_uid)
         assert by_name == _expected(sim, key), key
         checked += sum(len(s) for s in by_name.values())
     assert checked > 500  # the window really holds the demo's recurring schedules

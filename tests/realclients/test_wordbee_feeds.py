@@ -32,6 +32,7 @@ from daemon.simulators.wordbee import (
 )
 from realclients.harness import (
     assert_parsers_agree,
+    by_summary,
     parse_problems,
 )
 
@@ -145,14 +146,6 @@ def work_oracle(sim: WordbeeSimState, uid: int) -> Starts:
             out[f"Deadline: job {job['reference']}{languages}"].append(utc(job["deadline"]))
         elif job.get("dtstart") and job.get("dtend") and job["dtend"] > job["dtstart"]:
             out[f"Job {job['reference']}{languages}"].append(utc(job["dtstart"]))
-    return {name: sorted(starts) for name, starts in out.items()}
-
-
-def by_summary(data: bytes, by_uid: Starts) -> Starts:
-    names = {str(ev["UID"]): str(ev["SUMMARY"]) for ev in Calendar.from_ical(data).walk("VEVENT")}
-    out: Starts = defaultdict(list)
-    for uid, starts in by_uid.items():
-        out[names[uid]].extend(starts)
     return {name: sorted(starts) for name, starts in out.items()}
 
 
