@@ -19,7 +19,6 @@ from pydantic_core import ErrorDetails
 
 from config.fields import PROBLEM
 from config.settings import (
-    AVAILABLE_SOURCE_KINDS,
     DUPLICATE_NAME,
     SOURCE_KINDS,
     SOURCE_MODELS,
@@ -146,12 +145,6 @@ def _describe_source_itself(kind: str, value: object) -> str:
     if kind == "union_tag_invalid":
         if not isinstance(source_kind, str):
             return f'field "kind": expected one of {all_kinds}, got {toml_type(source_kind)}'
-        if source_kind in SOURCE_KINDS:
-            available = ", ".join(AVAILABLE_SOURCE_KINDS)
-            return (
-                f'field "kind": {quote(source_kind)} is not available in this version '
-                f"(available: {available})"
-            )
         return f'field "kind": {quote(source_kind)} is not a source kind (one of: {all_kinds})'
     return _what(kind, value, "expected a table")
 

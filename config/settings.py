@@ -48,8 +48,6 @@ __all__ = [
 
 SOURCE_KINDS = ("webex", "apio", "wordbee", "b2core")
 """Every kind of source icsbridge knows of."""
-AVAILABLE_SOURCE_KINDS = ("webex", "b2core", "wordbee", "apio")
-"""The kinds this version implements."""
 DUPLICATE_NAME = "icsbridge_duplicate_name"
 """Error type of a repeated source or feed name; reported against the entry's number."""
 DEFAULT_LISTEN = "127.0.0.1:8080"
