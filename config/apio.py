@@ -143,6 +143,7 @@ class ApioSourceSettings(SourceSettingsBase):
     def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
         credentials = _credentials_problem(data)
         problems = [credentials] if credentials else []
+        problems += super().entry_problems(data)
         if data.get("timezone") is None:
             problems.append(
                 'field "timezone" is missing: APIO schedules carry no time zone; give '

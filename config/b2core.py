@@ -100,7 +100,7 @@ class B2coreSourceSettings(SourceSettingsBase):
     @classmethod
     def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
         credentials = _credentials_problem(data)
-        return [credentials] if credentials else []
+        return ([credentials] if credentials else []) + super().entry_problems(data)
 
     @property
     def uses_login(self) -> bool:

@@ -15,7 +15,7 @@ Besides the common fields, the base checks what the kinds share:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails
@@ -35,10 +35,44 @@ class SourceSettingsBase(BaseModel):
     base_url_example: ClassVar[str] = "https://api.example.com"
     """Quoted in the error for a ``base_url`` that is not an http(s) URL."""
 
+    writable: ClassVar[bool] = True
+    """False for kinds whose API takes no writes (Wordbee): ``feed_writes`` is refused."""
+
     name: str
     interval: Interval
     timezone: IanaZone | None = None
     """Used when the API gives no zone for a schedule."""
+    concurrency: int = 8
+    """Reads of this source in flight at once (1-64), over one pooled HTTP client."""
+    read_only: bool = False
+    """Refuse every edit pushed to this source (the feeds are still served)."""
+    feed_writes: bool = False
+    """Give each calendar feed of the source a write URL (a token of its own) taking
+    PUT/DELETE of edited calendars and events. Off by default."""
+    vdir: bool = False
+    """Also write one ``<uid>.ics`` per event under ``output_dir/vdir/``; edits made there
+    are pushed back at the next sync (khal, vdirsyncer's filesystem storage)."""
+    conflict: Literal["reject", "remote-wins", "local-wins"] = "reject"
+    """What a push does with an event changed in the API since the last sync as well."""
+    max_deletes: int = 10
+    """A push that would delete more events than this applies nothing (0: no deletes)."""
+
+    @field_validator("concurrency", mode="plain")
+    @classmethod
+    def _check_concurrency(cls, value: object) -> int:
+        return fields.check_whole_number(value, 1, 64)
+
+    @field_validator("max_deletes", mode="plain")
+    @classmethod
+    def _check_max_deletes(cls, value: object) -> int:
+        return fields.check_whole_number(value, 0, 100_000)
+
+    @field_validator("read_only", "feed_writes", "vdir", mode="plain")
+    @classmethod
+    def _check_flag(cls, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise fields.problem("expected true or false")
+        return value
 
     @field_validator("name", mode="plain")
     @classmethod
@@ -80,7 +114,17 @@ class SourceSettingsBase(BaseModel):
     @classmethod
     def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
         """Problems that involve several fields of the raw entry ``data``, one phrase each
-        (reported against the entry, next to the field errors). None by default."""
+        (reported against the entry, next to the field errors). A kind adding its own
+        calls ``super().entry_problems(data)``."""
+        if data.get("feed_writes") is not True:
+            return []
+        if not cls.writable:
+            return [
+                "feed_writes = true, but this kind's API takes no writes (read-only); "
+                "remove feed_writes"
+            ]
+        if data.get("read_only") is True:
+            return ["feed_writes = true contradicts read_only = true; remove one of them"]
         return []
 
     @property

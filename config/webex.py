@@ -56,7 +56,8 @@ class WebexSourceSettings(SourceSettingsBase):
 
     @classmethod
     def entry_problems(cls, data: Mapping[str, Any]) -> list[str]:
-        return [m for m in (_credentials_problem(data), _publish_problem(data)) if m]
+        own = [m for m in (_credentials_problem(data), _publish_problem(data)) if m]
+        return own + super().entry_problems(data)
 
     @property
     def uses_oauth(self) -> bool:

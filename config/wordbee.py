@@ -33,6 +33,7 @@ class WordbeeSourceSettings(SourceSettingsBase):
     """
 
     base_url_example = "https://company.wordbee-translator.com/api"
+    writable = False  # the Wordbee calendar API is read here, never written
 
     kind: Literal["wordbee"] = "wordbee"
     base_url: str

@@ -13,8 +13,9 @@ from config.settings import WebexSourceSettings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "config"
 KNOWN_SOURCE_FIELDS = (
-    "base_url, client_id, client_secret, interval, kind, locations, name, org_id, page_size, "
-    "people, refresh_token, timezone, token"
+    "base_url, client_id, client_secret, concurrency, conflict, feed_writes, interval, kind, "
+    "locations, max_deletes, name, org_id, page_size, people, read_only, refresh_token, "
+    "timezone, token, vdir"
 )
 LITERAL = "secrets are written as env:NAME, file:PATH or credential:NAME, not a literal value"
 

@@ -15,8 +15,9 @@ from config.settings import DaemonSettings, Settings, WebexSourceSettings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "config"
 KNOWN = (
-    "known: base_url, client_id, client_secret, interval, kind, locations, name, org_id, "
-    "page_size, people, refresh_token, timezone, token"
+    "known: base_url, client_id, client_secret, concurrency, conflict, feed_writes, interval, "
+    "kind, locations, max_deletes, name, org_id, page_size, people, read_only, refresh_token, "
+    "timezone, token, vdir"
 )
 SOURCE = """
 [[sources]]
