@@ -16,17 +16,22 @@ Writes are never retried once they may have reached the server (see ``daemon.htt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from converters.apio import ApioSchedule, Period, parse_period, parse_schedule
+from icalendar import Event
+
+from converters.apio import ApioSchedule, Period, from_vevent, parse_period, parse_schedule
 from converters.apio_wire import Family
 from daemon.http import SourceError
 
 from .apio_auth import ApioApiClient, Credentials
 from .base import payload_errors_of
+from .writes import Action as WriteAction
+from .writes import EventWriter, Payload, PlannedWrite
 
 Action = Literal["add", "change", "rename", "delete"]
 
@@ -103,7 +108,7 @@ def _kind(value: str) -> Kind:
     return "time"
 
 
-class ApioWrites:
+class ApioWrites(EventWriter):
     """Schedule writes for :class:`daemon.sources.apio.ApioSource` (uses its ``api``)."""
 
     api: ApioApiClient
@@ -195,6 +200,57 @@ class ApioWrites:
     async def delete_schedule(self, ref: dict[str, str]) -> None:
         await self.creds.prepare()
         await self.api.request("DELETE", schedule_path(ref))
+
+    # -- the push engine's interface (daemon.sources.writes) ---------------------------------
+
+    def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
+        period = from_vevent(vevent, family=_family(dict(ref)), tz=ZoneInfo(ref["tz"]))
+        return period.to_wire()
+
+    def plan_write(
+        self,
+        ref: Mapping[str, str],
+        action: WriteAction,
+        uid: str,
+        *,
+        native_key: str | None,
+        payload: Payload | None,
+        base: Payload | None,
+    ) -> PlannedWrite:
+        target = dict(ref)
+        if action == "create":
+            method, path = "POST", schedule_path(target)
+        elif action == "delete":
+            assert native_key is not None
+            method, path = "DELETE", _period_path(target, native_key)
+        else:
+            assert native_key is not None and payload is not None
+            renamed = payload["name"] != native_key
+            # A rename goes through the schedule PUT (newName); a change through the period.
+            method = "PUT"
+            path = schedule_path(target) if renamed else _period_path(target, native_key)
+        return PlannedWrite(action, uid, native_key, payload, base, method, path)
+
+    async def send_write(self, ref: Mapping[str, str], write: PlannedWrite) -> str | None:
+        target = dict(ref)
+        if write.action == "delete":
+            assert write.native_key is not None
+            try:
+                await self.delete_period(target, write.native_key)
+            except SourceError as exc:
+                if exc.status != 404:
+                    raise
+            return None
+        assert write.payload is not None
+        name = str(write.payload["name"])
+        with payload_errors_of(self.name):
+            period = parse_period(write.payload, family=_family(target), where=_where(target, name))
+        if write.action == "create":
+            await self.add_period(target, period)
+        else:
+            assert write.native_key is not None
+            await self.update_period(target, write.native_key, period, new_name=name)
+        return name
 
 
 def _family(ref: dict[str, str]) -> Family:

@@ -53,6 +53,7 @@ from daemon.http import ApiClient, Params, SourceError
 from .b2core_auth import SIGNIN_REFUSED, B2coreAuth, SessionLogin, StaticBearer
 from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment
+from .writes import Action, EventWriter, Payload, PlannedWrite
 
 log = logging.getLogger("icsbridge.b2core")
 
@@ -67,7 +68,7 @@ _HINTS = {
 
 
 @register_source
-class B2coreSource(Source):
+class B2coreSource(EventWriter, Source):
     """B2CORE back-office calendar events (see the module docstring)."""
 
     kind = "b2core"
@@ -301,6 +302,45 @@ class B2coreSource(Source):
             if exc.status != 404:
                 raise
             log.info('source "%s": event %s was already deleted', self.name, event_id)
+
+    # -- the push engine's interface (daemon.sources.writes) ---------------------------------
+
+    def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
+        return self.event_from_vevent(ref, vevent).to_wire()
+
+    def same_payload(self, a: Payload, b: Payload) -> bool:
+        # Instants compare as instants: "+01:00" and "Z" spellings of one time are equal.
+        return B2coreEvent.model_validate(a) == B2coreEvent.model_validate(b)
+
+    def plan_write(
+        self,
+        ref: Mapping[str, str],
+        action: Action,
+        uid: str,
+        *,
+        native_key: str | None,
+        payload: Payload | None,
+        base: Payload | None,
+    ) -> PlannedWrite:
+        if action == "create":
+            return PlannedWrite(action, uid, None, payload, base, "POST", EVENTS_PATH)
+        assert native_key is not None
+        method = "DELETE" if action == "delete" else "PATCH"
+        return PlannedWrite(action, uid, native_key, payload, base, method, _event_path(native_key))
+
+    async def send_write(self, ref: Mapping[str, str], write: PlannedWrite) -> str | None:
+        """Ids never change on B2CORE; an update PATCHes what changed since ``base``."""
+        if write.action == "create":
+            assert write.payload is not None
+            return await self.create_event(ref, B2coreEvent.model_validate(write.payload))
+        assert write.native_key is not None
+        if write.action == "delete":
+            await self.delete_event(ref, write.native_key)  # 404 counts as deleted
+            return None
+        assert write.payload is not None
+        base = B2coreEvent.model_validate(write.base) if write.base is not None else None
+        event = B2coreEvent.model_validate(write.payload)
+        return await self.update_event(ref, write.native_key, event, previous=base)
 
     def _parsed(self, body: Any, where: str) -> B2coreEvent:
         with payload_errors_of(self.name):

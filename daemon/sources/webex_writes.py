@@ -10,13 +10,18 @@ Writes are never retried once they may have reached the server (see ``daemon.htt
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from converters.webex import WebexEvent, parse_schedule
+from icalendar import Event
+
+from converters.webex import Level, WebexEvent, from_vevent, parse_schedule
 from daemon.http import ApiClient, SourceError
 
 from .base import payload_errors_of
+from .writes import Action, EventWriter, Payload, PlannedWrite
 
 
 def schedule_path(ref: dict[str, str]) -> str:
@@ -31,7 +36,7 @@ def schedule_path(ref: dict[str, str]) -> str:
     raise ValueError(f"unknown schedule level {ref['level']!r}")
 
 
-class WebexWrites:
+class WebexWrites(EventWriter):
     """Event writes for :class:`daemon.sources.webex.WebexSource` (uses its ``api``)."""
 
     api: ApiClient
@@ -68,6 +73,52 @@ class WebexWrites:
         wrapper = {"id": ref["schedule_id"], "name": "-", "type": ref["type"], "events": [data]}
         with payload_errors_of(self.name):
             return parse_schedule(wrapper, where=f"event {event_id}").events[0]
+
+    # -- the push engine's interface (daemon.sources.writes) ---------------------------------
+
+    def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
+        level = cast(Level, ref["level"])
+        return _wire(from_vevent(vevent, level=level, tz=ZoneInfo(ref["tz"])))
+
+    def plan_write(
+        self,
+        ref: Mapping[str, str],
+        action: Action,
+        uid: str,
+        *,
+        native_key: str | None,
+        payload: Payload | None,
+        base: Payload | None,
+    ) -> PlannedWrite:
+        events = f"{schedule_path(dict(ref))}/events"
+        if action == "create":
+            method, path = "POST", events
+        else:
+            assert native_key is not None
+            method = "PUT" if action == "update" else "DELETE"
+            path = f"{events}/{quote(native_key, safe='')}"
+        return PlannedWrite(action, uid, native_key, payload, base, method, path)
+
+    async def send_write(self, ref: Mapping[str, str], write: PlannedWrite) -> str | None:
+        target = dict(ref)
+        if write.action == "create":
+            assert write.payload is not None
+            return await self.create_event(target, WebexEvent.model_validate(write.payload))
+        assert write.native_key is not None
+        if write.action == "delete":
+            try:
+                await self.delete_event(target, write.native_key)
+            except SourceError as exc:
+                if exc.status != 404:
+                    raise
+            return None
+        assert write.payload is not None and write.base is not None
+        # The PUT names the event by its current name; a new SUMMARY is a rename.
+        current = str(write.base["name"])
+        event = WebexEvent.model_validate({**write.payload, "name": current})
+        return await self.update_event(
+            target, write.native_key, event, new_name=str(write.payload["name"])
+        )
 
     def _id_of(self, body: Any, method: str, ref: dict[str, str]) -> str:
         new_id = body.get("id") if isinstance(body, dict) else None

@@ -1,0 +1,103 @@
+"""What a writable source offers the push engine (``daemon.push``): plan a write, send it.
+
+The engine is source-agnostic. It decides *what* changes (create, update, delete of one
+event of one calendar); a source decides *how* its API does it. Planning is pure (the
+kind's ``converters.<api>.from_vevent`` and a path), so every event of an upload can be
+checked before anything is sent; sending is one API call per :class:`PlannedWrite`.
+
+A planned write is plain data (JSON-able): the engine journals it in the state store
+before sending it, and after a crash rebuilds it from the journal to finish the job.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from icalendar import Event
+
+from converters.errors import UnsupportedByTarget
+from converters.model import ConvertedEvent
+
+Action = Literal["create", "update", "delete"]
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """One API call a push will make.
+
+    ``native_key`` is the object's key in the API now (update, delete; None for create).
+    ``payload`` is the object the API should hold afterwards, in the source's write form
+    (create, update; None for delete); ``base`` is the object as last read (update,
+    delete), so a source can send only what changed and the plan can say what changes.
+    ``method`` and ``path`` are the call, for the plan line.
+    """
+
+    action: Action
+    uid: str
+    native_key: str | None
+    payload: Payload | None
+    base: Payload | None
+    method: str
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlannedWrite:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+class EventWriter(ABC):
+    """Mixin of a source kind that can write events back (Webex, APIO, B2CORE).
+
+    ``ref`` is the calendar's ``PulledCalendar.ref`` from the latest pull.
+    """
+
+    @abstractmethod
+    def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
+        """The write form of ``vevent`` for this calendar, through the kind's
+        ``from_vevent``; raises :class:`UnsupportedByTarget` naming every part the API
+        cannot hold. Pure."""
+
+    def payload_of(self, ref: Mapping[str, str], event: ConvertedEvent) -> Payload | None:
+        """A pulled event in the same write form, so what the API holds can be compared
+        with what a push wants (None when the pulled event has no write form)."""
+        if not isinstance(event.component, Event):
+            return None
+        try:
+            return self.payload_for(ref, event.component)
+        except UnsupportedByTarget:
+            return None
+
+    def same_payload(self, a: Payload, b: Payload) -> bool:
+        """Whether two write forms describe the same object (a kind whose payloads can
+        spell one value two ways, like an instant in two offsets, compares values)."""
+        return a == b
+
+    @abstractmethod
+    def plan_write(
+        self,
+        ref: Mapping[str, str],
+        action: Action,
+        uid: str,
+        *,
+        native_key: str | None,
+        payload: Payload | None,
+        base: Payload | None,
+    ) -> PlannedWrite:
+        """The call that makes the change (pure: chooses method and path)."""
+
+    @abstractmethod
+    async def send_write(self, ref: Mapping[str, str], write: PlannedWrite) -> str | None:
+        """Make the call. Returns the object's native key afterwards (a rename may change
+        it; None after a delete). Raises ``daemon.http.SourceError`` on refusal. Never
+        retried once it may have reached the server."""
+
+
+def is_writer(source: object) -> bool:
+    return isinstance(source, EventWriter)
