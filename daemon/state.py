@@ -7,7 +7,10 @@
 - per source: last attempt, last success, last error;
 - per feed: its URL token (rotatable) and what was last published (file, ETag,
   Last-Modified), so a restarted daemon serves the same bytes with the same validators;
-- secrets the APIs hand back (a rotated OAuth refresh token), so a restart keeps them.
+- secrets the APIs hand back (a rotated OAuth refresh token), so a restart keeps them;
+- the push journal: every API call a push makes, written before it is sent and marked
+  when it is done, so a crash in between is reconciled by the next run (``daemon.push``);
+- per vdir file: the hash of what was last written, so an edit made there is seen.
 
 The file is created with mode 0600 because it may hold a refresh token.
 Schema changes go through ``_MIGRATIONS``: each entry upgrades version N-1 to N.
@@ -20,12 +23,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from config.errors import IcsbridgeError
 
-SCHEMA_VERSION = 2
+from .state_push import PushState, ts
+
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -74,6 +79,28 @@ _MIGRATIONS: dict[int, str] = {
         size          INTEGER NOT NULL
     );
     """,
+    3: """
+    CREATE TABLE journal (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        batch      TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        calendar   TEXT NOT NULL,
+        write      TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        result_key TEXT,
+        detail     TEXT,
+        created    TEXT NOT NULL,
+        finished   TEXT
+    );
+    CREATE INDEX journal_open ON journal (source, status);
+    CREATE TABLE vdir_files (
+        source   TEXT NOT NULL,
+        calendar TEXT NOT NULL,
+        uid      TEXT NOT NULL,
+        hash     TEXT NOT NULL,
+        PRIMARY KEY (source, calendar, uid)
+    );
+    """,
 }
 
 
@@ -117,17 +144,11 @@ class SourceStatus:
     last_error: str | None
 
 
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the state store")
-    return value.astimezone(UTC).isoformat()
-
-
-def _parse_ts(value: str | None) -> datetime | None:
+def _parsets(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class StateStore:
+class StateStore(PushState):
     """Access to the state file. Use as a context manager or call ``close()``."""
 
     def __init__(self, path: Path) -> None:
@@ -225,6 +246,9 @@ class StateStore:
     def replace_items(self, source: str, calendar: str, rows: Iterable[ItemRow]) -> None:
         """Make ``rows`` the calendar's whole item set (call inside ``transaction``)."""
         self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
+        self._insert_items(rows)
+
+    def _insert_items(self, rows: Iterable[ItemRow]) -> None:
         self._db.executemany(
             "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
             " modified, sequence, remote_version, published_hash)"
@@ -237,7 +261,7 @@ class StateStore:
                     r.native_key,
                     r.rename_hint,
                     r.content_hash,
-                    _ts(r.modified),
+                    ts(r.modified),
                     r.sequence,
                     r.remote_version,
                     r.published_hash,
@@ -245,6 +269,25 @@ class StateStore:
                 for r in rows
             ],
         )
+
+    def put_item(self, row: ItemRow) -> None:
+        """Insert or replace one item (by UID); a row holding its key goes first."""
+        self._db.execute(
+            "DELETE FROM items WHERE uid = ? OR (source = ? AND calendar = ? AND native_key = ?)",
+            (row.uid, row.source, row.calendar, row.native_key),
+        )
+        self._insert_items([row])
+
+    def forget_item(self, uid: str) -> None:
+        self._db.execute("DELETE FROM items WHERE uid = ?", (uid,))
+
+    def item_by_uid(self, uid: str) -> ItemRow | None:
+        row = self._db.execute(
+            "SELECT source, calendar FROM items WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is None:
+            return None
+        return next(r for r in self.items(row[0], row[1]) if r.uid == uid)
 
     # -- calendars ------------------------------------------------------------
 
@@ -278,14 +321,14 @@ class StateStore:
                 " VALUES (?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET"
                 " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
                 " last_error = NULL",
-                (name, _ts(when), _ts(when)),
+                (name, ts(when), ts(when)),
             )
         else:
             self._db.execute(
                 "INSERT INTO sources (name, last_attempt, last_error) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET last_attempt = excluded.last_attempt,"
                 " last_error = excluded.last_error",
-                (name, _ts(when), error),
+                (name, ts(when), error),
             )
 
     def source_status(self, name: str) -> SourceStatus:
@@ -294,7 +337,7 @@ class StateStore:
         ).fetchone()
         if row is None:
             return SourceStatus(name, None, None, None)
-        return SourceStatus(name, _parse_ts(row[0]), _parse_ts(row[1]), row[2])
+        return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2])
 
     # -- secrets (the TokenStore protocol of daemon.sources.base) -------------
 
@@ -322,7 +365,7 @@ class StateStore:
             "INSERT INTO feed_tokens (feed, token, created) VALUES (?, ?, ?)"
             " ON CONFLICT (feed) DO UPDATE SET token = excluded.token,"
             " created = excluded.created",
-            (feed, token, _ts(when)),
+            (feed, token, ts(when)),
         )
 
     def feed_records(self) -> dict[str, FeedRecord]:
@@ -345,7 +388,7 @@ class StateStore:
                 record.name,
                 record.path,
                 record.etag,
-                _ts(record.last_modified),
+                ts(record.last_modified),
                 record.events,
                 record.size,
             ),
