@@ -17,10 +17,12 @@ from config.errors import IcsbridgeError
 from config.settings import SourceSettings
 from converters.calendar import RenderedEvent, assemble, prepare, stamp_prepared
 from converters.model import CalendarMeta
+from converters.render_cache import RenderCache
 
-from .identity import reconcile
+from .identity import Matched, reconcile
+from .push_journal import recover_pending
 from .sources.base import PulledCalendar, Source, source_for
-from .state import StateStore
+from .state import ItemRow, StateStore
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,27 @@ async def pull_and_render(
     The state store is updated in one transaction after everything rendered, so a
     failure part way leaves it as it was.
     """
+    # A push a crash interrupted is settled first, so its edits are in what is pulled.
+    await recover_pending(source, state, now=now)
     pulled = await source.pull()
     return render_pulled(pulled, name, state, now=now)
 
 
 def render_pulled(
-    pulled: list[PulledCalendar], name: str, state: StateStore, *, now: datetime
+    pulled: list[PulledCalendar],
+    name: str,
+    state: StateStore,
+    *,
+    now: datetime,
+    cache: RenderCache | None = None,
 ) -> list[RenderedCalendar]:
+    """Attach identities to ``pulled`` and render each calendar (see :func:`pull_and_render`).
+
+    With ``cache`` (the daemon keeps one per source) only events whose content changed
+    since the previous sync are rendered; the others reuse their prepared lines and
+    bytes, and a calendar whose items did not change is not rewritten in the state.
+    The bytes are exactly those of a render without cache.
+    """
     seen: set[str] = set()
     for cal in pulled:
         if cal.meta.key in seen:
@@ -96,9 +112,13 @@ def render_pulled(
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
-            # Each event is normalised and rendered once: the hash decides its stamp,
-            # then the stamp is spliced into the lines already rendered.
-            prepared = [prepare(ev.component) for ev in cal.events]
+            # Each event is normalised and rendered once (or not at all when the cache
+            # has it): the hash decides its stamp, then the stamp is spliced in.
+            components = [ev.component for ev in cal.events]
+            if cache is not None:
+                prepared = cache.prepare_all(cal.meta.key, components)
+            else:
+                prepared = [prepare(component) for component in components]
             rows = state.items(name, cal.meta.key)
             rec = reconcile(
                 name,
@@ -111,12 +131,43 @@ def render_pulled(
             )
             events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
             if not keep_items:
-                # Each row remembers the hash of the exact lines published for it, so an
-                # uploaded copy can be told apart from what we served (the push issue).
-                rows_out = [
-                    replace(m.row, published_hash=published_hash(ev))
-                    for m, ev in zip(rec.matched, events, strict=True)
-                ]
-                state.replace_items(name, cal.meta.key, rows_out)
+                rows_out = _published_rows(rows, rec.matched, events)
+                if _changed(rows, rows_out):
+                    state.replace_items(name, cal.meta.key, rows_out)
             out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
+    if cache is not None and not keep_items:
+        cache.retain(seen)
     return out
+
+
+def _published_rows(
+    before: list[ItemRow], matched: list[Matched], events: list[RenderedEvent]
+) -> list[ItemRow]:
+    """Each row with the hash of the exact lines published for it, so an uploaded copy
+    can be told apart from what we served (the push issue).
+
+    The published lines follow from the content hash and the stamp: a row whose
+    content hash, DTSTAMP and SEQUENCE did not move keeps its hash, unhashed again.
+    """
+    previous = {row.uid: row for row in before}
+    rows = []
+    for m, ev in zip(matched, events, strict=True):
+        row, old = m.row, previous.get(m.row.uid)
+        same = old is not None and (old.content_hash, old.modified, old.sequence) == (
+            row.content_hash,
+            row.modified,
+            row.sequence,
+        )
+        if old is not None and same and old.published_hash is not None:
+            rows.append(replace(row, published_hash=old.published_hash))
+        else:
+            rows.append(replace(row, published_hash=published_hash(ev)))
+    return rows
+
+
+def _changed(before: list[ItemRow], after: list[ItemRow]) -> bool:
+    """True unless ``after`` is ``before`` (order aside): then the state is left alone."""
+    if len(before) != len(after):
+        return True
+    by_uid = {row.uid: row for row in before}
+    return any(by_uid.get(row.uid) != row for row in after)

@@ -1,0 +1,108 @@
+"""Reading a calendar (or one event) that a calendar app sends back: the push direction.
+
+Pure: bytes in, events by UID out, and the content hash that tells an edit from what a
+client adds or rewrites on its own (DTSTAMP, PRODID, VTIMEZONE, property order, line
+folding, its own X- properties): none of those change the hash, so none is an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from icalendar import Calendar, Component, Event
+
+from converters.calendar import IDENTITY_PROPERTIES, prepare
+from converters.errors import PayloadError
+
+# Properties clients add or rewrite when they store a subscribed or synced event; none
+# of them is an edit of the business object.
+_CLIENT_NOISE = frozenset({"CREATED", "X-LIC-ERROR", "X-MOZ-GENERATION", "X-MOZ-LASTACK"})
+_CLIENT_PREFIXES = ("X-APPLE-", "X-MOZ-", "X-GOOGLE-", "X-MICROSOFT-", "X-MS-OLK-")
+
+MAX_EVENTS = 100_000
+
+
+class UploadError(PayloadError):
+    """The upload cannot be read as iCalendar data; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class UploadedEvent:
+    """One VEVENT of an upload: ``overridden`` when the upload also changes single
+    occurrences of it (RECURRENCE-ID), which no target API can hold."""
+
+    uid: str
+    component: Event
+    overridden: bool = False
+
+
+def parse_upload(data: bytes, *, what: str = "the upload") -> dict[str, UploadedEvent]:
+    """The VEVENTs of ``data`` (one VCALENDAR) by UID, in file order.
+
+    Raises :class:`UploadError` for data that is not one calendar, an event without a
+    UID, or two events with one UID and no RECURRENCE-ID. VTODO, VJOURNAL and the rest
+    are refused: no target API takes them.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UploadError(f"{what}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    try:
+        calendars = Calendar.from_ical(text, multiple=True)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise UploadError(f"{what}: not iCalendar data ({_first_line(exc)})") from exc
+    if len(calendars) != 1 or calendars[0].name != "VCALENDAR":
+        raise UploadError(f"{what}: expected one VCALENDAR object, found {len(calendars)}")
+    masters: dict[str, Event] = {}
+    overridden: set[str] = set()
+    for number, sub in enumerate(calendars[0].subcomponents, start=1):
+        if sub.name == "VTIMEZONE":
+            continue
+        if not isinstance(sub, Event):
+            raise UploadError(
+                f"{what}: component {number} is a {sub.name}; only VEVENTs can be pushed"
+            )
+        uid = str(sub.get("UID") or "").strip()
+        if not uid:
+            raise UploadError(f"{what}: event {number} has no UID; every event needs one")
+        if sub.get("RECURRENCE-ID") is not None:
+            overridden.add(uid)
+            continue
+        if uid in masters:
+            raise UploadError(f'{what}: two events have the UID "{uid}"; UIDs must be unique')
+        masters[uid] = sub
+        if len(masters) > MAX_EVENTS:
+            raise UploadError(f"{what}: more than {MAX_EVENTS} events; push a smaller calendar")
+    for uid in overridden - masters.keys():
+        raise UploadError(
+            f'{what}: event "{uid}" changes one occurrence (RECURRENCE-ID) of a series '
+            "the upload does not contain"
+        )
+    return {uid: UploadedEvent(uid, ev, uid in overridden) for uid, ev in masters.items()}
+
+
+def edit_hash(component: Event) -> str:
+    """The content hash of an uploaded event, comparable with the content hash the pull
+    recorded for what was published (``converters.calendar.prepare``): identity, stamps
+    and what clients add on their own are left out."""
+    clean = Event()
+    for name, value in component.items():
+        if not _noise(name):
+            clean[name] = value
+    for sub in component.subcomponents:
+        clean.add_component(sub)
+    return prepare(clean).content_hash
+
+
+def _noise(name: str) -> bool:
+    return name in IDENTITY_PROPERTIES or name in _CLIENT_NOISE or name.startswith(_CLIENT_PREFIXES)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def component_text(component: Component) -> str:
+    """One component as iCalendar text (for journal entries and error context)."""
+    return str(component.to_ical().decode("utf-8"))

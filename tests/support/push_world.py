@@ -1,0 +1,176 @@
+"""One writable source against its simulator, with a real state file, for push tests.
+
+``PushWorld(tmp_path, kind)`` serves the kind's demo data from its simulator through
+httpx (no network), loads the demo ``[[sources]]`` block (plus ``extra`` lines) as a
+user's config would, and drives the engine: ``sync()`` is one pull, ``push()`` one push.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from icalendar import Calendar, Event
+
+from config.loader import load_settings
+from config.settings import SourceSettings
+from converters.upload import parse_upload
+from daemon.push import PushOutcome, push
+from daemon.push_plan import PushRequest, Scope
+from daemon.sources.base import Source, source_for
+from daemon.state import StateStore
+from daemon.sync import RenderedCalendar, pull_and_render
+
+WRITABLE_KINDS = ("webex", "apio", "b2core")
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@dataclass
+class KindSetup:
+    sim: Any
+    app: Any
+    base_url: str
+    source_toml: Callable[[str], str]
+    secret_files: dict[str, str]
+
+
+def kind_setup(kind: str) -> KindSetup:
+    if kind == "webex":
+        from daemon.demo import DEMO_TOKEN_FILE
+        from daemon.simulators.webex import WebexSimState, create_app
+
+        wsim = WebexSimState.demo()
+        people = ", ".join(f'"{pid}"' for pid in sorted(wsim.people))
+
+        def webex_toml(base_url: str) -> str:
+            return (
+                "[[sources]]\n"
+                'name = "webex-demo"\n'
+                'kind = "webex"\n'
+                f'base_url = "{base_url}"\n'
+                'interval = "15m"\n'
+                'timezone = "Europe/Paris"\n'
+                f'token = "file:{DEMO_TOKEN_FILE}"\n'
+                f"people = [{people}]\n"
+                'locations = "all"\n'
+            )
+
+        files = {DEMO_TOKEN_FILE: "demo-token\n"}
+        return KindSetup(wsim, create_app(wsim), "http://webex.sim/v1", webex_toml, files)
+    if kind == "apio":
+        from daemon.simulators import apio, apio_seed
+        from daemon.simulators.apio_state import ApioSimState
+
+        asim = ApioSimState.demo()
+        return KindSetup(
+            asim,
+            apio.create_app(asim),
+            "http://apio.sim",
+            apio_seed.demo_source,
+            apio_seed.demo_secret_files(),
+        )
+    if kind == "b2core":
+        from daemon.simulators import b2core, b2core_seed
+        from daemon.simulators.b2core_state import B2coreSimState
+
+        bsim = B2coreSimState.demo()
+        return KindSetup(
+            bsim,
+            b2core.create_app(bsim),
+            "http://b2core.sim",
+            b2core_seed.demo_source,
+            b2core_seed.demo_secret_files(),
+        )
+    raise ValueError(kind)
+
+
+class PushWorld:
+    def __init__(self, folder: Path, kind: str, extra: str = "") -> None:
+        self.folder = folder
+        self.kind = kind
+        setup = kind_setup(kind)
+        self.sim = setup.sim
+        self.app = setup.app
+        for name, content in setup.secret_files.items():
+            (folder / name).write_text(content)
+        config = folder / "config.toml"
+        config.write_text(
+            '[daemon]\nstate = "state.sqlite"\noutput_dir = "feeds"\n\n'
+            + setup.source_toml(setup.base_url)
+            + extra
+        )
+        self.config = config
+        self.settings: SourceSettings = load_settings(config).sources[0]
+        self.name = self.settings.name
+        self.state = StateStore(folder / "state.sqlite")
+        self.requests: list[httpx.Request] = []
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            event_hooks={"request": [self._log]},
+        )
+        self.source: Source = source_for(
+            self.settings, self.client, tokens=self.state, sleep=_no_sleep
+        )
+
+    async def _log(self, request: httpx.Request) -> None:
+        self.requests.append(request)
+
+    def writes_sent(self) -> list[str]:
+        """``METHOD path`` of every non-GET request sent so far (logins excluded)."""
+        return [
+            f"{r.method} {r.url.path}"
+            for r in self.requests
+            if r.method != "GET"
+            and "login" not in r.url.path
+            and "signin" not in r.url.path
+            and "access_token" not in r.url.path
+            and "token" not in r.url.path.rsplit("/", 1)[-1]
+        ]
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.state.close()
+
+    async def sync(self) -> dict[str, RenderedCalendar]:
+        rendered = await pull_and_render(self.source, self.name, self.state, now=NOW)
+        return {c.meta.key: c for c in rendered}
+
+    async def push(
+        self,
+        calendar: str,
+        data: bytes,
+        *,
+        scope: Scope = "calendar",
+        uid: str | None = None,
+        dry_run: bool = False,
+    ) -> PushOutcome:
+        events = parse_upload(data) if data else {}
+        request = PushRequest(calendar, events, scope, uid, dry_run)
+        return await push(self.source, self.state, request, now=NOW)
+
+
+def calendar_of(data: bytes) -> Calendar:
+    return Calendar.from_ical(data)
+
+
+def events_of(data: bytes) -> dict[str, Event]:
+    return {str(ev["UID"]): ev for ev in calendar_of(data).walk("VEVENT")}
+
+
+def with_events(data: bytes, events: list[Event]) -> bytes:
+    """The calendar ``data`` with its VEVENTs replaced by ``events`` (VTIMEZONEs kept)."""
+    cal = calendar_of(data)
+    cal.subcomponents = [c for c in cal.subcomponents if c.name != "VEVENT"] + list(events)
+    return bytes(cal.to_ical())
+
+
+def first_calendar_with_events(rendered: dict[str, RenderedCalendar], n: int = 2) -> str:
+    return next(key for key, cal in sorted(rendered.items()) if len(cal.events) >= n)
