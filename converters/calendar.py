@@ -113,16 +113,21 @@ class PreparedEvent:
     content_hash: str
     recurrence_key: str
     zones: tuple[tuple[str, date, date], ...]  # TZIDs used, with first and last local date
+    tail: bytes  # body[1:] folded: the serialised bytes after BEGIN, reused by every stamp
 
 
 @dataclass(frozen=True)
 class RenderedEvent:
-    """An event's final lines, ready for :func:`assemble` (see :func:`stamp_prepared`)."""
+    """An event's final lines, ready for :func:`assemble` (see :func:`stamp_prepared`).
+
+    ``data`` is those lines folded: :func:`assemble` joins these pieces as they are.
+    """
 
     uid: str
     recurrence_key: str
     lines: tuple[str, ...]
     zones: tuple[tuple[str, date, date], ...]
+    data: bytes
 
     @property
     def sort_key(self) -> _SortKey:
@@ -139,7 +144,8 @@ def prepare(component: Event | Todo) -> PreparedEvent:
     recurrence_id = clean.get("RECURRENCE-ID")
     rid = "" if recurrence_id is None else _instant_key(recurrence_id.dt)
     zones = tuple((tzid, low, high) for tzid, (low, high) in sorted(_zone_dates(body).items()))
-    return PreparedEvent(body=body, content_hash=digest, recurrence_key=rid, zones=zones)
+    tail = b"".join(fold(line) for line in body[1:])
+    return PreparedEvent(body=body, content_hash=digest, recurrence_key=rid, zones=zones, tail=tail)
 
 
 def stamp_prepared(prepared: PreparedEvent, stamp: Stamp) -> RenderedEvent:
@@ -153,11 +159,13 @@ def stamp_prepared(prepared: PreparedEvent, stamp: Stamp) -> RenderedEvent:
         head.append(f"SEQUENCE:{stamp.sequence}")
     # The canonical order of VEVENT and VTODO puts exactly these first, after BEGIN.
     lines = (prepared.body[0], *head, *prepared.body[1:])
+    data = b"".join([fold(prepared.body[0]), *(fold(line) for line in head), prepared.tail])
     return RenderedEvent(
         uid=stamp.uid,
         recurrence_key=prepared.recurrence_key,
         lines=lines,
         zones=prepared.zones,
+        data=data,
     )
 
 
@@ -172,13 +180,20 @@ def assemble(meta: CalendarMeta, events: Sequence[Event | Todo | RenderedEvent])
     """
     if meta.refresh_seconds <= 0:
         raise ValueError(f"calendar {meta.key}: refresh_seconds must be positive")
-    rendered = sorted(
-        (event.sort_key, list(event.lines))
-        if isinstance(event, RenderedEvent)
-        else _render_event(event)
-        for event in events
-    )
-    zones = _zone_dates(line for _, lines in rendered for line in lines)
+    pieces: list[tuple[_SortKey, bytes]] = []
+    zones: dict[str, tuple[date, date]] = {}
+    for event in events:
+        if isinstance(event, RenderedEvent):
+            # Already serialised (and its zones known) once: reuse the piece as it is.
+            pieces.append((event.sort_key, event.data))
+            for tzid, low, high in event.zones:
+                _widen(zones, tzid, low, high)
+        else:
+            key, event_lines = _render_event(event)
+            pieces.append((key, b"".join(fold(line) for line in event_lines)))
+            for tzid, (low, high) in _zone_dates(event_lines).items():
+                _widen(zones, tzid, low, high)
+    pieces.sort(key=lambda piece: piece[0])
     lines = _calendar_head(meta)
     for tzid in sorted(zones):
         first, latest = zones[tzid]
@@ -187,10 +202,15 @@ def assemble(meta: CalendarMeta, events: Sequence[Event | Todo | RenderedEvent])
             lines.extend(_vtimezone_lines(tzid, first, last))
         except KeyError as err:  # ZoneInfoNotFoundError, or a bad key
             raise ValueError(f'TZID "{tzid}" is not a zone of the tz database') from err
-    for _, event_lines in rendered:
-        lines.extend(event_lines)
-    lines.append("END:VCALENDAR")
-    return b"".join(fold(line) for line in lines)
+    out = [fold(line) for line in lines]
+    out.extend(data for _, data in pieces)
+    out.append(fold("END:VCALENDAR"))
+    return b"".join(out)
+
+
+def _widen(zones: dict[str, tuple[date, date]], tzid: str, low: date, high: date) -> None:
+    known = zones.get(tzid)
+    zones[tzid] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
 
 
 @lru_cache(maxsize=512)

@@ -4,7 +4,12 @@ An :class:`ApiClient` wraps an injected ``httpx.AsyncClient`` for one source. It
 
 - sends ``TrackingID: ICSBRIDGE_<uuid4>`` (one per logical call, kept across its retries,
   so support can follow a call through its retries) and the bearer token from ``auth``;
-- on 429 sleeps ``Retry-After`` (capped; missing or garbage -> backoff), on 5xx/423,
+- keeps at most ``concurrency`` requests in flight (:class:`Throttle`, shared by every
+  request of the client), so a source's reads may run concurrently without overrunning
+  the API;
+- on 429 sleeps ``Retry-After`` (capped; missing or garbage -> backoff) and holds every
+  other request of the same client while it does (a 429 slows the whole source down,
+  never just one request; so does a 503 or 423 with Retry-After); on 5xx/423,
   timeouts and dropped connections sleeps a full-jitter exponential backoff, at most
   ``max_tries`` tries in all; other 4xx fail at once; a 401 calls ``on_unauthorized``
   once (a token refresh) and retries if it says so;
@@ -33,6 +38,10 @@ from typing import Any
 import httpx
 
 from config.errors import IcsbridgeError
+
+from .throttle import Throttle, gather_in_order
+
+__all__ = ["ApiClient", "RetryPolicy", "SourceError", "Throttle", "gather_in_order"]
 
 log = logging.getLogger("icsbridge.http")
 
@@ -90,6 +99,8 @@ class ApiClient:
     ``secrets`` returns every secret string the source knows; they are replaced by
     ``***`` in every message and log line, whatever the API echoes back. ``hints`` adds
     or replaces the what-to-do phrase given for a status (401, 403, 404 have defaults).
+    ``concurrency`` bounds the requests in flight (the source's ``concurrency``); pass
+    ``throttle`` instead to share one limit and one back-off between several clients.
     """
 
     def __init__(
@@ -107,8 +118,11 @@ class ApiClient:
         secrets: Callable[[], Iterable[str]] | None = None,
         hints: Mapping[int, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        concurrency: int = 8,
+        throttle: Throttle | None = None,
     ) -> None:
         self._client = client
+        self.throttle = throttle or Throttle(concurrency, sleep)
         self.source = source
         self.base_url = base_url.rstrip("/")
         self._base = httpx.URL(self.base_url)
@@ -138,6 +152,23 @@ class ApiClient:
         form: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one call, retrying as the policy allows; return a 2xx answer or raise."""
+        async with self.throttle.first_call():
+            try:
+                return await self._request(method, path, params=params, json=json, form=form)
+            except SourceError as exc:
+                if exc.status is None or exc.status in (401, 403, 429) or exc.status >= 500:
+                    self.throttle.probe_failed(exc)
+                raise
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        json: Any,
+        form: Mapping[str, str] | None,
+    ) -> httpx.Response:
         method = method.upper()
         url = self._url(path, params)
         shown = f"{method} {self._shown(url)}"
@@ -147,14 +178,20 @@ class ApiClient:
         while True:
             tries += 1
             headers = {**self._headers, "TrackingID": tracking_id}
-            if self._auth is not None:
-                token = await self._auth()
-                self._sent_tokens.add(token)
-                headers["Authorization"] = f"Bearer {token}"
-            try:
-                resp = await self._client.request(
+
+            async def attempt(headers: dict[str, str] = headers) -> httpx.Response:
+                # The token is taken inside the throttle: the first request fetches it
+                # alone (see Throttle.send), the others then reuse it.
+                if self._auth is not None:
+                    token = await self._auth()
+                    self._sent_tokens.add(token)
+                    headers["Authorization"] = f"Bearer {token}"
+                return await self._client.request(
                     method, url, json=json, data=form, headers=headers
                 )
+
+            try:
+                resp = await self.throttle.send(attempt)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 failed = f"{shown}: no answer ({what}) (trackingId {tracking_id})"
@@ -196,7 +233,10 @@ class ApiClient:
                 f"{shown}: {status} {reason_phrase(resp)}; retry in {delay:.1f} s "
                 f"(try {tries + 1} of {self.policy.max_tries})"
             )
-            await self._sleep(delay)
+            if self._told_to_wait(resp):
+                await self.throttle.pause(delay)  # the whole source waits it out
+            else:
+                await self._sleep(delay)
 
     async def call_json(
         self,
@@ -304,6 +344,12 @@ class ApiClient:
             # Only answers that say the request was not processed.
             return status == 429 or (status == 503 and retry_after_seconds(resp) is not None)
         return status in (423, 429) or status >= 500
+
+    def _told_to_wait(self, resp: httpx.Response) -> bool:
+        """A 429, or a 423/503 with Retry-After: the API asks the client to slow down."""
+        if resp.status_code == 429:
+            return True
+        return resp.status_code in (423, 503) and retry_after_seconds(resp) is not None
 
     def _delay(self, resp: httpx.Response, tries: int) -> float:
         """Seconds to wait before the next try: Retry-After (capped) or the backoff."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from converters.calendar import RenderedEvent, assemble, prepare, stamp_prepared
 from converters.model import CalendarMeta
 from converters.render_cache import RenderCache
 
+from .clients import SourceClients, new_client
 from .identity import Matched, reconcile
 from .push_journal import recover_pending
 from .sources.base import PulledCalendar, Source, source_for
@@ -43,9 +45,6 @@ def published_hash(event: RenderedEvent) -> str:
     return hashlib.sha256("\r\n".join(event.lines).encode("utf-8")).hexdigest()
 
 
-CLIENT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-
-
 async def pull_source(
     settings: SourceSettings,
     state: StateStore,
@@ -53,11 +52,25 @@ async def pull_source(
     now: datetime,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    clients: SourceClients | None = None,
 ) -> list[RenderedCalendar]:
-    """One sync of one configured source over its own HTTP client (export and daemon)."""
-    async with httpx.AsyncClient(transport=transport, timeout=CLIENT_TIMEOUT) as client:
-        source = source_for(settings, client, tokens=state, sleep=sleep or asyncio.sleep)
+    """One sync of one configured source (export and daemon).
+
+    With ``clients`` (the daemon) the source's pooled, kept-alive HTTP client and its
+    render cache are used (``transport`` is then the pool's business); without, a
+    client of its own is opened and closed here and everything is rendered.
+    """
+    if clients is None:
+        async with new_client(settings, transport) as client:
+            source = source_for(settings, client, tokens=state, sleep=sleep or asyncio.sleep)
+            return await pull_and_render(source, settings.name, state, now=now)
+    client = clients.client(settings)
+    source = source_for(settings, client, tokens=state, sleep=sleep or asyncio.sleep)
+    token = _RENDER_CACHE.set(clients.cache(settings.name))
+    try:
         return await pull_and_render(source, settings.name, state, now=now)
+    finally:
+        _RENDER_CACHE.reset(token)
 
 
 def source_error_line(name: str, message: str) -> str:
@@ -91,7 +104,8 @@ def render_pulled(
 ) -> list[RenderedCalendar]:
     """Attach identities to ``pulled`` and render each calendar (see :func:`pull_and_render`).
 
-    With ``cache`` (the daemon keeps one per source) only events whose content changed
+    With ``cache`` (the daemon keeps one per source; :func:`pull_source` passes it
+    through ``pull_and_render`` in a context variable) only events whose content changed
     since the previous sync are rendered; the others reuse their prepared lines and
     bytes, and a calendar whose items did not change is not rewritten in the state.
     The bytes are exactly those of a render without cache.
@@ -109,6 +123,8 @@ def render_pulled(
     # guard; keep the items' identities too, so that when the events come back their
     # SEQUENCE and stamps carry on instead of starting again at 0.
     keep_items = not any(cal.events for cal in pulled)
+    if cache is None:
+        cache = _RENDER_CACHE.get()
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
@@ -131,7 +147,7 @@ def render_pulled(
             )
             events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
             if not keep_items:
-                rows_out = _published_rows(rows, rec.matched, events)
+                rows_out = _published_rows(rec.matched, events)
                 if _changed(rows, rows_out):
                     state.replace_items(name, cal.meta.key, rows_out)
             out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
@@ -140,29 +156,13 @@ def render_pulled(
     return out
 
 
-def _published_rows(
-    before: list[ItemRow], matched: list[Matched], events: list[RenderedEvent]
-) -> list[ItemRow]:
+def _published_rows(matched: list[Matched], events: list[RenderedEvent]) -> list[ItemRow]:
     """Each row with the hash of the exact lines published for it, so an uploaded copy
-    can be told apart from what we served (the push issue).
-
-    The published lines follow from the content hash and the stamp: a row whose
-    content hash, DTSTAMP and SEQUENCE did not move keeps its hash, unhashed again.
-    """
-    previous = {row.uid: row for row in before}
-    rows = []
-    for m, ev in zip(matched, events, strict=True):
-        row, old = m.row, previous.get(m.row.uid)
-        same = old is not None and (old.content_hash, old.modified, old.sequence) == (
-            row.content_hash,
-            row.modified,
-            row.sequence,
-        )
-        if old is not None and same and old.published_hash is not None:
-            rows.append(replace(row, published_hash=old.published_hash))
-        else:
-            rows.append(replace(row, published_hash=published_hash(ev)))
-    return rows
+    can be told apart from what we served (the push issue)."""
+    return [
+        replace(m.row, published_hash=published_hash(ev))
+        for m, ev in zip(matched, events, strict=True)
+    ]
 
 
 def _changed(before: list[ItemRow], after: list[ItemRow]) -> bool:
@@ -171,3 +171,8 @@ def _changed(before: list[ItemRow], after: list[ItemRow]) -> bool:
         return True
     by_uid = {row.uid: row for row in before}
     return any(by_uid.get(row.uid) != row for row in after)
+
+
+# The render cache of the sync running in this task: pull_source sets it for
+# pull_and_render's call of render_pulled (see pull_source).
+_RENDER_CACHE: ContextVar[RenderCache | None] = ContextVar("icsbridge_render_cache", default=None)

@@ -25,6 +25,7 @@ schedule id) order get ``~`` and the first 6 hex digits of sha1(schedule id)).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -35,7 +36,7 @@ from config.settings import WebexSourceSettings
 from converters.errors import PayloadError
 from converters.model import CalendarMeta, ConvertedEvent
 from converters.webex import Level, WebexSchedule, parse_schedule, to_vevents
-from daemon.http import ApiClient, SourceError
+from daemon.http import ApiClient, SourceError, gather_in_order
 
 from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment, unique_key
@@ -123,6 +124,7 @@ class WebexSource(WebexWrites, Source):
             rng=self.rng,
             default_params=params,
             secrets=self._auth.secrets,
+            concurrency=settings.concurrency,
         )
 
     def _token_provider(self) -> TokenProvider:
@@ -169,39 +171,46 @@ class WebexSource(WebexWrites, Source):
     # -- reading ------------------------------------------------------------------------
 
     async def pull(self) -> list[PulledCalendar]:
-        reads: list[_Read] = []
+        # Reads run concurrently (ApiClient's throttle keeps them within the source's
+        # ``concurrency``); results are gathered in the sequential order and sorted by
+        # key in _calendars, so the outcome does not depend on which answer came first.
         done: set[tuple[str, str, str]] = set()  # (location id, type, schedule id)
-        locations: dict[str, _Location] = {}
+        locations = _Locations(self)
         with payload_errors_of(self.name):
-            for person_id in dict.fromkeys(self.settings.people):  # each once, in order
-                await self._pull_person(person_id, reads, done, locations)
-            for location in await self._configured_locations(locations):
-                await self._pull_location(location, reads, done)
-        return self._calendars(reads)
+            people = dict.fromkeys(self.settings.people)  # each once, in order
+            per_person = await gather_in_order(
+                self._pull_person(pid, done, locations) for pid in people
+            )
+            configured = await self._configured_locations(locations)
+            per_location = await gather_in_order(
+                self._pull_location(location, done) for location in configured
+            )
+        return self._calendars([r for reads in (*per_person, *per_location) for r in reads])
 
     async def _pull_person(
-        self,
-        person_id: str,
-        reads: list[_Read],
-        done: set[tuple[str, str, str]],
-        locations: dict[str, _Location],
-    ) -> None:
-        person = await self.api.get_json(f"/people/{_seg(person_id)}", {"callingData": "true"})
+        self, person_id: str, done: set[tuple[str, str, str]], locations: _Locations
+    ) -> list[_Read]:
+        person, calling = await gather_in_order(
+            [
+                self.api.get_json(f"/people/{_seg(person_id)}", {"callingData": "true"}),
+                self.api.get_json(f"/telephony/config/people/{_seg(person_id)}"),
+            ]
+        )
         name = _text(person, "displayName", f"person {person_id}")
         location_id = _optional_text(person, "locationId", f"person {name}")
-        calling = await self.api.get_json(f"/telephony/config/people/{_seg(person_id)}")
         person_zone = _optional_text(calling, "timeZone", f"calling settings of {name}")
-        location = await self._location(location_id, locations) if location_id else None
+        location = await locations.get(location_id) if location_id else None
         location_label = f"location {location.name}" if location else ""
         location_zone = (location.zone, location_label) if location else None
         calling_zone = (person_zone, f"calling settings of {name}")
         path = f"/people/{_seg(person_id)}/features/schedules"
+        todo: list[tuple[_Target, list[tuple[str | None, str]]]] = []
         for entry in await self._list(path, f"schedule list of {name}"):
             sid, sname, stype, level = entry
             if level == "PEOPLE":
                 target = _Target("PEOPLE", person_id, name, sid, sname, stype)
                 zones = [location_zone] if location_zone else []
-                reads.append(await self._read(target, *zones, calling_zone))
+                todo.append((target, [*zones, calling_zone]))
             elif level == "LOCATION":
                 if location is None:
                     raise PayloadError(
@@ -213,41 +222,38 @@ class WebexSource(WebexWrites, Source):
                 target = _Target("LOCATION", location.id, location.name, sid, sname, stype)
                 # Not the person's zone: a shared schedule must not take the zone of
                 # whichever person happened to list it first.
-                reads.append(await self._read(target, (location.zone, location_label)))
+                todo.append((target, [(location.zone, location_label)]))
             else:
                 raise PayloadError(
                     f'webex: schedule list of {name}: schedule "{sname}": field "level": '
                     f"{level!r} is not PEOPLE or LOCATION"
                 )
+        return await gather_in_order(self._read(target, *zones) for target, zones in todo)
 
-    async def _configured_locations(self, known: dict[str, _Location]) -> list[_Location]:
+    async def _configured_locations(self, known: _Locations) -> list[_Location]:
         wanted = self.settings.locations
         if wanted != "all":
-            return [await self._location(lid, known) for lid in wanted]
+            return await gather_in_order(known.get(lid) for lid in wanted)
         found: list[_Location] = []
         params = {"max": self.settings.page_size}
         async for item in self.api.paginate("/locations", params, "items"):
             location = _location_of(item, "location list")
-            known.setdefault(location.id, location)
+            known.add(location)
             found.append(location)
         return found
 
-    async def _location(self, location_id: str, known: dict[str, _Location]) -> _Location:
-        if location_id not in known:
-            body = await self.api.get_json(f"/locations/{_seg(location_id)}")
-            known[location_id] = _location_of(body, f"location {location_id}")
-        return known[location_id]
-
     async def _pull_location(
-        self, location: _Location, reads: list[_Read], done: set[tuple[str, str, str]]
-    ) -> None:
+        self, location: _Location, done: set[tuple[str, str, str]]
+    ) -> list[_Read]:
         path = f"/telephony/config/locations/{_seg(location.id)}/schedules"
+        reads = []
         for sid, sname, stype, _ in await self._list(path, f"schedule list of {location.name}"):
             if (location.id, stype, sid) in done:
                 continue
             done.add((location.id, stype, sid))
             target = _Target("LOCATION", location.id, location.name, sid, sname, stype)
-            reads.append(await self._read(target, (location.zone, f"location {location.name}")))
+            reads.append(self._read(target, (location.zone, f"location {location.name}")))
+        return await gather_in_order(reads)
 
     async def _list(self, path: str, where: str) -> list[_Entry]:
         """The schedules of a list endpoint, all pages, skipping types we do not know."""
@@ -300,6 +306,29 @@ class WebexSource(WebexWrites, Source):
             )
             out.append(PulledCalendar(meta=meta, events=r.events, ref={**t.ref, "tz": r.tz}))
         return out
+
+
+class _Locations:
+    """Locations by id, each read once even when concurrent person reads ask together."""
+
+    def __init__(self, source: WebexSource) -> None:
+        self._source = source
+        self._known: dict[str, asyncio.Future[_Location]] = {}
+
+    def add(self, location: _Location) -> None:
+        if location.id not in self._known:
+            done: asyncio.Future[_Location] = asyncio.get_running_loop().create_future()
+            done.set_result(location)
+            self._known[location.id] = done
+
+    async def get(self, location_id: str) -> _Location:
+        if location_id not in self._known:
+            self._known[location_id] = asyncio.ensure_future(self._read(location_id))
+        return await asyncio.shield(self._known[location_id])
+
+    async def _read(self, location_id: str) -> _Location:
+        body = await self._source.api.get_json(f"/locations/{_seg(location_id)}")
+        return _location_of(body, f"location {location_id}")
 
 
 def _text(body: Any, key: str, where: str) -> str:

@@ -1,0 +1,102 @@
+"""What the daemon keeps per source between syncs: one pooled HTTP client and one
+render cache.
+
+- :class:`SourceClients` holds one ``httpx.AsyncClient`` per source for the daemon's
+  life, so connections are kept alive from one sync to the next (and HTTP/2 is used
+  where the server offers it over TLS). Its pool holds at most ``concurrency``
+  connections, the same limit :class:`daemon.http.ApiClient` puts on requests in flight.
+  A source whose ``concurrency`` changed (a reload) gets a new client.
+- It also holds the source's :class:`~converters.render_cache.RenderCache`, so a sync
+  renders only the events that changed since the previous one.
+
+The daemon closes it when it stops (:meth:`SourceClients.aclose`); ``icsbridge export``
+runs once and uses a client of its own per source instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import httpx
+
+from config.settings import SourceSettings
+from converters.render_cache import RenderCache
+
+CLIENT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# h2 is a dependency (httpx[http2]); the guard keeps a stripped install working on 1.1.
+HTTP2 = importlib.util.find_spec("h2") is not None
+
+TransportFor = Callable[[SourceSettings], httpx.AsyncBaseTransport | None]
+
+
+def new_client(
+    settings: SourceSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The HTTP client of one source: a pool of ``concurrency`` kept-alive connections."""
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+        keepalive_expiry=60.0,
+    )
+    return httpx.AsyncClient(
+        transport=transport, timeout=CLIENT_TIMEOUT, limits=limits, http2=HTTP2
+    )
+
+
+@dataclass
+class _Held:
+    concurrency: int
+    client: httpx.AsyncClient
+    cache: RenderCache = field(default_factory=RenderCache)
+
+
+class SourceClients:
+    """One pooled client and one render cache per source name (see the module doc).
+
+    ``transport_for`` (tests, the demo, the benchmarks) gives the transport of a source's
+    client; None: httpx's own (real network).
+    """
+
+    def __init__(self, transport_for: TransportFor | None = None) -> None:
+        self._transport_for = transport_for
+        self._held: dict[str, _Held] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def client(self, settings: SourceSettings) -> httpx.AsyncClient:
+        held = self._held.get(settings.name)
+        if held is not None and held.concurrency != settings.concurrency:
+            self._close_later(held.client)
+            held = None
+        if held is None:
+            transport = self._transport_for(settings) if self._transport_for else None
+            held = _Held(settings.concurrency, new_client(settings, transport))
+            self._held[settings.name] = held
+        return held.client
+
+    def cache(self, name: str) -> RenderCache:
+        """The source's render cache (created with its client)."""
+        held = self._held.get(name)
+        if held is None:
+            raise KeyError(f"no client for source {name!r} yet")
+        return held.cache
+
+    def retain(self, names: Iterable[str]) -> None:
+        """Close the clients (and drop the caches) of sources not in ``names``."""
+        keep = set(names)
+        for name in [n for n in self._held if n not in keep]:
+            self._close_later(self._held.pop(name).client)
+
+    async def aclose(self) -> None:
+        held, self._held = list(self._held.values()), {}
+        for item in held:
+            await item.client.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing)
+
+    def _close_later(self, client: httpx.AsyncClient) -> None:
+        task = asyncio.get_running_loop().create_task(client.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)

@@ -1,0 +1,68 @@
+"""A daemon sync with a warm render cache publishes exactly what a full render does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from support.webex_org import NOW
+
+from config.settings import Settings, SourceSettings
+from daemon.clients import SourceClients
+from daemon.feeds_files import strong_etag
+from daemon.simulators.webex import WebexSimState
+from daemon.state import StateStore
+from daemon.sync import pull_source
+
+pytestmark = pytest.mark.anyio
+
+Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
+
+
+def _person(sim: WebexSimState, name: str) -> str:
+    return next(p.id for p in sim.people.values() if p.display_name == name)
+
+
+def _edits(sim: WebexSimState) -> list[Callable[[], object]]:
+    alice, carol = _person(sim, "Alice Martin"), _person(sim, "Carol Johnson")
+    return [
+        lambda: None,  # the first sync
+        lambda: None,  # nothing changed
+        lambda: sim.rename_event(alice, "businessHours", "Shifts", "Day_Shift", "Early_Shift"),
+        lambda: sim.delete_schedule(carol, "holidays", "Carol PTO"),
+        lambda: None,
+    ]
+
+
+async def test_warm_cold_and_uncached_syncs_publish_the_same_bytes(
+    settings: Settings, transport_for: Transports, sim: WebexSimState, tmp_path: Path
+) -> None:
+    src = settings.sources[0]
+    clients = SourceClients(transport_for)
+    with (
+        StateStore(tmp_path / "cached.sqlite") as cached,
+        StateStore(tmp_path / "full.sqlite") as full,
+    ):
+        for step, edit in enumerate(_edits(sim)):
+            edit()
+            now = NOW + timedelta(hours=step)
+            if step == 4:  # a restart: the cache starts cold
+                await clients.aclose()
+                clients = SourceClients(transport_for)
+            warm = await pull_source(src, cached, now=now, clients=clients)
+            plain = await pull_source(src, full, now=now, transport=transport_for(src))
+            assert {c.meta.key: c.data for c in warm} == {c.meta.key: c.data for c in plain}
+            assert [strong_etag(c.data) for c in warm] == [strong_etag(c.data) for c in plain]
+            for cal in warm:
+                assert cached.items("hq", cal.meta.key) == full.items("hq", cal.meta.key)
+            if step == 0:
+                first = {c.meta.key: c.data for c in warm}
+                cache = clients.cache(src.name)
+                misses = cache.misses
+            if step == 1:  # the second sync changed nothing: nothing was rendered
+                assert {c.meta.key: c.data for c in warm} == first
+                assert cache.misses == misses
+    await clients.aclose()
