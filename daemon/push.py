@@ -70,7 +70,8 @@ async def push(
     (nothing applied, or for a 502 what applied is named) or ``IcsbridgeError`` when the
     API cannot be read."""
     writer = writer_of(source)
-    await recover_pending(source, state, now=now)
+    if not request.dry_run:  # a dry run sends nothing, not even an interrupted push
+        await recover_pending(source, state, now=now)
     pulled = await source.pull()
     cal = next((c for c in pulled if c.meta.key == request.calendar), None)
     if cal is None:
@@ -84,15 +85,21 @@ async def push(
         request,
         policy=getattr(settings, "conflict", "reject"),
         max_deletes=getattr(settings, "max_deletes", 10),
-        target=f'{source.kind} source "{source.name}"',
+        target=f"the {source.kind} API",
     )
     lines = [plan_line(w) for w in plan.writes]
     if request.dry_run:
+        pending = len(state.journal_pending(source.name))
+        if pending:
+            plan.notes.append(
+                f"{pending} call(s) of an interrupted push are settled first when this runs"
+            )
         return PushOutcome(lines, plan.notes, plan.unchanged, True)
     failure = await _apply(writer, state, source.name, cal, plan, now=now)
     # Re-read whatever happened: what landed gets its new keys, values and stamps.
     rendered = render_pulled(await source.pull(), source.name, state, now=now)
     if failure is not None:
+        failure.rendered = rendered
         raise failure
     for line in lines:
         log.info('source "%s": pushed: %s', source.name, line)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from config.errors import IcsbridgeError
 from converters.calendar import prepare
@@ -48,6 +48,7 @@ class PushRefused(IcsbridgeError):
         self.status = status
         self.message = message
         self.lines = lines or []
+        self.rendered: list[Any] = []  # a 502 after some calls landed: the calendars re-read
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,9 @@ def plan_push(
             'conflict = "local-wins" / "remote-wins" on the source)',
             conflicts,
         )
+    # Deletions go first: they free names that renames and creates may take (Webex and
+    # APIO key events by name).
+    plan.writes.sort(key=lambda w: w.action != "delete")
     n_deletes = sum(1 for w in plan.writes if w.action == "delete")
     if request.scope == "calendar" and n_deletes > max_deletes:
         raise PushRefused(

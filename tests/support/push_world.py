@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from config.loader import load_settings
 from config.settings import SourceSettings
@@ -26,6 +26,12 @@ from daemon.state import StateStore
 from daemon.sync import RenderedCalendar, pull_and_render
 
 WRITABLE_KINDS = ("webex", "apio", "b2core")
+CALENDAR = {
+    "webex": "webex-demo/locations/Paris HQ/holidays/French Holidays",
+    "apio": "apio-demo/foogroup/holiday/Belgian Holidays 2026",
+    "b2core": "b2core-demo/events",
+}
+"""Per kind, a calendar of the demo with several events the tests edit."""
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
@@ -89,6 +95,18 @@ def kind_setup(kind: str) -> KindSetup:
             b2core_seed.demo_source,
             b2core_seed.demo_secret_files(),
         )
+    if kind == "wordbee":
+        from daemon.simulators import wordbee
+        from daemon.simulators.wordbee_state import WordbeeSimState
+
+        wbsim = WordbeeSimState.demo(now=lambda: NOW)
+        return KindSetup(
+            wbsim,
+            wordbee.create_app(wbsim),
+            "http://wordbee.sim/api",
+            wordbee.demo_source,
+            wordbee.demo_secret_files(),
+        )
     raise ValueError(kind)
 
 
@@ -119,6 +137,28 @@ class PushWorld:
         self.source: Source = source_for(
             self.settings, self.client, tokens=self.state, sleep=_no_sleep
         )
+
+    @property
+    def calendar(self) -> str:
+        """The calendar of :data:`CALENDAR` for this kind."""
+        return CALENDAR[self.kind]
+
+    async def __aenter__(self) -> PushWorld:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def restart(self) -> None:
+        """A new process: the state file opened again and a new source object (the API,
+        simulator and its request log stay)."""
+        self.state.close()
+        self.state = StateStore(self.folder / "state.sqlite")
+        self.source = source_for(self.settings, self.client, tokens=self.state, sleep=_no_sleep)
+
+    async def feed(self, calendar: str | None = None) -> bytes:
+        """One sync; the bytes of ``calendar`` (default :attr:`calendar`)."""
+        return (await self.sync())[calendar or self.calendar].data
 
     async def _log(self, request: httpx.Request) -> None:
         self.requests.append(request)
@@ -156,6 +196,53 @@ class PushWorld:
         request = PushRequest(calendar, events, scope, uid, dry_run)
         return await push(self.source, self.state, request, now=NOW)
 
+    # -- the API side (what an admin changes in the business tool) ---------------------------
+
+    async def ref(self, calendar: str) -> dict[str, str]:
+        """The calendar's ``PulledCalendar.ref`` (one pull, GETs only)."""
+        return next(dict(c.ref) for c in await self.source.pull() if c.meta.key == calendar)
+
+    def api_events(self, ref: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """The calendar's events as the simulator stores them, by name (the stored dicts:
+        changing one is an edit made in the API)."""
+        if self.kind == "webex":
+            owner = self.sim.owner(ref["owner_id"])
+            return dict(self.sim.find_schedule(owner, ref["type"], ref["schedule_id"]).events)
+        if self.kind == "apio":
+            return dict(self._apio_schedule(ref).periods)
+        if self.kind == "b2core":
+            return {str(ev["caption"]): ev for ev in self.sim.events.values()}
+        raise ValueError(self.kind)
+
+    def remote_edit(self, ref: dict[str, str], name: str) -> None:
+        """Change event ``name`` in the API without renaming it (its end moves a day, or
+        for B2CORE its description changes)."""
+        event = self.api_events(ref)[name]
+        if self.kind == "b2core":
+            self.sim.update_event(
+                str(event["id"]), {"description": "moved by the back office"}, replace=False
+            )
+            return
+        field_name = "endDate" if self.kind == "webex" else "stopDay"
+        event[field_name] = (date.fromisoformat(event[field_name]) + timedelta(days=1)).isoformat()
+
+    def remote_delete(self, ref: dict[str, str], name: str) -> None:
+        if self.kind == "webex":
+            owner = self.sim.owner(ref["owner_id"])
+            del self.sim.find_schedule(owner, ref["type"], ref["schedule_id"]).events[name]
+        elif self.kind == "apio":
+            del self._apio_schedule(ref).periods[name]
+        else:
+            self.sim.delete_event(str(self.api_events(ref)[name]["id"]))
+
+    def _apio_schedule(self, ref: dict[str, str]) -> Any:
+        from daemon.sources.apio_writes import STORES
+
+        store = STORES[
+            ("holiday" if ref["kind"] == "holiday" else "time"), ref["family"] == "advanced"
+        ]
+        return self.sim.schedule(ref["tenant"], ref["group"] or None, store, ref["schedule"])
+
 
 def calendar_of(data: bytes) -> Calendar:
     return Calendar.from_ical(data)
@@ -174,3 +261,34 @@ def with_events(data: bytes, events: list[Event]) -> bytes:
 
 def first_calendar_with_events(rendered: dict[str, RenderedCalendar], n: int = 2) -> str:
     return next(key for key, cal in sorted(rendered.items()) if len(cal.events) >= n)
+
+
+def summary_of(event: Event) -> str:
+    return str(event["SUMMARY"])
+
+
+def renamed(event: Event, summary: str) -> Event:
+    """A copy of ``event`` with another SUMMARY (B2CORE alarms follow the caption)."""
+    copy = Event.from_ical(event.to_ical())
+    copy["SUMMARY"] = vText(summary)
+    return copy
+
+
+def with_uid(event: Event, uid: str, summary: str) -> Event:
+    """A copy of ``event`` as a new event: another UID and SUMMARY (names are keys)."""
+    copy = renamed(event, summary)
+    copy["UID"] = vText(uid)
+    return copy
+
+
+def by_summary(data: bytes) -> dict[str, str]:
+    """SUMMARY -> UID of a feed."""
+    return {summary_of(ev): uid for uid, ev in events_of(data).items()}
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ics"
+
+
+def fixture_events(name: str) -> list[Event]:
+    """The VEVENTs of ``tests/fixtures/ics/<name>`` (hand-written uploads)."""
+    return list(calendar_of((FIXTURES / name).read_bytes()).walk("VEVENT"))
