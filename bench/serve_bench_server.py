@@ -75,8 +75,8 @@ async def _build(args: argparse.Namespace) -> tuple[Any, Any]:
 async def serve(args: argparse.Namespace) -> None:
 
     from daemon.metrics import Metrics
-    from daemon.run import bind, feed_server
     from daemon.server import create_app
+    from daemon.serving import bind, feed_server
     from daemon.tokens import FeedTokens
 
     feeds, state = await _build(args)

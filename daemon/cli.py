@@ -1,10 +1,12 @@
-"""The `icsbridge` command: check, export, run, feeds, demo.
+"""The `icsbridge` command: check, export, run, push, feeds, demo.
 
 Every user error is one line on stderr (several for a config with several problems)
 and a documented exit status; a traceback only with --debug.
 
 Exit statuses: 0 success; 1 a source failed or another runtime error (the other sources
-were still written); 2 the config (or the command line) is wrong.
+were still written); 2 the config (or the command line) is wrong. ``push`` adds 3 (an
+event the API cannot hold, or over max_deletes), 4 (conflicting edits) and 5 (the
+source is read-only); nothing is applied in those cases.
 """
 
 from __future__ import annotations
@@ -73,10 +75,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish a source that suddenly answers with no events (normally held back)",
     )
 
+    push = sub.add_parser(
+        "push", help="send a calendar's edits back to its API (plan first with --dry-run)"
+    )
+    push.add_argument("--config", required=True, type=Path, metavar="FILE")
+    push.add_argument(
+        "--calendar", required=True, metavar="SOURCE/CALENDAR", help="the calendar's key"
+    )
+    push.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE.ics",
+        help="the edited calendar ('-' for stdin); events missing from it are deleted",
+    )
+    push.add_argument("--dry-run", action="store_true", help="print the API calls, send none")
+    push.add_argument(
+        "--only-listed",
+        action="store_true",
+        help="push the events in the file and delete none",
+    )
+    push.add_argument("--delete", metavar="UID", help="delete this one event")
+
     feeds = sub.add_parser("feeds", help="print each feed's subscription URLs")
     feeds.add_argument("--config", required=True, type=Path, metavar="FILE")
     feeds.add_argument(
-        "--rotate", metavar="NAME", help="give feed NAME a new URL token, revoking the old one"
+        "--rotate",
+        metavar="NAME",
+        help="give feed NAME a new URL token, revoking the old one (write:NAME for its write URL)",
     )
 
     demo = sub.add_parser(
@@ -136,6 +161,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .run import Daemon
 
         return _run_loop(Daemon(args.config, accept_empty=args.accept_empty).run())
+    if args.command == "push":
+        from .push_cli import cmd_push
+
+        return cmd_push(
+            load_settings(args.config),
+            args.calendar,
+            args.file,
+            dry_run=args.dry_run,
+            only_listed=args.only_listed,
+            delete=args.delete,
+        )
     if args.command == "feeds":
         return cmd_feeds(load_settings(args.config), args.rotate)
     if args.command == "demo":
@@ -218,7 +254,7 @@ def cmd_export(settings: Settings, sources: list[str] | None, output: str | None
 
 def cmd_feeds(settings: Settings, rotate: str | None) -> int:
     """Print the subscription URLs; with ``rotate``, first give that feed a new token."""
-    from .feed_urls import feed_urls, known_feeds
+    from .feed_urls import feed_urls, known_feeds, token_names
     from .state import StateStore
     from .tokens import FeedTokens
 
@@ -228,7 +264,7 @@ def cmd_feeds(settings: Settings, rotate: str | None) -> int:
     with StateStore(settings.daemon.state) as state:
         tokens = FeedTokens(state, clock=lambda: datetime.now(UTC))
         configured = {f.name: f.token.resolve() for f in settings.feeds if f.token}
-        tokens.ensure(known_feeds(settings, state), configured)
+        tokens.ensure(token_names(settings, known_feeds(settings, state)), configured)
         if rotate is not None:
             tokens.rotate(rotate)
             print(
@@ -246,6 +282,8 @@ def cmd_feeds(settings: Settings, rotate: str | None) -> int:
         )
     for url in urls:
         print(f"{url.feed}\n  {url.http}\n  {url.webcal}")
+        if url.write is not None:
+            print(f"  write (PUT/DELETE): {url.write}")
     return 0
 
 

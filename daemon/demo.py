@@ -24,7 +24,8 @@ from starlette.types import ASGIApp
 from config.errors import IcsbridgeError
 
 from .feed_urls import feed_urls
-from .run import Daemon, QuietServer
+from .run import Daemon
+from .serving import QuietServer
 from .simulators.webex import WebexSimState, create_app
 
 DEMO_TOKEN_FILE = "webex-demo-token"

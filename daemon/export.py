@@ -24,8 +24,10 @@ from converters.calendar import assemble
 from converters.model import CalendarMeta
 
 from .atomic import sync_dirs, write_atomic
+from .clients import new_client
 from .state import StateStore
 from .sync import RenderedCalendar, pull_source, source_error_line
+from .vdir import vdir_edits, write_vdirs
 
 log = logging.getLogger("icsbridge.export")
 
@@ -88,8 +90,12 @@ async def pull_sources(
     transport_for: TransportFactory | None = None,
     progress: Progress | None = None,
     sleep: Sleep | None = None,
+    vdir_dir: Path | None = None,
 ) -> tuple[dict[str, list[RenderedCalendar]], list[str]]:
-    """Pull and render each chosen source; returns the results and one line per failure."""
+    """Pull and render each chosen source; returns the results and one line per failure.
+
+    With ``vdir_dir``, sources with ``vdir = true`` first push what was edited in their
+    vdirs, and their vdirs are written after the pull (``daemon.vdir``)."""
     progress = progress or Progress()
     results: dict[str, list[RenderedCalendar]] = {}
     failures: list[str] = []
@@ -97,7 +103,15 @@ async def pull_sources(
         progress.say(f"{src.name}: reading {src.kind} at {src.base_url} ...")
         transport = transport_for(src) if transport_for else None
         try:
+            held: set[str] = set()
+            if vdir_dir is not None and src.vdir:
+                async with new_client(src, transport) as client:
+                    held = await vdir_edits(
+                        src, state, vdir_dir, client=client, now=now, sleep=sleep
+                    )
             rendered = await pull_source(src, state, now=now, transport=transport, sleep=sleep)
+            if vdir_dir is not None and src.vdir:
+                write_vdirs(vdir_dir, src.name, rendered, state, held=held)
         except IcsbridgeError as exc:
             line = source_error_line(src.name, str(exc))
             failures.append(line)
@@ -191,6 +205,7 @@ async def run_export(
             transport_for=transport_for,
             progress=progress,
             sleep=sleep,
+            vdir_dir=None if stdout is not None else (output or settings.daemon.output_dir),
         )
         if stdout is not None:
             # A partial merged calendar would silently lose the failed source's events

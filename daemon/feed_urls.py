@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config.settings import Settings
 
+from .server_writes import write_name
 from .state import StateStore
-from .tokens import FeedTokens
+from .tokens import FeedTokens, feed_url_path
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,19 @@ class FeedUrl:
     feed: str
     http: str  # what the server speaks (http or https, from public_url)
     webcal: str  # the same as webcal://, which calendar apps open as a subscription
+    write: str | None = None  # PUT/DELETE edits here (sources with feed_writes = true)
+
+
+def writable_feeds(settings: Settings, names: Iterable[str]) -> list[str]:
+    """The feeds among ``names`` that take edits: calendars of sources with feed_writes."""
+    open_to_writes = {s.name for s in settings.sources if s.feed_writes}
+    return sorted(n for n in names if "/" in n and n.split("/", 1)[0] in open_to_writes)
+
+
+def token_names(settings: Settings, names: Iterable[str]) -> list[str]:
+    """Every name a token is kept for: the feeds, and the write names of writable ones."""
+    feeds = sorted(set(names))
+    return [*feeds, *(write_name(n) for n in writable_feeds(settings, feeds))]
 
 
 def known_feeds(settings: Settings, state: StateStore) -> list[str]:
@@ -30,7 +45,12 @@ def feed_urls(settings: Settings, state: StateStore, tokens: FeedTokens) -> list
     out = []
     base = settings.daemon.public_url.rstrip("/")
     _scheme, _, rest = base.partition("://")
-    for feed in known_feeds(settings, state):
+    known = known_feeds(settings, state)
+    writable = set(writable_feeds(settings, known))
+    for feed in known:
         path = tokens.url_path(feed)
-        out.append(FeedUrl(feed, f"{base}{path}", f"webcal://{rest}{path}"))
+        write = None
+        if feed in writable:
+            write = base + feed_url_path(tokens.token(write_name(feed)), feed)
+        out.append(FeedUrl(feed, f"{base}{path}", f"webcal://{rest}{path}", write))
     return out

@@ -22,83 +22,35 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from config.errors import ConfigError, IcsbridgeError
 from config.loader import load_settings, resolve_secrets
 from config.settings import Settings, SourceSettings
 
+from .clients import SourceClients
 from .export import Sleep, TransportFactory
+from .feed_urls import token_names
 from .feeds import FeedStore
 from .metrics import Metrics
+from .push_service import PushService
 from .scheduler import SourceScheduler
 from .server import create_app
+from .serving import ListenError, QuietServer, bind, feed_server
 from .state import StateStore
 from .sync import pull_source, source_error_line
 from .systemd import Notifier
 from .tokens import FeedTokens, TokenError
+from .vdir import vdir_edits, write_vdirs
 
 log = logging.getLogger("icsbridge.daemon")
 
 STOP_GRACE = 10.0
-
-
-class ListenError(IcsbridgeError):
-    pass
-
-
-class QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def feed_server(app: Any) -> QuietServer:
-    """uvicorn as the daemon runs it (bench/serve_bench_server.py uses this too).
-
-    No access log (metrics count requests), no lifespan, no Server header, and no
-    proxy-header parsing: nothing uses the client address, and skipping it is about 5%
-    more 304s per second.
-    """
-    return QuietServer(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-            proxy_headers=False,
-        )
-    )
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket, or one line saying why not."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(512)
-        sock.setblocking(False)
-    except OSError as exc:
-        raise ListenError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
-            "change [daemon].listen or stop what uses that port"
-        ) from None
-    return sock
 
 
 @dataclass
@@ -151,13 +103,27 @@ class Daemon:
             self._ensure_tokens()
         except TokenError as exc:  # a configured [[feeds]] token unfit for a URL
             raise ConfigError([f"{self.config_path}: {exc}"]) from None
+        self.clients = SourceClients(self.transport_for)  # one pooled client per source
         self.metrics = Metrics()
         self._update_feed_metrics()
         for src in settings.sources:
             self.health_by_source.setdefault(src.name, SourceHealth())
         self._restore_health()
+        self.pusher = PushService(
+            settings=lambda: self.settings,
+            state=state,
+            feeds=self.feeds,
+            clients=self.clients,
+            clock=self.clock,
+            sleep=self.sleep,
+            published=lambda _source, _rendered, _now: self._after_publish(),
+        )
         self.app = create_app(
-            feeds=self.feeds, tokens=self.tokens, health=self.health, metrics=self.metrics
+            feeds=self.feeds,
+            tokens=self.tokens,
+            health=self.health,
+            metrics=self.metrics,
+            writer=self.pusher,
         )
 
     async def run(self) -> int:
@@ -191,13 +157,14 @@ class Daemon:
                 if hasattr(self, "scheduler"):
                     self.scheduler.shutdown()
                 await self._finish_in_flight()
+                await self.clients.aclose()
                 server.should_exit = True
                 with contextlib.suppress(asyncio.CancelledError):
                     await server_task
         log.info("stopped")
         return 0
 
-    async def _wait_started(self, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    async def _wait_started(self, server: QuietServer, task: asyncio.Task[None]) -> None:
         while not server.started:
             if task.done():
                 task.result()  # raises what uvicorn raised
@@ -281,8 +248,13 @@ class Daemon:
     # -- syncing ----------------------------------------------------------------------
 
     async def _sync_job(self, name: str) -> None:
-        """One sync of one source (an APScheduler job). Expected failures are recorded
-        here; anything else propagates to the scheduler's listener."""
+        """One sync of one source (an APScheduler job), never during a push to it."""
+        async with self.pusher.lock(name):
+            await self._sync_once(name)
+
+    async def _sync_once(self, name: str) -> None:
+        """Expected failures are recorded here; anything else propagates to the
+        scheduler's listener."""
         src = self._source_settings(name)
         if src is None or self._stop.is_set():
             return
@@ -292,10 +264,18 @@ class Daemon:
         started = time.monotonic()
         now = self.clock()
         health = self.health_by_source.setdefault(name, SourceHealth())
+        output_dir = self.settings.daemon.output_dir
         try:
-            transport = self.transport_for(src) if self.transport_for else None
+            held = await vdir_edits(
+                src,
+                self.state,
+                output_dir,
+                client=self.clients.client(src),
+                now=now,
+                sleep=self.sleep,
+            )
             rendered = await pull_source(
-                src, self.state, now=now, transport=transport, sleep=self.sleep
+                src, self.state, now=now, sleep=self.sleep, clients=self.clients
             )
         except IcsbridgeError as exc:
             line = source_error_line(name, str(exc))
@@ -311,8 +291,12 @@ class Daemon:
             if task is not None:
                 self._in_flight.discard(task)
         changed = self.feeds.update_source(name, rendered, now=now)
-        self._ensure_tokens()
-        self._update_feed_metrics()
+        self._after_publish()
+        if src.vdir:
+            try:
+                write_vdirs(output_dir, name, rendered, self.state, held=held)
+            except IcsbridgeError as exc:
+                log.warning("%s", source_error_line(name, str(exc)))
         health.last_success, health.last_error, health.problem = now, None, None
         health.last_duration = time.monotonic() - started
         self.state.record_attempt(name, now, None)
@@ -362,9 +346,13 @@ class Daemon:
 
     def _ensure_tokens(self) -> None:
         configured = {f.name: f.token.resolve() for f in self.settings.feeds if f.token}
-        self.tokens.ensure(
-            [*self.feeds.names(), *(f.name for f in self.settings.feeds)], configured
-        )
+        names = [*self.feeds.names(), *(f.name for f in self.settings.feeds)]
+        self.tokens.ensure(token_names(self.settings, names), configured)
+
+    def _after_publish(self) -> None:
+        """New feeds get their tokens (read, and write where enabled); metrics follow."""
+        self._ensure_tokens()
+        self._update_feed_metrics()
 
     def _update_feed_metrics(self) -> None:
         names = set(self.feeds.names())

@@ -35,6 +35,16 @@ from daemon.server_http import (
     parse_http_date,
     split_feed_path,
 )
+from daemon.server_writes import (
+    FeedWriter,
+    WriteRequest,
+    dry_run_asked,
+    error,
+    header,
+    read_body,
+    split_target,
+    write_name,
+)
 from daemon.tokens import FeedTokens
 
 log = logging.getLogger("icsbridge.server")
@@ -136,10 +146,17 @@ class _Prepared:
 class FeedRoute:
     """The raw-ASGI handler of ``/feeds/...`` (HTTP scopes whose path starts with it)."""
 
-    def __init__(self, feeds: FeedLookup, tokens: FeedTokens, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        feeds: FeedLookup,
+        tokens: FeedTokens,
+        metrics: Metrics,
+        writer: FeedWriter | None = None,
+    ) -> None:
         self._feeds = feeds
         self._tokens = tokens
         self._metrics = metrics
+        self._writer = writer
         self._prepared: dict[str, _Prepared] = {}
         # Clients ask for the same few URLs all day: percent-decoding a path costs more than
         # the rest of the request, so its result is kept (bounded: junk paths cannot grow it).
@@ -147,7 +164,10 @@ class FeedRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            status, headers, body = self.answer(scope)
+            if scope["method"] in ("PUT", "DELETE"):
+                status, headers, body = await self.write(scope, receive)
+            else:
+                status, headers, body = self.answer(scope)
         except Exception:
             log.exception("serving a feed failed")
             status, headers, body = _SERVER_ERROR
@@ -181,6 +201,37 @@ class FeedRoute:
         if prepared.not_modified(scope["headers"]):
             return 304, prepared.headers_304, b""
         return 200, prepared.headers_200, prepared.body  # HEAD: the caller drops the body
+
+    async def write(self, scope: Scope, receive: Receive) -> _Answer:
+        """A PUT or DELETE (see ``daemon.server_writes``)."""
+        raw: bytes | None = scope.get("raw_path")
+        parsed = self._parse(raw or scope["path"])
+        if parsed is None:
+            return _NOT_FOUND
+        token, name = parsed
+        method = scope["method"]
+        feed, uid = split_target(name, method, lambda n: self._feeds.get(n) is not None)
+        if self._writer is None or not self._tokens.check(token, write_name(feed)):
+            # A read URL (of the feed, or of the feed the event is in) says why it refuses;
+            # anything else is the same 404 as ever.
+            if self._tokens.check(token, feed) and self._feeds.get(feed) is not None:
+                return _plain(
+                    405,
+                    b"this is the read-only URL of the feed; edits go to its write URL "
+                    b"(feed_writes = true on the source, see `icsbridge feeds`)",
+                    (b"allow", b"GET, HEAD"),
+                )
+            return _NOT_FOUND
+        if method == "DELETE" and uid is None:
+            return error(405, "DELETE takes one event: /feeds/<token>/<feed>/<uid>.ics").encode()
+        body = await read_body(receive)
+        if body is None:
+            return error(413, "the upload is too large (16 MiB at most)").encode()
+        request = WriteRequest(
+            feed, uid, method, body, dry_run_asked(scope), header(scope, b"if-match")
+        )
+        answer = await self._writer(request)
+        return answer.encode()
 
     def _parse(self, key: bytes | str) -> tuple[str, str] | None:
         if isinstance(key, bytes):
@@ -237,13 +288,15 @@ def create_app(
     tokens: FeedTokens,
     health: HealthCheck,
     metrics: Metrics,
+    writer: FeedWriter | None = None,
 ) -> ASGIApp:
-    """The daemon's ASGI app. ``health()`` gives (HTTP status, JSON-able mapping).
+    """The daemon's ASGI app. ``health()`` gives (HTTP status, JSON-able mapping);
+    ``writer`` answers edits on write URLs (none: every PUT/DELETE is refused).
 
     Every HTTP response is counted in ``metrics.http_request``. Lifespan and other scopes
     go to Starlette.
     """
-    feed_route = FeedRoute(feeds, tokens, metrics)
+    feed_route = FeedRoute(feeds, tokens, metrics, writer)
     others = _other_routes(health=health, metrics=metrics)
     count = metrics.http_request
 

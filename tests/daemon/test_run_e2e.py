@@ -8,68 +8,30 @@ instead of sleeping or polling.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from icalendar import Calendar
+from support.loopback import WAIT, ServedApp
 
-from daemon.demo import free_port, serve_on_loopback
+from daemon.demo import free_port
 from daemon.simulators.webex import WebexSimState, create_app
 
-WAIT = 60.0  # generous bound for a slow CI machine; the test never waits without cause
 
-
-class SimulatorThread:
+class SimulatorThread(ServedApp):
     """The Webex simulator on a loopback port, served from its own thread and loop."""
 
     def __init__(self, sim: WebexSimState) -> None:
         self.sim = sim
-        self.loop = asyncio.new_event_loop()
-        self._started: Future[int] = Future()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        self.port = self._started.result(timeout=WAIT)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.server, self.task, port = self.loop.run_until_complete(
-                serve_on_loopback(create_app(self.sim))
-            )
-        except BaseException as exc:
-            self._started.set_exception(exc)
-            return
-        self._started.set_result(port)
-        self.loop.run_forever()
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on the simulator's loop (no race with requests being served)."""
-
-        async def wrapped() -> Any:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout=WAIT)
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            self.server.should_exit = True
-            await self.task
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=WAIT)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=WAIT)
+        super().__init__(create_app(sim))
 
 
 class Notifications:

@@ -300,7 +300,21 @@ async def test_without_raw_path_the_decoded_path_is_used(server: Server) -> None
     assert await call(server.app, None, f"/feeds/{token}/{PARIS_ENCODED}.ics") == 404
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+async def test_edits_on_a_read_url_get_405_and_a_wrong_token_the_usual_404(
+    server: Server, method: str
+) -> None:
+    response = await server.client.request(method, server.url(PARIS))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert b"read-only URL" in response.content
+    # Edits are judged by the write token: without one, nothing tells the feed exists.
+    wrong = server.url(PARIS).replace(server.tokens.token(PARIS), "x" * 32)
+    same = await server.client.request(method, wrong)
+    assert (same.status_code, same.content) == (404, b"not found")
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "OPTIONS"])
 async def test_other_methods_on_a_feed_get_405(server: Server, method: str) -> None:
     response = await server.client.request(method, server.url(PARIS))
     assert response.status_code == 405
