@@ -234,6 +234,7 @@ class Daemon:
             self.health_by_source.setdefault(src.name, SourceHealth())
         for gone in set(self.health_by_source) - {s.name for s in fresh.sources}:
             del self.health_by_source[gone]
+        self.clients.retain(s.name for s in fresh.sources)  # removed sources' connections
         changed = self.feeds.reconfigure(fresh)
         self._ensure_tokens()  # feeds the new config created
         rescheduled = self.scheduler.apply(fresh.sources)

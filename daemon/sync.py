@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -66,11 +65,8 @@ async def pull_source(
             return await pull_and_render(source, settings.name, state, now=now)
     client = clients.client(settings)
     source = source_for(settings, client, tokens=state, sleep=sleep or asyncio.sleep)
-    token = _RENDER_CACHE.set(clients.cache(settings.name))
-    try:
-        return await pull_and_render(source, settings.name, state, now=now)
-    finally:
-        _RENDER_CACHE.reset(token)
+    cache = clients.cache(settings.name)
+    return await pull_and_render(source, settings.name, state, now=now, cache=cache)
 
 
 def source_error_line(name: str, message: str) -> str:
@@ -81,7 +77,12 @@ def source_error_line(name: str, message: str) -> str:
 
 
 async def pull_and_render(
-    source: Source, name: str, state: StateStore, *, now: datetime
+    source: Source,
+    name: str,
+    state: StateStore,
+    *,
+    now: datetime,
+    cache: RenderCache | None = None,
 ) -> list[RenderedCalendar]:
     """Pull every calendar of ``source``, attach identities and render each one.
 
@@ -91,7 +92,7 @@ async def pull_and_render(
     # A push a crash interrupted is settled first, so its edits are in what is pulled.
     await recover_pending(source, state, now=now)
     pulled = await source.pull()
-    return render_pulled(pulled, name, state, now=now)
+    return render_pulled(pulled, name, state, now=now, cache=cache)
 
 
 def render_pulled(
@@ -104,8 +105,7 @@ def render_pulled(
 ) -> list[RenderedCalendar]:
     """Attach identities to ``pulled`` and render each calendar (see :func:`pull_and_render`).
 
-    With ``cache`` (the daemon keeps one per source; :func:`pull_source` passes it
-    through ``pull_and_render`` in a context variable) only events whose content changed
+    With ``cache`` (the daemon keeps one per source) only events whose content changed
     since the previous sync are rendered; the others reuse their prepared lines and
     bytes, and a calendar whose items did not change is not rewritten in the state.
     The bytes are exactly those of a render without cache.
@@ -123,8 +123,6 @@ def render_pulled(
     # guard; keep the items' identities too, so that when the events come back their
     # SEQUENCE and stamps carry on instead of starting again at 0.
     keep_items = not any(cal.events for cal in pulled)
-    if cache is None:
-        cache = _RENDER_CACHE.get()
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
@@ -171,8 +169,3 @@ def _changed(before: list[ItemRow], after: list[ItemRow]) -> bool:
         return True
     by_uid = {row.uid: row for row in before}
     return any(by_uid.get(row.uid) != row for row in after)
-
-
-# The render cache of the sync running in this task: pull_source sets it for
-# pull_and_render's call of render_pulled (see pull_source).
-_RENDER_CACHE: ContextVar[RenderCache | None] = ContextVar("icsbridge_render_cache", default=None)
