@@ -156,11 +156,13 @@ class Daemon:
                 self.notifier.stopping()
                 if hasattr(self, "scheduler"):
                     self.scheduler.shutdown()
-                await self._finish_in_flight()
-                await self.clients.aclose()
+                # The server goes first: uvicorn lets requests in flight finish, and a
+                # push among them must still have its API client and the state.
                 server.should_exit = True
                 with contextlib.suppress(asyncio.CancelledError):
                     await server_task
+                await self._finish_in_flight()
+                await self.clients.aclose()
         log.info("stopped")
         return 0
 

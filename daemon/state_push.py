@@ -9,7 +9,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+JOURNAL_KEEP = timedelta(days=30)
+"""How long settled journal entries are kept (for a look at what a push did)."""
 
 
 def ts(value: datetime) -> str:
@@ -41,7 +44,12 @@ class PushState:
     def journal_add(
         self, batch: str, source: str, calendar: str, writes: Iterable[str], when: datetime
     ) -> list[int]:
-        """Record ``writes`` (JSON texts) as pending, in order; returns their ids."""
+        """Record ``writes`` (JSON texts) as pending, in order; returns their ids.
+        Closed entries older than :data:`JOURNAL_KEEP` go, so the journal stays small."""
+        self._db.execute(
+            "DELETE FROM journal WHERE status != 'pending' AND finished < ?",
+            (ts(when - JOURNAL_KEEP),),
+        )
         ids = []
         for write in writes:
             cur = self._db.execute(

@@ -175,3 +175,27 @@ def test_main_reports_an_unreadable_file_in_one_line(
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"icsbridge: {tmp_path / 'no.ics'}: cannot read it (No such file or directory)"]
+
+
+def test_feeds_prints_a_write_url_only_where_writes_are_on(
+    tmp_path: Path,
+    sim: WebexSimState,
+    transport_for: Transports,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = _synced(tmp_path, sim, transport_for, "feed_writes = true\n")
+    capsys.readouterr()
+    assert main(["feeds", "--config", str(settings.path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index(CALENDAR)
+    read_url, write_line = lines[at + 1].strip(), lines[at + 3].strip()
+    assert write_line.startswith("write (PUT/DELETE): http://")
+    write_url = write_line.split(": ", 1)[1]
+    read_token, write_token = read_url.split("/")[4], write_url.split("/")[4]
+    assert read_token != write_token and len(write_token) >= 24
+    assert read_url.replace(read_token, write_token) == write_url
+    # Rotating the write URL leaves the read URL alone.
+    assert main(["feeds", "--config", str(settings.path), "--rotate", f"write:{CALENDAR}"]) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert again[at + 1].strip() == read_url
+    assert again[at + 3].strip() != write_line
