@@ -71,8 +71,9 @@ class DemoApi:
     secret_files: dict[str, str] = field(default_factory=dict)  # file name -> content
 
 
-def webex_demo_api() -> DemoApi:
-    sim = WebexSimState.demo()
+def webex_demo_api(sim: WebexSimState | None = None) -> DemoApi:
+    """The Webex simulator with its demo org (or ``sim``), and the source that reads it."""
+    sim = sim or WebexSimState.demo()
     people = ", ".join(f'"{pid}"' for pid in sorted(sim.people))
 
     def source(base_url: str) -> str:

@@ -50,6 +50,18 @@ def _edited(
     return path, uid
 
 
+def _push(settings: Settings, upload: Path, transport_for: Transports, *, dry_run: bool) -> int:
+    return cmd_push(
+        settings,
+        CALENDAR,
+        str(upload),
+        dry_run=dry_run,
+        only_listed=False,
+        delete=None,
+        transport_for=transport_for,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
@@ -64,15 +76,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(
     settings = _synced(tmp_path, sim, transport_for)
     upload, uid = _edited(settings, tmp_path)
     writes = len(sim.writes())
-    code = cmd_push(
-        settings,
-        CALENDAR,
-        str(upload),
-        dry_run=True,
-        only_listed=False,
-        delete=None,
-        transport_for=transport_for,
-    )
+    code = _push(settings, upload, transport_for, dry_run=True)
     out, err = capsys.readouterr()
     assert code == 0
     [line] = out.splitlines()
@@ -89,15 +93,7 @@ def test_push_applies_and_rewrites_the_calendar_file(
 ) -> None:
     settings = _synced(tmp_path, sim, transport_for)
     upload, uid = _edited(settings, tmp_path)
-    code = cmd_push(
-        settings,
-        CALENDAR,
-        str(upload),
-        dry_run=False,
-        only_listed=False,
-        delete=None,
-        transport_for=transport_for,
-    )
+    code = _push(settings, upload, transport_for, dry_run=False)
     assert code == 0
     assert "sent 1 API call(s)" in capsys.readouterr().err
     published = events_of(calendar_path(settings.daemon.output_dir, CALENDAR).read_bytes())
@@ -113,15 +109,7 @@ def test_unsupported_rule_exits_3_naming_the_uid(
     settings = _synced(tmp_path, sim, transport_for)
     upload, uid = _edited(settings, tmp_path, rrule={"FREQ": "HOURLY"})
     writes = len(sim.writes())
-    code = cmd_push(
-        settings,
-        CALENDAR,
-        str(upload),
-        dry_run=False,
-        only_listed=False,
-        delete=None,
-        transport_for=transport_for,
-    )
+    code = _push(settings, upload, transport_for, dry_run=False)
     err = capsys.readouterr().err
     assert code == 3
     assert "cannot be written to the webex API; nothing was applied" in err
@@ -137,15 +125,7 @@ def test_read_only_source_exits_5(
 ) -> None:
     settings = _synced(tmp_path, sim, transport_for, "read_only = true\n")
     upload, _uid = _edited(settings, tmp_path)
-    code = cmd_push(
-        settings,
-        CALENDAR,
-        str(upload),
-        dry_run=False,
-        only_listed=False,
-        delete=None,
-        transport_for=transport_for,
-    )
+    code = _push(settings, upload, transport_for, dry_run=False)
     assert code == 5
     err = capsys.readouterr().err
     assert 'source "hq" is read-only (it is configured with read_only = true)' in err

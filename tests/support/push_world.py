@@ -50,27 +50,12 @@ class KindSetup:
 
 def kind_setup(kind: str) -> KindSetup:
     if kind == "webex":
-        from daemon.demo import DEMO_TOKEN_FILE
-        from daemon.simulators.webex import WebexSimState, create_app
+        from daemon.demo import webex_demo_api
+        from daemon.simulators.webex import WebexSimState
 
         wsim = WebexSimState.demo()
-        people = ", ".join(f'"{pid}"' for pid in sorted(wsim.people))
-
-        def webex_toml(base_url: str) -> str:
-            return (
-                "[[sources]]\n"
-                'name = "webex-demo"\n'
-                'kind = "webex"\n'
-                f'base_url = "{base_url}"\n'
-                'interval = "15m"\n'
-                'timezone = "Europe/Paris"\n'
-                f'token = "file:{DEMO_TOKEN_FILE}"\n'
-                f"people = [{people}]\n"
-                'locations = "all"\n'
-            )
-
-        files = {DEMO_TOKEN_FILE: "demo-token\n"}
-        return KindSetup(wsim, create_app(wsim), "http://webex.sim/v1", webex_toml, files)
+        api = webex_demo_api(wsim)
+        return KindSetup(wsim, api.app, "http://webex.sim/v1", api.source_toml, api.secret_files)
     if kind == "apio":
         from daemon.simulators import apio, apio_seed
         from daemon.simulators.apio_state import ApioSimState
