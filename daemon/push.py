@@ -31,7 +31,7 @@ from typing import Any
 from config.errors import IcsbridgeError
 
 from .http import SourceError
-from .push_journal import record_write, recover_pending, writer_of
+from .push_journal import push_lock, record_write, recover_pending, writer_of
 from .push_plan import Plan, PushRefused, PushRequest, plan_line, plan_push
 from .sources.base import PulledCalendar, Source
 from .sources.writes import EventWriter, PlannedWrite
@@ -70,8 +70,21 @@ async def push(
     (nothing applied, or for a 502 what applied is named) or ``IcsbridgeError`` when the
     API cannot be read."""
     writer = writer_of(source)
+    with push_lock(state, source.name) as taken:
+        if not taken:
+            raise PushRefused(
+                409,
+                f'another push to source "{source.name}" is running (icsbridge push or the '
+                "daemon); nothing was applied, try again when it is done",
+            )
+        return await _push_locked(writer, source, state, request, now=now)
+
+
+async def _push_locked(
+    writer: EventWriter, source: Source, state: StateStore, request: PushRequest, *, now: datetime
+) -> PushOutcome:
     if not request.dry_run:  # a dry run sends nothing, not even an interrupted push
-        await recover_pending(source, state, now=now)
+        await recover_pending(source, state, now=now, locked=True)
     pulled = await source.pull()
     cal = next((c for c in pulled if c.meta.key == request.calendar), None)
     if cal is None:

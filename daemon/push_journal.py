@@ -7,8 +7,12 @@ API exactly once.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
@@ -67,12 +71,46 @@ def record_write(
 # -- crash recovery -----------------------------------------------------------------------
 
 
-async def recover_pending(source: Source, state: StateStore, *, now: datetime) -> list[str]:
+@contextmanager
+def push_lock(state: StateStore, source: str) -> Iterator[bool]:
+    """Try to take the source's push lock (an ``flock`` beside the state file, so it
+    holds across processes: ``icsbridge push`` and a running daemon share the state).
+    Yields whether it was taken; the kernel drops it if the process dies."""
+    path = state.path.with_name(f"{state.path.name}.push-{source}.lock")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+async def recover_pending(
+    source: Source, state: StateStore, *, now: datetime, locked: bool = False
+) -> list[str]:
     """Settle the journal entries a crash left pending (see the module doc, step 4).
 
-    Returns one line per entry settled. Raises ``IcsbridgeError`` when the API cannot be
-    read or refuses a re-sent call (the entries that stay pending are tried next time).
+    Pending entries of a push still running in another process are not touched (its
+    push lock is held). ``locked``: the caller holds the lock already. Returns one line
+    per entry settled. Raises ``IcsbridgeError`` when the API cannot be read or refuses
+    a re-sent call (the entries that stay pending are tried next time).
     """
+    if not state.journal_pending(source.name):
+        return []
+    if locked:
+        return await _recover(source, state, now=now)
+    with push_lock(state, source.name) as taken:
+        if not taken:
+            log.info('source "%s": a push is running elsewhere; its calls are its own', source.name)
+            return []
+        return await _recover(source, state, now=now)
+
+
+async def _recover(source: Source, state: StateStore, *, now: datetime) -> list[str]:
     pending = state.journal_pending(source.name)
     if not pending:
         return []
