@@ -8,6 +8,15 @@ property's name, type, parameters and value, taken as Python values (dates, zone
 strings), never rendered. Two components with the same fingerprint render the same
 lines, so a hit returns exactly what :func:`prepare` would.
 
+Two shortcuts sit in front of the fingerprint, for the daemon's steady state:
+
+- a source that found an API answer unchanged hands back the *same* converted objects
+  (:class:`ConvertMemo`), so a component seen before is found by identity, without even
+  a fingerprint;
+- :meth:`RenderCache.recall` / :meth:`RenderCache.remember` keep a calendar's last
+  result, for the sync to reuse whole when the calendar's events are the very same
+  objects and everything else it depends on compares equal.
+
 Pure: no clock, no disk, no I/O; the daemon keeps one cache per source in memory, a
 restart starts cold and renders everything once (same bytes). Memory stays bounded:
 each calendar keeps only the entries its latest sync used, and :meth:`RenderCache.retain`
@@ -16,9 +25,9 @@ drops the calendars a source no longer has.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from icalendar import Event, Todo
 from icalendar.cal.component import Component
@@ -26,9 +35,10 @@ from icalendar.prop import vCategory, vDDDLists, vDDDTypes, vRecur
 
 from converters.calendar import PreparedEvent, prepare
 
-__all__ = ["RenderCache", "fingerprint"]
+__all__ = ["ConvertMemo", "RenderCache", "fingerprint"]
 
 Key = tuple[Hashable, ...]
+_Seen = tuple[Component, Key | None, PreparedEvent]  # a component, its fingerprint, render
 
 
 class _Unknown(Exception):
@@ -40,6 +50,10 @@ class RenderCache:
 
     def __init__(self) -> None:
         self._calendars: dict[str, dict[Key, PreparedEvent]] = {}
+        # id(component) -> (component, prepared): holding the component keeps its id
+        # from being reused by another object while the entry lives.
+        self._by_id: dict[str, dict[int, _Seen]] = {}
+        self._results: dict[str, tuple[tuple[object, ...], object, object]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -49,29 +63,108 @@ class RenderCache:
     def prepare_all(self, calendar: str, components: Sequence[Event | Todo]) -> list[PreparedEvent]:
         """``[prepare(c) for c in components]``, rendering only what the calendar's
         previous call did not already render. The calendar then keeps exactly the
-        entries of this call (so an entry lives as long as some event uses it)."""
+        entries of this call (so an entry lives as long as some event uses it).
+
+        A component must not be changed once given here: the same object given again
+        is taken to render the same (the daemon never mutates a converted component; a
+        pull makes new objects, or the :class:`ConvertMemo` hands back untouched ones).
+        """
         previous = self._calendars.get(calendar, {})
+        previous_ids = self._by_id.get(calendar, {})
         kept: dict[Key, PreparedEvent] = {}
+        kept_ids: dict[int, _Seen] = {}
         out: list[PreparedEvent] = []
         for component in components:
-            key = fingerprint(component)
-            found = None if key is None else kept.get(key) or previous.get(key)
-            if found is None:
-                found = prepare(component)
-                self.misses += 1
-            else:
+            same = previous_ids.get(id(component))
+            if same is not None and same[0] is component:
+                _, key, found = same  # the very object rendered last time (ConvertMemo)
                 self.hits += 1
-            if key is not None:
+            else:
+                key = fingerprint(component)
+                hit = None if key is None else kept.get(key) or previous.get(key)
+                if hit is None:
+                    found = prepare(component)
+                    self.misses += 1
+                else:
+                    found = hit
+                    self.hits += 1
+            if key is not None:  # also for identity hits: an equal new object may come
                 kept[key] = found
+            kept_ids[id(component)] = (component, key, found)
             out.append(found)
         self._calendars[calendar] = kept
+        self._by_id[calendar] = kept_ids
         return out
+
+    def recall(self, calendar: str, events: Sequence[object], inputs: object) -> object | None:
+        """The result remembered for ``calendar`` when ``events`` are the very objects
+        (same order) and ``inputs`` compares equal to what :meth:`remember` was given;
+        else None."""
+        found = self._results.get(calendar)
+        if found is None:
+            return None
+        known, known_inputs, result = found
+        if len(known) != len(events) or any(a is not b for a, b in zip(known, events, strict=True)):
+            return None
+        return result if known_inputs == inputs else None
+
+    def remember(
+        self, calendar: str, events: Sequence[object], inputs: object, result: object
+    ) -> None:
+        """Keep ``result`` for :meth:`recall` (one per calendar: the latest)."""
+        self._results[calendar] = (tuple(events), inputs, result)
+
+    def forget(self, calendar: str) -> None:
+        """Drop the remembered result of ``calendar`` (its inputs are not known)."""
+        self._results.pop(calendar, None)
 
     def retain(self, calendars: Iterable[str]) -> None:
         """Forget every calendar but ``calendars`` (those of the latest sync)."""
         keep = set(calendars)
-        for name in [name for name in self._calendars if name not in keep]:
-            del self._calendars[name]
+        for table in (self._calendars, self._by_id, self._results):
+            for name in [name for name in table if name not in keep]:
+                del table[name]
+
+
+T = TypeVar("T")
+
+
+class ConvertMemo(Generic[T]):
+    """What a source converted from each API answer, by a key of the answer (its bytes'
+    digest, plus everything else the conversion read: zone, owner, converter version).
+
+    While an answer is unchanged the source gets back the *same* objects, so parsing,
+    validation and conversion are skipped, and the render cache finds its components by
+    identity. Callers must not mutate what they get (nothing downstream does: the sync
+    normalises copies). Bounded: :meth:`begin` starts a pull; an entry not used by the
+    latest two pulls is dropped.
+    """
+
+    def __init__(self) -> None:
+        self._current: dict[Hashable, T] = {}
+        self._previous: dict[Hashable, T] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._current.keys() | self._previous.keys())
+
+    def begin(self) -> None:
+        """A new pull starts: what the pull before last used is forgotten."""
+        self._previous, self._current = self._current, {}
+
+    def get(self, key: Hashable, convert: Callable[[], T]) -> T:
+        """The value kept under ``key``, or ``convert()`` kept under it."""
+        found = self._current.get(key)
+        if found is None:
+            found = self._previous.get(key)
+        if found is None:
+            found = convert()
+            self.misses += 1
+        else:
+            self.hits += 1
+        self._current[key] = found
+        return found
 
 
 def fingerprint(component: Component) -> Key | None:

@@ -49,6 +49,7 @@ from converters.webex_models import (
 )
 
 __all__ = [
+    "CONVERTER_VERSION",
     "Level",
     "RecurDaily",
     "RecurWeekly",
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 Level = Literal["PEOPLE", "LOCATION"]
+
+CONVERTER_VERSION = "webex-1"
+"""Part of every memo key of converted Webex answers: bump it when :func:`to_vevents`
+changes what it makes of the same answer (a memo must never outlive its converter)."""
 
 TYPE_LABELS = {"businessHours": "Business hours", "holidays": "Holidays"}
 TARGETS: dict[str, str] = {"PEOPLE": "Webex person schedule", "LOCATION": "Webex location schedule"}

@@ -7,7 +7,10 @@ render cache.
   connections, the same limit :class:`daemon.http.ApiClient` puts on requests in flight.
   A source whose ``concurrency`` changed (a reload) gets a new client.
 - It also holds the source's :class:`~converters.render_cache.RenderCache`, so a sync
-  renders only the events that changed since the previous one.
+  renders only the events that changed since the previous one, and its
+  :class:`~converters.render_cache.ConvertMemo`, so a source converts only the API
+  answers whose bytes changed. A source finds the memo from its client
+  (:func:`convert_memo`): sources are built anew for each sync, the client is not.
 
 The daemon closes it when it stops (:meth:`SourceClients.aclose`); ``icsbridge export``
 runs once and uses a client of its own per source instead.
@@ -17,19 +20,31 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from config.settings import SourceSettings
-from converters.render_cache import RenderCache
+from converters.render_cache import ConvertMemo, RenderCache
 
 CLIENT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # h2 is a dependency (httpx[http2]); the guard keeps a stripped install working on 1.1.
 HTTP2 = importlib.util.find_spec("h2") is not None
 
 TransportFor = Callable[[SourceSettings], httpx.AsyncBaseTransport | None]
+
+# A daemon client -> its source's memo; weak, so a closed and dropped client takes it along.
+_MEMOS: weakref.WeakKeyDictionary[httpx.AsyncClient, ConvertMemo[Any]] = weakref.WeakKeyDictionary()
+
+
+def convert_memo(client: httpx.AsyncClient) -> ConvertMemo[Any]:
+    """The memo of the source whose pooled client is ``client`` (see the module doc); a
+    client of its own (``icsbridge export``) gets a fresh memo that lives one pull."""
+    memo = _MEMOS.get(client)
+    return ConvertMemo() if memo is None else memo
 
 
 def new_client(
@@ -51,6 +66,7 @@ class _Held:
     concurrency: int
     client: httpx.AsyncClient
     cache: RenderCache = field(default_factory=RenderCache)
+    memo: ConvertMemo[Any] = field(default_factory=ConvertMemo)
 
 
 class SourceClients:
@@ -74,14 +90,22 @@ class SourceClients:
             transport = self._transport_for(settings) if self._transport_for else None
             held = _Held(settings.concurrency, new_client(settings, transport))
             self._held[settings.name] = held
+            _MEMOS[held.client] = held.memo
         return held.client
 
     def cache(self, name: str) -> RenderCache:
         """The source's render cache (created with its client)."""
+        return self._get(name).cache
+
+    def memo(self, name: str) -> ConvertMemo[Any]:
+        """The source's convert memo (created with its client)."""
+        return self._get(name).memo
+
+    def _get(self, name: str) -> _Held:
         held = self._held.get(name)
         if held is None:
             raise KeyError(f"no client for source {name!r} yet")
-        return held.cache
+        return held
 
     def retain(self, names: Iterable[str]) -> None:
         """Close the clients (and drop the caches) of sources not in ``names``."""

@@ -256,6 +256,15 @@ class ApiClient:
     async def get_json(self, path: str, params: Params | None = None) -> Any:
         return await self.call_json("GET", path, params=params)
 
+    async def get_answer(self, path: str, params: Params | None = None) -> httpx.Response:
+        """A GET's 2xx answer, undecoded: a caller keying a memo on its bytes decodes it
+        (:meth:`json_of`) only when the bytes are new."""
+        return await self.request("GET", path, params=params)
+
+    def json_of(self, resp: httpx.Response) -> Any:
+        """The JSON body of an answer of :meth:`get_answer` (a one-line error if not JSON)."""
+        return self._decode(resp.request.method, resp)
+
     # -- paging -------------------------------------------------------------------------
 
     async def paginate(

@@ -126,32 +126,66 @@ def render_pulled(
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
-            # Each event is normalised and rendered once (or not at all when the cache
-            # has it): the hash decides its stamp, then the stamp is spliced in.
-            components = [ev.component for ev in cal.events]
-            if cache is not None:
-                prepared = cache.prepare_all(cal.meta.key, components)
-            else:
-                prepared = [prepare(component) for component in components]
             rows = state.items(name, cal.meta.key)
-            rec = reconcile(
-                name,
-                cal.meta.key,
-                cal.events,
-                [p.content_hash for p in prepared],
-                rows,
-                now=now,
-                uid_taken=state.uid_taken,
-            )
-            events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
-            if not keep_items:
-                rows_out = _published_rows(rec.matched, events)
-                if _changed(rows, rows_out):
-                    state.replace_items(name, cal.meta.key, rows_out)
-            out.append(RenderedCalendar(cal.meta, events, assemble(cal.meta, events)))
+            if cache is not None and not keep_items:
+                # The very same converted events (the source's ConvertMemo), the same
+                # meta and the same state rows give the same result: reuse it whole
+                # (no matching, stamping or assembly).
+                known = cache.recall(cal.meta.key, cal.events, (cal.meta, rows))
+                if isinstance(known, RenderedCalendar):
+                    out.append(known)
+                    continue
+            rendered, rows_out = _render_calendar(cal, name, state, rows, now=now, cache=cache)
+            if not keep_items and _changed(rows, rows_out):
+                state.replace_items(name, cal.meta.key, rows_out)
+            if cache is not None and not keep_items and _unique_keys(cal):
+                # Kept as state.items() returns them (by UID) for recall's comparison.
+                by_uid = sorted(rows_out, key=lambda row: row.uid)
+                cache.remember(cal.meta.key, cal.events, (cal.meta, by_uid), rendered)
+            elif cache is not None:
+                cache.forget(cal.meta.key)
+            out.append(rendered)
     if cache is not None and not keep_items:
         cache.retain(seen)
     return out
+
+
+def _render_calendar(
+    cal: PulledCalendar,
+    name: str,
+    state: StateStore,
+    rows: list[ItemRow],
+    *,
+    now: datetime,
+    cache: RenderCache | None,
+) -> tuple[RenderedCalendar, list[ItemRow]]:
+    """One calendar's identities and bytes, and the state rows that publish them."""
+    # Each event is normalised and rendered once (or not at all when the cache has
+    # it): the hash decides its stamp, then the stamp is spliced in.
+    components = [ev.component for ev in cal.events]
+    if cache is not None:
+        prepared = cache.prepare_all(cal.meta.key, components)
+    else:
+        prepared = [prepare(component) for component in components]
+    rec = reconcile(
+        name,
+        cal.meta.key,
+        cal.events,
+        [p.content_hash for p in prepared],
+        rows,
+        now=now,
+        uid_taken=state.uid_taken,
+    )
+    events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
+    rendered = RenderedCalendar(cal.meta, events, assemble(cal.meta, events))
+    return rendered, _published_rows(rec.matched, events)
+
+
+def _unique_keys(cal: PulledCalendar) -> bool:
+    """True when no two events share a native key: then, with the rows a render stored,
+    matching the same events again pairs each with its own row and stamps nothing new,
+    so the result is the same at any ``now`` (duplicates may be matched anew)."""
+    return len({ev.native_key for ev in cal.events}) == len(cal.events)
 
 
 def _published_rows(matched: list[Matched], events: list[RenderedEvent]) -> list[ItemRow]:

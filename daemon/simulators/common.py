@@ -15,8 +15,9 @@ The Starlette helpers at the end are the request plumbing the apps have in commo
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Transform = Callable[[Any], Any]
 Clock = Callable[[], datetime]
@@ -216,3 +218,29 @@ def retry_after_headers(fault: Fault[Any]) -> dict[str, str]:
 def json_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
     """An answer whose body is already JSON bytes (or, from a fault, whatever it says)."""
     return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+class Latency:
+    """ASGI middleware: every HTTP request waits ``seconds`` before it is handled, like an
+    API across a network (the benchmarks serve a simulator on loopback with 20 ms).
+
+    The wait is asynchronous, so requests in flight overlap as they would against a real
+    server. ``sleep`` is injectable so tests never sleep.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        seconds: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if seconds < 0:
+            raise ValueError(f"latency must not be negative, not {seconds}")
+        self.app = app
+        self.seconds = seconds
+        self._sleep = sleep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.seconds > 0:
+            await self._sleep(self.seconds)
+        await self.app(scope, receive, send)

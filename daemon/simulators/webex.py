@@ -19,11 +19,13 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from daemon.simulators.common import (
+    Latency,
     bearer_token,
     json_body,
     json_response,
@@ -70,8 +72,11 @@ Handler = Callable[[WebexSimState, Call], Reply]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(state: WebexSimState) -> Starlette:
-    """The ASGI app over ``state`` (shared, not copied: tests mutate it between calls)."""
+def create_app(state: WebexSimState, *, latency: float = 0.0) -> Starlette:
+    """The ASGI app over ``state`` (shared, not copied: tests mutate it between calls).
+
+    ``latency`` (seconds) delays every request, as a network would (see :class:`Latency`).
+    """
     people = "/v1/people/{person_id}/features/schedules"
     locations = "/v1/telephony/config/locations/{location_id}/schedules"
 
@@ -108,7 +113,12 @@ def create_app(state: WebexSimState) -> Starlette:
 
         return await _endpoint(state, refuse, auth=True)(request)
 
-    return Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+    middleware = [Middleware(Latency, seconds=latency)] if latency > 0 else []
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: http_error, 405: http_error},
+        middleware=middleware,
+    )
 
 
 # ---- request pipeline ------------------------------------------------------------------

@@ -70,9 +70,12 @@ def test_an_unchanged_sync_renders_nothing_and_a_change_renders_one() -> None:
     again = [Event(ev) for ev in evs]  # new objects, same content (a new pull)
     cache.prepare_all("c", again)
     assert (cache.hits, cache.misses) == (10, 10)
+    again[3] = Event(again[3])  # a pull makes new objects: a changed event is one
     again[3]["SUMMARY"] = "Renamed"
     assert cache.prepare_all("c", again)[3] == prepare(again[3])
     assert (cache.hits, cache.misses) == (19, 11)
+    cache.prepare_all("c", again)  # the very same objects: found by identity
+    assert (cache.hits, cache.misses) == (29, 11)
 
 
 def test_the_same_wall_time_in_two_zones_is_two_entries() -> None:

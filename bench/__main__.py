@@ -1,0 +1,179 @@
+"""The benchmark suite: every figure of issue 8 in one table, side by side in one run.
+
+``scripts/bench.sh`` (or ``.venv/bin/python -m bench``). Each measurement runs in a child
+process; rounds are interleaved (export, reference, re-syncs, network sync, ...) and the
+table gives medians. What each part measures: ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.table import Row, render
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, *args], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _serve(seconds: int, rounds: int) -> dict[str, float]:
+    """bench/serve_bench.py in a shorter mode; its ratios against nginx-debian."""
+    cmd = [sys.executable, "bench/serve_bench.py", "--seconds", str(seconds)]
+    out = subprocess.run(
+        [*cmd, "--rounds", str(rounds)], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    found = re.findall(r"icsbridge/nginx-debian (200|304)s\s+([0-9.]+)", out)
+    rates = re.findall(r"^(icsbridge|nginx-debian)\s+([0-9,]+)\s+([0-9,]+)", out, re.M)
+    result = {f"ratio_{kind}": float(value) for kind, value in found}
+    for side, r200, r304 in rates:
+        result[f"{side}_200"] = float(r200.replace(",", ""))
+        result[f"{side}_304"] = float(r304.replace(",", ""))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5, help="re-syncs of each kind per round")
+    parser.add_argument("--serve-seconds", type=int, default=5)
+    parser.add_argument("--rss-people", type=int, default=1000, help="x4 schedules x25 events")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["network", "serve", "rss"])
+    args = parser.parse_args()
+    started = time.perf_counter()
+    runs: dict[str, list[dict[str, Any]]] = {}
+
+    def step(name: str, *cmd: str) -> None:
+        print(f"[{time.perf_counter() - started:6.0f} s] {name} ...", file=sys.stderr)
+        runs.setdefault(name, []).append(_child(*cmd))
+
+    with tempfile.TemporaryDirectory(prefix="icsbridge-bench-") as folder:
+        snap = str(Path(folder) / "snapshot.pickle")
+        step("snapshot", "-m", "bench.sync_bench", "snapshot", "--snapshot", snap)
+        for _ in range(args.rounds):
+            step("export", "-m", "bench.sync_bench", "export", "--snapshot", snap)
+            step("reference", "bench/export_bench.py", "--part", "reference")
+            step(
+                "resync",
+                "-m",
+                "bench.sync_bench",
+                "resync",
+                "--snapshot",
+                snap,
+                "--reps",
+                str(args.reps),
+            )
+            if "network" not in args.skip:
+                step("network", "-m", "bench.daemon_bench", "network", "--events", "5")
+    if "serve" not in args.skip:
+        print(f"[{time.perf_counter() - started:6.0f} s] serve ...", file=sys.stderr)
+        runs["serve"] = [_serve(args.serve_seconds, 1)]
+    if "rss" not in args.skip:
+        step(
+            "rss",
+            "-m",
+            "bench.daemon_bench",
+            "rss",
+            "--people",
+            str(args.rss_people),
+            "--schedules",
+            "4",
+        )
+    print(report(runs, args))
+    return 0
+
+
+def _med(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
+    """The table (and a few lines of context) from the children's results."""
+    snap = runs["snapshot"][0]
+    export, ref = _med(runs["export"], "wall_s"), _med(runs["reference"], "wall_s")
+    zero, one = _med(runs["resync"], "zero_s"), _med(runs["resync"], "one_s")
+    cold = _med(runs["resync"], "cold_s")
+    rows = [
+        Row(
+            "a. full export, 10k events",
+            f"{export:.2f} s",
+            f"icalendar {ref:.2f} s",
+            export / ref,
+            1.5,
+        ),
+        Row(
+            f"b. re-sync, 1% changed ({snap['changed']} ev)",
+            f"{one:.3f} s",
+            f"export {export:.2f} s",
+            one / export,
+            0.1,
+        ),
+        Row(
+            "b. re-sync, 0% changed", f"{zero:.3f} s", f"export {export:.2f} s", zero / export, 0.02
+        ),
+    ]
+    lines = []
+    if "network" in runs:
+        net = runs["network"]
+        wall, bound = _med(net, "wall_s"), _med(net, "bound_s")
+        rows.append(
+            Row(
+                f"c. sync 1000 people, {net[0]['requests']} req, 20 ms",
+                f"{wall:.2f} s",
+                f"bound {bound:.2f} s",
+                wall / bound,
+                1.3,
+            )
+        )
+    if "serve" in runs:
+        serve = runs["serve"][0]
+        for kind, target in (("200", 0.5), ("304", 0.4)):
+            rows.append(
+                Row(
+                    f"d. serve 1 MB feed, {kind}s (req/s)",
+                    f"{serve.get(f'icsbridge_{kind}', 0):,.0f}",
+                    f"nginx {serve.get(f'nginx-debian_{kind}', 0):,.0f}",
+                    serve.get(f"ratio_{kind}", 0.0),
+                    target,
+                    above=True,
+                )
+            )
+    if "rss" in runs:
+        mem = runs["rss"][0]
+        allowed = 3 * mem["feed_bytes"] + 80e6
+        rows.append(
+            Row(
+                f"e. peak RSS, {mem['feeds']} feeds",
+                f"{mem['peak_rss'] / 1e6:.0f} MB",
+                f"3x{mem['feed_bytes'] / 1e6:.0f} MB+80 = {allowed / 1e6:.0f} MB",
+                mem["peak_rss"] / allowed,
+                1.0,
+            )
+        )
+        lines.append(
+            f"e: first sync {mem['first_sync_s']:.0f} s; RSS after it {mem['rss'] / 1e6:.0f} MB"
+        )
+    head = (
+        f"icsbridge benchmarks: {args.rounds} interleaved rounds, medians; "
+        f"{snap['events']} events, {snap['requests']} requests per sync (a, b)"
+    )
+    notes = [f"b: cold daemon sync {cold:.2f} s; re-syncs: median of {args.reps} per round"]
+    return "\n".join([head, "", render(rows), "", *notes, *lines])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

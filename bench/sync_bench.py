@@ -1,0 +1,176 @@
+"""Parts (a) and (b) of the suite: a full export and warm re-syncs of ~10,000 events.
+
+The API is a *recording* of the bulk Webex simulator (:mod:`bench.replay`), made once per
+run by ``snapshot``: every GET answer of a full sync, and the same after 1% of the events
+changed (each renamed, as Control Hub does: a new name and a new event id). The timed
+syncs are then icsbridge alone: httpx, JSON validation, conversion, identity in SQLite,
+rendering and assembly (and for the export, the atomic file writes). The simulator's own
+time is excluded, as a real API's server time would be; the simulator is not even in the
+timed process (its objects would slow the garbage collector down for nothing).
+
+- ``export``: ``icsbridge export`` (``daemon.export.run_export``), fresh state and client.
+- ``resync``: the daemon's path, ``pull_source`` with its ``SourceClients`` (pooled client,
+  render cache, convert memo): one cold sync, then re-syncs alternating between the two
+  recordings: 0% changed (the same answers again) and 1% changed (the other recording).
+  Each figure is the median of ``--reps`` syncs in one process, so what a steady daemon
+  pays (garbage collection included) is counted.
+
+Each part prints one JSON line; ``python -m bench`` runs them in child processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import pickle
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CHANGED = 0.01
+
+
+def config_text(people: list[str], base_url: str = "https://webexapis.com/v1") -> str:
+    quoted = ", ".join(f'"{p}"' for p in people)
+    return (
+        '[daemon]\nstate = "state.sqlite"\noutput_dir = "feeds"\n\n[[sources]]\n'
+        f'name = "bench"\nkind = "webex"\nbase_url = "{base_url}"\ninterval = "15m"\n'
+        f'timezone = "UTC"\ntoken = "file:token"\npeople = [{quoted}]\nlocations = "all"\n'
+    )
+
+
+def _settings(folder: Path, people: list[str]) -> Any:
+    from config.loader import load_settings
+
+    (folder / "token").write_text("demo-token")
+    (folder / "config.toml").write_text(config_text(people))
+    return load_settings(folder / "config.toml")
+
+
+def change_events(sim: Any, fraction: float) -> int:
+    """Rename every 1/fraction-th event of the org (spread over its schedules)."""
+    owners = [*sim.people.values(), *sim.locations.values()]
+    events = [ev for owner in owners for s in owner.schedules for ev in s.events.values()]
+    picked = events[:: round(1 / fraction)]
+    for event in picked:
+        event["name"] = event["name"] + " (moved)"
+    return len(picked)
+
+
+async def snapshot(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    from bench.replay import Recorder
+    from daemon.simulators.webex import WebexSimState, create_app
+    from daemon.state import StateStore
+    from daemon.sync import pull_source
+
+    sim = WebexSimState.bulk(args.people, args.schedules, args.events)
+    recorder = Recorder(httpx.ASGITransport(app=create_app(sim)))
+    with tempfile.TemporaryDirectory() as folder:
+        src = _settings(Path(folder), sorted(sim.people)).sources[0]
+        with StateStore(Path(folder) / "state.sqlite") as state:
+            first = await pull_source(src, state, now=NOW, transport=recorder)
+    base = await recorder.snapshot()
+    changed = change_events(sim, CHANGED)
+    moved = await recorder.snapshot()
+    data = {
+        "people": sorted(sim.people),
+        "events": sum(len(c.events) for c in first),
+        "calendars": len(first),
+        "changed": changed,
+        "base": base.answers,
+        "moved": moved.answers,
+    }
+    Path(args.snapshot).write_bytes(pickle.dumps(data))
+    return {"events": data["events"], "changed": changed, "requests": len(base.answers)}
+
+
+def _load(path: str) -> dict[str, Any]:
+    data: dict[str, Any] = pickle.loads(Path(path).read_bytes())
+    return data
+
+
+async def export(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.replay import Replay
+    from daemon.export import run_export
+
+    data = _load(args.snapshot)
+    replay = Replay(data["base"])
+    with tempfile.TemporaryDirectory() as folder:
+        settings = _settings(Path(folder), data["people"])
+        start = time.perf_counter()
+        report = await run_export(settings, now=NOW, transport_for=lambda _s: replay)
+        wall = time.perf_counter() - start
+    if report.failures:
+        raise SystemExit(f"export failed: {report.failures}")
+    return {"wall_s": wall, "events": report.events, "requests": replay.requests}
+
+
+async def resync(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.replay import Replay
+    from daemon.clients import SourceClients
+    from daemon.state import StateStore
+    from daemon.sync import pull_source
+
+    data = _load(args.snapshot)
+    replay = Replay(data["base"])
+    clients = SourceClients(lambda _s: replay)
+    times: dict[str, list[float]] = {"0%": [], "1%": []}
+    with tempfile.TemporaryDirectory() as folder:
+        src = _settings(Path(folder), data["people"]).sources[0]
+        with StateStore(Path(folder) / "state.sqlite") as state:
+            now = NOW
+
+            async def sync() -> tuple[float, list[Any]]:
+                start = time.perf_counter()
+                out = await pull_source(src, state, now=now, clients=clients)
+                return time.perf_counter() - start, out
+
+            cold, out = await sync()
+            current = "base"
+            for _ in range(args.reps):
+                for kind in ("0%", "1%"):
+                    now += timedelta(minutes=15)
+                    if kind == "1%":
+                        current = "moved" if current == "base" else "base"
+                        replay.answers = data[current]
+                    before = {c.meta.key: c.data for c in out}
+                    seconds, out = await sync()
+                    times[kind].append(seconds)
+                    if kind == "0%" and {c.meta.key: c.data for c in out} != before:
+                        raise SystemExit("a re-sync with nothing changed changed the feeds")
+    await clients.aclose()
+    return {
+        "cold_s": cold,
+        "zero_s": statistics.median(times["0%"]),
+        "one_s": statistics.median(times["1%"]),
+        "events": data["events"],
+        "changed": data["changed"],
+        "requests_per_sync": replay.requests // (1 + 2 * args.reps),
+    }
+
+
+PARTS = {"snapshot": snapshot, "export": export, "resync": resync}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=sorted(PARTS))
+    parser.add_argument("--snapshot", required=True, help="the recording's pickle file")
+    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--schedules", type=int, default=2)
+    parser.add_argument("--events", type=int, default=25)
+    parser.add_argument("--reps", type=int, default=5, help="re-syncs of each kind")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(PARTS[args.part](args))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The benchmark suite's table code works (no timing here: the suite is not a test)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.__main__ import report
+from bench.table import Row, render
+
+
+def test_verdicts_follow_the_target_direction() -> None:
+    assert Row("x", "1", "2", 0.5, 1.0).verdict == "meets"
+    assert Row("x", "1", "2", 0.5, 1.0, above=True).verdict == "misses"
+    text = render([Row("a. export", "1.00 s", "0.80 s", 1.25, 1.5)])
+    assert text.splitlines()[0].split() == [
+        "figure",
+        "icsbridge",
+        "reference",
+        "ratio",
+        "target",
+        "verdict",
+    ]
+    assert "1.250" in text and "<= 1.5" in text and "meets" in text
+
+
+def test_report_prints_every_figure() -> None:
+    runs = {
+        "snapshot": [{"events": 10040, "changed": 101, "requests": 1017}],
+        "export": [{"wall_s": 4.0}, {"wall_s": 5.0}, {"wall_s": 6.0}],
+        "reference": [{"wall_s": 3.0}],
+        "resync": [{"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5}],
+        "network": [{"wall_s": 15.0, "bound_s": 12.0, "requests": 4800}],
+        "serve": [{"ratio_200": 1.5, "ratio_304": 0.45, "icsbridge_200": 4000.0}],
+        "rss": [
+            {
+                "peak_rss": 300e6,
+                "rss": 250e6,
+                "feed_bytes": 50e6,
+                "feeds": 4000,
+                "first_sync_s": 60.0,
+            }
+        ],
+    }
+    text = report(runs, argparse.Namespace(rounds=3, reps=5))
+    for figure in (
+        "a. full export",
+        "1% changed",
+        "0% changed",
+        "c. sync",
+        "200s",
+        "304s",
+        "e. peak RSS",
+    ):
+        assert figure in text
+    assert "1.667" in text  # 5.0 / 3.0: medians, not the last run
