@@ -276,7 +276,8 @@ class WebexSource(WebexWrites, Source):
             events = to_vevents(
                 schedule, tz=ZoneInfo(zone), level=target.level, owner_name=target.owner_name
             )
-            return schedule, events
+            # Kept for its name only: the events' models are not held between syncs.
+            return schedule.model_copy(update={"events": []}), events
 
         # Unchanged bytes, zone and owner convert to the same events: the memo hands back
         # the very objects of the previous sync (no validation, conversion or render).
