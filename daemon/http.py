@@ -27,18 +27,22 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import logging
-import math
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 import httpx
 
-from config.errors import IcsbridgeError
-
+from .http_rules import (
+    RetryPolicy,
+    SourceError,
+    json_or_none,
+    origin,
+    reason_phrase,
+    retry_after_seconds,
+    scrub,
+)
 from .throttle import Throttle, gather_in_order
 
 __all__ = ["ApiClient", "RetryPolicy", "SourceError", "Throttle", "gather_in_order"]
@@ -57,38 +61,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures that a retry cannot fix (a bad URL scheme, a request we built wrong).
 _HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 _MAX_PAGES = 10_000
-
-
-class SourceError(IcsbridgeError):
-    """A source's API refused or failed a call. ``str(self)`` is one actionable line.
-
-    ``status`` is the HTTP status (None when no answer came), ``error_codes`` the API's
-    own codes from the error body (e.g. Webex 25030), ``tracking_id`` the id to quote
-    to the API's support.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error_codes: tuple[int, ...] = (),
-        tracking_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_codes = error_codes
-        self.tracking_id = tracking_id
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Delays are in seconds."""
-
-    max_tries: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    retry_after_cap: float = 120.0
 
 
 class ApiClient:
@@ -336,7 +308,7 @@ class ApiClient:
         if not link:
             return None
         nxt = resp.url.join(link)
-        if _origin(nxt) != _origin(self._base):
+        if origin(nxt) != origin(self._base):
             # Following it would hand our bearer token to another host.
             raise self._error(
                 f"GET {self._shown(str(resp.url))}: the next-page link leaves {self._base.host}"
@@ -370,7 +342,7 @@ class ApiClient:
     def _http_error(
         self, shown: str, resp: httpx.Response, tracking_id: str, *, gave_up_after: int | None
     ) -> SourceError:
-        body = _json_or_none(resp)
+        body = json_or_none(resp)
         message, codes = self._api_message(body, resp)
         tid = self._tracking_id(body, resp, tracking_id)
         text = f"{shown}: {resp.status_code} {reason_phrase(resp)}"
@@ -411,43 +383,3 @@ class ApiClient:
             raise self._error(
                 f"{method} {self._shown(str(resp.url))}: the answer is not JSON ({reason})"
             ) from None
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each of ``secrets`` replaced by ``***`` (longest first)."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def reason_phrase(resp: httpx.Response) -> str:
-    if resp.reason_phrase:
-        return resp.reason_phrase
-    try:
-        return HTTPStatus(resp.status_code).phrase
-    except ValueError:
-        return "error"
-
-
-def retry_after_seconds(resp: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds; None when absent or not a non-negative number.
-
-    The HTTP-date form is not honoured (the APIs we speak send seconds); it falls back
-    to the backoff like any other value we cannot read.
-    """
-    try:
-        value = float(resp.headers.get("retry-after", "").strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def _json_or_none(resp: httpx.Response) -> Any:
-    try:
-        return jsonlib.loads(resp.content)
-    except ValueError:
-        return None

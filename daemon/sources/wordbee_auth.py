@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from daemon.http import SourceError, reason_phrase, retry_after_seconds, scrub
+from daemon.http_rules import SourceError, reason_phrase, retry_after_seconds, scrub
 
 from .token_cache import SecretLike
 from .wordbee_quota import SlidingWindowLimiter
