@@ -24,7 +24,6 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from .clients import SourceClients
 from .export import Sleep, TransportFactory
 from .feed_urls import token_names
 from .feeds import FeedStore
+from .health import SourceHealth, health_report, restore_health
 from .metrics import Metrics
 from .push_service import PushService
 from .scheduler import SourceScheduler
@@ -51,14 +51,6 @@ from .vdir import vdir_edits, write_vdirs
 log = logging.getLogger("icsbridge.daemon")
 
 STOP_GRACE = 10.0
-
-
-@dataclass
-class SourceHealth:
-    last_success: datetime | None = None
-    last_error: str | None = None
-    last_duration: float | None = None
-    problem: str | None = None  # from the scheduler listener (crash, missed, skipped)
 
 
 class Daemon:
@@ -368,50 +360,11 @@ class Daemon:
         self._metric_feeds = names
 
     def _restore_health(self) -> None:
-        for name, health in self.health_by_source.items():
-            status = self.state.source_status(name)
-            health.last_success = status.last_success
-            if status.last_error and (
-                status.last_success is None
-                or (status.last_attempt and status.last_attempt > status.last_success)
-            ):
-                health.last_error = status.last_error
+        restore_health(self.health_by_source, self.state)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded, else 503; warnings never fail it."""
-        now = self.clock()
-        warnings = self.feeds.warnings()
-        sources: dict[str, Any] = {}
-        healthy = True
-        for name, h in sorted(self.health_by_source.items()):
-            ok = h.last_success is not None and h.last_error is None
-            healthy = healthy and ok
-            sources[name] = {
-                "ok": ok,
-                "last_success": h.last_success.isoformat() if h.last_success else None,
-                "age_seconds": round((now - h.last_success).total_seconds())
-                if h.last_success
-                else None,
-                "last_error": h.last_error,
-                "last_duration_seconds": round(h.last_duration, 3)
-                if h.last_duration is not None
-                else None,
-                "problem": h.problem,
-                "warnings": warnings.get(name, []),
-            }
-        feeds = {}
-        for name in sorted(self.feeds.names()):
-            content = self.feeds.get(name)
-            if content is None:
-                continue
-            feeds[name] = {
-                "events": content.events,
-                "bytes": len(content.data),
-                "last_modified": content.last_modified.isoformat(),
-                "warnings": warnings.get(name, []),
-            }
-        body = {"status": "ok" if healthy else "degraded", "sources": sources, "feeds": feeds}
-        return (200 if healthy else 503), body
+        return health_report(self.health_by_source, self.feeds, now=self.clock())
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()
