@@ -23,6 +23,11 @@ Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ics"
 
 
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
+
+
 def _settings(tmp_path: Path, sim: WebexSimState, extra: str = "vdir = true\n") -> Settings:
     path = write_config(tmp_path, sim)
     path.write_text(path.read_text() + extra)
@@ -51,9 +56,8 @@ def _only_event(path: Path) -> Calendar:
 
 
 async def test_one_file_per_event_with_its_zone(
-    tmp_path: Path, sim: WebexSimState, transport_for: Transports, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sim: WebexSimState, transport_for: Transports
 ) -> None:
-    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
     settings = _settings(tmp_path, sim)
     await _export(settings, transport_for)
     folder = _holidays_dir(settings)
@@ -72,9 +76,8 @@ async def test_one_file_per_event_with_its_zone(
 
 
 async def test_edit_add_and_remove_in_the_vdir_reach_webex(
-    tmp_path: Path, sim: WebexSimState, transport_for: Transports, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sim: WebexSimState, transport_for: Transports
 ) -> None:
-    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
     settings = _settings(tmp_path, sim)
     await _export(settings, transport_for)
     folder = _holidays_dir(settings)
@@ -117,10 +120,8 @@ async def test_a_refused_edit_leaves_the_vdir_as_the_user_left_it(
     tmp_path: Path,
     sim: WebexSimState,
     transport_for: Transports,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
     settings = _settings(tmp_path, sim)
     await _export(settings, transport_for)
     folder = _holidays_dir(settings)
@@ -144,9 +145,8 @@ async def test_a_refused_edit_leaves_the_vdir_as_the_user_left_it(
 
 
 async def test_emptying_a_vdir_is_held_by_max_deletes(
-    tmp_path: Path, sim: WebexSimState, transport_for: Transports, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sim: WebexSimState, transport_for: Transports
 ) -> None:
-    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
     settings = _settings(tmp_path, sim, "vdir = true\nmax_deletes = 1\n")
     await _export(settings, transport_for)
     folder = _holidays_dir(settings)
@@ -162,10 +162,8 @@ async def test_a_read_only_source_keeps_its_vdir_edits_and_says_so(
     tmp_path: Path,
     sim: WebexSimState,
     transport_for: Transports,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
     settings = _settings(tmp_path, sim, "vdir = true\nread_only = true\n")
     await _export(settings, transport_for)
     folder = _holidays_dir(settings)
