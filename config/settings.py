@@ -189,6 +189,14 @@ class Settings(BaseModel):
             problems += _unreachable_patterns(data.get("feeds"), data.get("sources"))
         return validate_adding(handler, data, problems)
 
+    def source_of_calendar(self, key: str) -> SourceSettings | None:
+        """The source a calendar key (``<source>/<path>``) belongs to; None for a
+        ``[[feeds]]`` name (they hold no ``/``) or a source no longer configured."""
+        name, slash, _path = key.partition("/")
+        if not slash:
+            return None
+        return next((s for s in self.sources if s.name == name), None)
+
 
 def _entry_value(entry: object, key: str) -> object:
     """``entry[key]`` of a TOML table, or the attribute of a model built in code."""

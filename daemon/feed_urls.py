@@ -22,8 +22,12 @@ class FeedUrl:
 
 def writable_feeds(settings: Settings, names: Iterable[str]) -> list[str]:
     """The feeds among ``names`` that take edits: calendars of sources with feed_writes."""
-    open_to_writes = {s.name for s in settings.sources if s.feed_writes}
-    return sorted(n for n in names if "/" in n and n.split("/", 1)[0] in open_to_writes)
+
+    def takes_writes(name: str) -> bool:
+        source = settings.source_of_calendar(name)
+        return source is not None and source.feed_writes
+
+    return sorted(filter(takes_writes, names))
 
 
 def token_names(settings: Settings, names: Iterable[str]) -> list[str]:

@@ -198,7 +198,7 @@ class FeedStore:
 
     def _configured(self, name: str) -> bool:
         if is_calendar_key(name):
-            return name.split("/", 1)[0] in self._source_names()
+            return self._settings.source_of_calendar(name) is not None
         return any(feed.name == name for feed in self._settings.feeds)
 
     def _calendar_keys(self, source: str) -> set[str]:

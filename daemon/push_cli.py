@@ -35,10 +35,9 @@ TransportFactory = Callable[[SourceSettings], httpx.AsyncBaseTransport | None]
 
 def source_of_calendar(settings: Settings, calendar: str) -> SourceSettings:
     """The source a ``SOURCE/CALENDAR`` key belongs to (one line when there is none)."""
-    name = calendar.split("/", 1)[0]
-    for src in settings.sources:
-        if src.name == name and "/" in calendar:
-            return src
+    src = settings.source_of_calendar(calendar)
+    if src is not None:
+        return src
     known = ", ".join(s.name for s in settings.sources)
     raise IcsbridgeError(
         f'--calendar "{calendar}": expected SOURCE/CALENDAR with SOURCE one of {known} '

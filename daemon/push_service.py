@@ -56,12 +56,8 @@ class PushService:
         """The lock a sync or a push of ``source`` holds while it runs."""
         return self._locks.setdefault(source, asyncio.Lock())
 
-    def _source_of(self, feed: str) -> SourceSettings | None:
-        name = feed.split("/", 1)[0]
-        return next((s for s in self._settings().sources if s.name == name), None)
-
     async def __call__(self, request: WriteRequest) -> WriteAnswer:
-        src = self._source_of(request.feed)
+        src = self._settings().source_of_calendar(request.feed)
         if src is None or not src.feed_writes:
             return error(
                 403,

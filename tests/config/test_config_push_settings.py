@@ -75,3 +75,10 @@ def test_feed_writes_on_a_read_only_kind_is_refused(tmp_path: Path) -> None:
 
 def test_a_read_only_kind_may_still_have_a_vdir(tmp_path: Path) -> None:
     assert load_config(tmp_path, WORDBEE + "vdir = true\n").sources[0].vdir is True
+
+
+def test_source_of_calendar_reads_the_key_prefix(tmp_path: Path) -> None:
+    settings = load_config(tmp_path, WEBEX)
+    assert settings.source_of_calendar("hq/people/p1/holidays/x") is settings.sources[0]
+    assert settings.source_of_calendar("hq") is None  # a [[feeds]] name, never a calendar
+    assert settings.source_of_calendar("gone/people/p1/holidays/x") is None
