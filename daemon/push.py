@@ -96,8 +96,8 @@ async def _push_locked(
         cal,
         state.items(source.name, cal.meta.key),
         request,
-        policy=getattr(settings, "conflict", "reject"),
-        max_deletes=getattr(settings, "max_deletes", 10),
+        policy=settings.conflict,
+        max_deletes=settings.max_deletes,
         target=f"the {source.kind} API",
     )
     lines = [plan_line(w) for w in plan.writes]

@@ -27,16 +27,13 @@ log = logging.getLogger("icsbridge.push")
 
 def writer_of(source: Source) -> EventWriter:
     """The source as a writer, or the one central refusal of a read-only source."""
-    why = None
     if type(source).read_only or not isinstance(source, EventWriter):
         why = f"the {source.kind} API is read here, never written"
-    elif getattr(source.settings, "read_only", False):
+    elif source.settings.read_only:
         why = "it is configured with read_only = true"
-    if why is not None or not isinstance(source, EventWriter):
-        raise PushRefused(
-            403, f'source "{source.name}" is read-only ({why}); the edit was not applied'
-        )
-    return source
+    else:
+        return source
+    raise PushRefused(403, f'source "{source.name}" is read-only ({why}); the edit was not applied')
 
 
 def record_write(
