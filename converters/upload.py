@@ -8,8 +8,10 @@ folding, its own X- properties): none of those change the hash, so none is an ed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from icalendar import Calendar, Component, Event
+from icalendar import Calendar, Component, Event, vBroken, vDDDLists
 
 from converters.calendar import IDENTITY_PROPERTIES, prepare
 from converters.errors import PayloadError
@@ -70,6 +72,7 @@ def parse_upload(data: bytes, *, what: str = "the upload") -> dict[str, Uploaded
             continue
         if uid in masters:
             raise UploadError(f'{what}: two events have the UID "{uid}"; UIDs must be unique')
+        _check_values(sub, f'{what}: event "{uid}"')
         masters[uid] = sub
         if len(masters) > MAX_EVENTS:
             raise UploadError(f"{what}: more than {MAX_EVENTS} events; push a smaller calendar")
@@ -79,6 +82,46 @@ def parse_upload(data: bytes, *, what: str = "the upload") -> dict[str, Uploaded
             "the upload does not contain"
         )
     return {uid: UploadedEvent(uid, ev, uid in overridden) for uid, ev in masters.items()}
+
+
+# icalendar names the type it expected; users read what that is.
+_EXPECTED = {
+    "vDDDTypes": "a date or date-time",
+    "vDDDLists": "a list of dates or date-times",
+    "vRecur": "a recurrence rule such as FREQ=WEEKLY;BYDAY=MO",
+    "vDuration": "a duration such as PT15M",
+    "vPeriod": "a period",
+    "vInt": "a whole number",
+}
+_TIMES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+def _check_values(component: Component, where: str) -> None:
+    """Refuse what no later step could read: a value the parser kept as unreadable, or a
+    date-time without a zone (floating, or a TZID no one knows), whose instant would have
+    to be guessed. (Unreadable values inside a VALARM already fail the parse.)"""
+    for name, prop in component.items():
+        for value in prop if isinstance(prop, list) else [prop]:
+            if isinstance(value, vBroken):
+                expected = _EXPECTED.get(getattr(value, "expected_type", ""), "another form")
+                raise UploadError(
+                    f"{where}: {name} cannot be read ({str(value)[:60]!r}; expected "
+                    f"{expected}); fix it in the calendar app and upload again"
+                )
+            if name in _TIMES:
+                _check_zoned(value, name, where)
+
+
+def _check_zoned(value: Any, name: str, where: str) -> None:
+    dts = [d.dt for d in value.dts] if isinstance(value, vDDDLists) else [value.dt]
+    for dt in dts:
+        if isinstance(dt, datetime) and dt.tzinfo is None:
+            tzid = value.params.get("TZID")
+            why = f'TZID "{tzid}" is not a time zone known here' if tzid else "it is floating"
+            raise UploadError(
+                f"{where}: {name} {dt.isoformat()} has no time zone ({why}); give it an IANA "
+                'TZID (e.g. TZID=Europe/Paris) or a UTC time ("Z")'
+            )
 
 
 def edit_hash(component: Event) -> str:

@@ -196,3 +196,12 @@ async def test_garbage_upload_is_400_in_one_line(daemon: Daemon) -> None:
     answer = await _call(daemon, "PUT", _write_path(daemon, feed), b"\xff\xfe not a calendar")
     assert answer.status_code == 400
     assert answer.json()["error"].startswith("the upload: not UTF-8 text")
+
+
+async def test_an_event_in_an_unknown_zone_is_400_not_a_crash(daemon: Daemon) -> None:
+    await daemon._sync_job("hq")
+    feed = _calendar(daemon)
+    body = (FIXTURES / "upload_unknown_tzid.ics").read_bytes()
+    answer = await _call(daemon, "PUT", _write_path(daemon, feed, "unknown-zone@example.com"), body)
+    assert answer.status_code == 400
+    assert 'TZID "Mars/Base" is not a time zone known here' in answer.json()["error"]
