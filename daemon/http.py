@@ -117,7 +117,7 @@ class ApiClient:
     async def request(
         self,
         method: str,
-        path: str,
+        path: str | httpx.URL,
         *,
         params: Params | None = None,
         json: Any = None,
@@ -135,7 +135,7 @@ class ApiClient:
     async def _request(
         self,
         method: str,
-        path: str,
+        path: str | httpx.URL,
         *,
         params: Params | None,
         json: Any,
@@ -243,8 +243,8 @@ class ApiClient:
         self, path: str, params: Params | None, items_key: str
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield every item of a paged list, following ``Link: rel="next"``."""
-        url: str = self._url(path, params)
-        seen: set[str] = set()
+        url = self._url(path, params)
+        seen: set[httpx.URL] = set()
         for _ in range(_MAX_PAGES):
             seen.add(url)
             resp = await self.request("GET", url)
@@ -286,24 +286,32 @@ class ApiClient:
     def _warn(self, text: str) -> None:
         log.warning('source "%s": %s', self.source, self.scrub(text))
 
-    def _url(self, path: str, params: Params | None) -> str:
-        if path.startswith(("http://", "https://")):
-            url = httpx.URL(path)
-        else:
-            url = httpx.URL(self.base_url + path)
+    def _url(self, path: str | httpx.URL, params: Params | None) -> httpx.URL:
+        """The full URL of a call, parsed once: httpx takes the object as it is (a string
+        would be parsed again for the request, and URL parsing is most of what a
+        request costs us). A URL object (a next-page link) is already complete."""
+        if isinstance(path, httpx.URL):
+            return path
         merged = {**self._default_params, **(params or {})}
+        absolute = path.startswith(("http://", "https://"))
+        text = path if absolute else self.base_url + path
+        if "?" not in text:  # the usual call: the query is ours alone
+            return httpx.URL(text, params={k: str(v) for k, v in merged.items()})
+        url = httpx.URL(text)
         for key, value in merged.items():
             if key not in url.params:
                 url = url.copy_add_param(key, str(value))
-        return str(url)
+        return url
 
-    def _shown(self, url: str) -> str:
+    def _shown(self, url: str | httpx.URL) -> str:
         """The path below base_url, without query: short, and free of anything secret."""
-        path = httpx.URL(url).raw_path.split(b"?", 1)[0].decode("ascii")
+        if isinstance(url, str):
+            url = httpx.URL(url)
+        path = url.raw_path.split(b"?", 1)[0].decode("ascii")
         base_path = self._base.raw_path.decode("ascii").rstrip("/")
         return path[len(base_path) :] if path.startswith(base_path + "/") else path
 
-    def _next_url(self, resp: httpx.Response) -> str | None:
+    def _next_url(self, resp: httpx.Response) -> httpx.URL | None:
         link = resp.links.get("next", {}).get("url")
         if not link:
             return None
@@ -311,7 +319,7 @@ class ApiClient:
         if origin(nxt) != origin(self._base):
             # Following it would hand our bearer token to another host.
             raise self._error(
-                f"GET {self._shown(str(resp.url))}: the next-page link leaves {self._base.host}"
+                f"GET {self._shown(resp.url)}: the next-page link leaves {self._base.host}"
             )
         return self._url(str(nxt), None)
 
@@ -381,5 +389,5 @@ class ApiClient:
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
             reason = str(exc).split(":")[0] if str(exc) else type(exc).__name__
             raise self._error(
-                f"{method} {self._shown(str(resp.url))}: the answer is not JSON ({reason})"
+                f"{method} {self._shown(resp.url)}: the answer is not JSON ({reason})"
             ) from None
