@@ -18,7 +18,7 @@ from typing import TypeVar
 from icalendar import Event, Todo
 
 from converters.feedcheck import validate_feed
-from converters.model import CalendarMeta
+from converters.model import CalendarMeta, ConvertedEvent
 from converters.normalize import normalized
 from converters.text import (
     component_lines,
@@ -37,8 +37,10 @@ __all__ = [
     "content_hash",
     "duration_text",
     "finalize_event",
+    "lean_event",
     "normalized",
     "prepare",
+    "published_hash",
     "stamp_prepared",
     "validate_feed",
 ]
@@ -95,38 +97,68 @@ def content_hash(component: Event | Todo) -> str:
     return hashlib.sha256("\r\n".join(lines).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+Zones = tuple[tuple[str, date, date], ...]  # TZIDs used, with first and last local date
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedEvent:
     """An event normalised and rendered once, before its identity is known.
 
-    ``body`` is its canonical lines without UID/DTSTAMP/LAST-MODIFIED/SEQUENCE and
-    ``content_hash`` their hash (equal to :func:`content_hash` of the component), so the
-    sync can compare content and then stamp the event without rendering it again.
+    Only bytes and keys are kept, never the component: the daemon holds one per event
+    between syncs. ``begin`` is the folded BEGIN line and ``tail`` every line after it
+    (the canonical lines without UID/DTSTAMP/LAST-MODIFIED/SEQUENCE), folded, so that
+    :func:`stamp_prepared` splices the identity lines in between without rendering.
+    ``content_hash`` is the hash of the unfolded lines (equal to :func:`content_hash`
+    of the component).
     """
 
-    body: tuple[str, ...]
     content_hash: str
     recurrence_key: str
-    zones: tuple[tuple[str, date, date], ...]  # TZIDs used, with first and last local date
-    tail: bytes  # body[1:] folded: the serialised bytes after BEGIN, reused by every stamp
+    zones: Zones
+    begin: bytes
+    tail: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedEvent:
-    """An event's final lines, ready for :func:`assemble` (see :func:`stamp_prepared`).
+    """An event's final bytes, ready for :func:`assemble` (see :func:`stamp_prepared`).
 
-    ``data`` is those lines folded: :func:`assemble` joins these pieces as they are.
+    ``head`` is its BEGIN and identity lines and ``tail`` the rest (the very bytes of its
+    :class:`PreparedEvent`, shared, not copied), both folded.
     """
 
     uid: str
     recurrence_key: str
-    lines: tuple[str, ...]
-    zones: tuple[tuple[str, date, date], ...]
-    data: bytes
+    zones: Zones
+    head: bytes
+    tail: bytes
+
+    @property
+    def data(self) -> bytes:
+        return self.head + self.tail
+
+    def unfolded(self) -> bytes:
+        """The event's lines unfolded, joined by CRLF (no final CRLF), in UTF-8.
+
+        Folding only inserts CRLF + space, and a content line never holds a CR or LF
+        (text escapes them), so removing every CRLF + space gives the lines back.
+        """
+        return (self.head + self.tail).replace(b"\r\n ", b"")[:-2]
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.unfolded().decode("utf-8").split("\r\n"))
 
     @property
     def sort_key(self) -> _SortKey:
-        return (self.uid, self.recurrence_key, "\r\n".join(self.lines))
+        # The full text breaks ties (UTF-8 bytes sort as their code points do).
+        return (self.uid, self.recurrence_key, self.unfolded())
+
+
+def published_hash(event: RenderedEvent) -> str:
+    """sha256 hex of the event's published lines (identity and stamps included), joined
+    by CRLF: what the push compares an uploaded copy with."""
+    return hashlib.sha256(event.unfolded()).hexdigest()
 
 
 def prepare(component: Event | Todo) -> PreparedEvent:
@@ -134,33 +166,52 @@ def prepare(component: Event | Todo) -> PreparedEvent:
     clean = normalized(component)
     if clean.name not in ("VEVENT", "VTODO"):
         raise ValueError(f"prepare() takes a VEVENT or VTODO, not {clean.name}")
-    body = tuple(component_lines(clean, skip=IDENTITY_PROPERTIES))
+    body = component_lines(clean, skip=IDENTITY_PROPERTIES)
     digest = hashlib.sha256("\r\n".join(body).encode("utf-8")).hexdigest()
     recurrence_id = clean.get("RECURRENCE-ID")
     rid = "" if recurrence_id is None else _instant_key(recurrence_id.dt)
-    zones = tuple((tzid, low, high) for tzid, (low, high) in sorted(_zone_dates(body).items()))
+    zones = _shared(tuple((tzid, lo, hi) for tzid, (lo, hi) in sorted(_zone_dates(body).items())))
     tail = b"".join(fold(line) for line in body[1:])
-    return PreparedEvent(body=body, content_hash=digest, recurrence_key=rid, zones=zones, tail=tail)
+    return PreparedEvent(digest, _shared(rid), zones, _shared(fold(body[0])), tail)
+
+
+def lean_event(event: ConvertedEvent) -> ConvertedEvent:
+    """``event`` without its component, prepared instead (see ``ConvertedEvent``)."""
+    if event.prepared is not None and event.component is None:
+        return event
+    return ConvertedEvent(event.native_key, None, event.rename_hint, prepare(event.vevent()))
+
+
+_SHARED: dict[object, object] = {}
+_S = TypeVar("_S", str, bytes, Zones)
+
+
+def _shared(value: _S) -> _S:
+    """One object for equal small values (BEGIN lines, zone spans, "" recurrence keys),
+    which thousands of events repeat; bounded, as the values are few in practice."""
+    if len(_SHARED) > 4096:
+        _SHARED.clear()
+    found = _SHARED.setdefault(value, value)
+    return found  # type: ignore[return-value]  # equal values have the same type
 
 
 def stamp_prepared(prepared: PreparedEvent, stamp: Stamp) -> RenderedEvent:
-    """The final lines: ``prepared``'s body with the identity lines in their canonical place.
+    """The final event: ``prepared`` with the identity lines in their canonical place.
 
-    Gives exactly the lines of ``finalize_event`` + render, without a second render.
+    Gives exactly the bytes of ``finalize_event`` + render, without a second render.
     """
     modified = stamp.modified.strftime("%Y%m%dT%H%M%SZ")  # Stamp keeps it in UTC
     head = [f"UID:{escape_text(stamp.uid)}", f"DTSTAMP:{modified}", f"LAST-MODIFIED:{modified}"]
     if stamp.sequence > 0:
         head.append(f"SEQUENCE:{stamp.sequence}")
     # The canonical order of VEVENT and VTODO puts exactly these first, after BEGIN.
-    lines = (prepared.body[0], *head, *prepared.body[1:])
-    data = b"".join([fold(prepared.body[0]), *(fold(line) for line in head), prepared.tail])
+    data = b"".join([prepared.begin, *(fold(line) for line in head)])
     return RenderedEvent(
         uid=stamp.uid,
         recurrence_key=prepared.recurrence_key,
-        lines=lines,
         zones=prepared.zones,
-        data=data,
+        head=data,
+        tail=prepared.tail,
     )
 
 
@@ -180,7 +231,9 @@ def assemble(meta: CalendarMeta, events: Sequence[Event | Todo | RenderedEvent])
     for event in events:
         if isinstance(event, RenderedEvent):
             # Already serialised (and its zones known) once: reuse the piece as it is.
-            pieces.append((event.sort_key, event.data))
+            key = event.sort_key
+            pieces.append((key, event.head))
+            pieces.append((key, event.tail))
             for tzid, low, high in event.zones:
                 _widen(zones, tzid, low, high)
         else:
@@ -188,7 +241,7 @@ def assemble(meta: CalendarMeta, events: Sequence[Event | Todo | RenderedEvent])
             pieces.append((key, b"".join(fold(line) for line in event_lines)))
             for tzid, (low, high) in _zone_dates(event_lines).items():
                 _widen(zones, tzid, low, high)
-    pieces.sort(key=lambda piece: piece[0])
+    pieces.sort(key=lambda piece: piece[0])  # stable: a head stays before its tail
     lines = _calendar_head(meta)
     for tzid in sorted(zones):
         first, latest = zones[tzid]
@@ -240,7 +293,7 @@ def _calendar_head(meta: CalendarMeta) -> list[str]:
     return lines
 
 
-_SortKey = tuple[str, str, str]
+_SortKey = tuple[str, str, bytes]
 
 
 def _render_event(event: Event | Todo) -> tuple[_SortKey, list[str]]:
@@ -253,7 +306,7 @@ def _render_event(event: Event | Todo) -> tuple[_SortKey, list[str]]:
     recurrence_id = clean.get("RECURRENCE-ID")
     rid = "" if recurrence_id is None else _instant_key(recurrence_id.dt)
     # the full text breaks ties, so even duplicate UIDs come out in one order
-    return (uid, rid, "\r\n".join(lines)), lines
+    return (uid, rid, "\r\n".join(lines).encode("utf-8")), lines
 
 
 def _instant_key(value: date | datetime) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from icalendar import Event, Todo
 
+if TYPE_CHECKING:
+    from converters.calendar import PreparedEvent
 
-@dataclass
+
+@dataclass(slots=True)
 class ConvertedEvent:
     """One business object as an iCalendar VEVENT (or VTODO), before identity is attached.
 
@@ -18,11 +22,22 @@ class ConvertedEvent:
     ``rename_hint`` is a string equal for two versions of the object that differ only
     by name (and so by key), letting the sync keep the UID across a rename made
     outside icsbridge. Converters build it from every field but the name.
+
+    A *lean* event (``converters.calendar.lean_event``) has ``prepared`` instead of a
+    component: what the daemon keeps between syncs, bytes rather than objects. Only the
+    sync takes lean events; whatever writes back asks for :meth:`vevent`.
     """
 
     native_key: str
-    component: Event | Todo  # VTODO for work items published as to-dos (Wordbee)
+    component: Event | Todo | None  # VTODO for work items published as to-dos (Wordbee)
     rename_hint: str
+    prepared: PreparedEvent | None = None
+
+    def vevent(self) -> Event | Todo:
+        """The component; raises LookupError for a lean event (a bug in the caller)."""
+        if self.component is None:
+            raise LookupError(f"event {self.native_key!r} is lean: pull(lean=False) for components")
+        return self.component
 
 
 @dataclass

@@ -1,58 +1,66 @@
-"""Incremental rendering: each event's prepared lines and bytes, reused while it is unchanged.
+"""Incremental rendering: each event's prepared bytes, reused while it is unchanged.
 
 :func:`converters.calendar.prepare` normalises and renders an event; for a feed of
 10,000 events that is most of a sync's work, and almost all of it is repeated every
-sync. A :class:`RenderCache` keeps each event's :class:`PreparedEvent` under a key that
-costs far less than a render: the component's *fingerprint*, a tuple of every
-property's name, type, parameters and value, taken as Python values (dates, zone keys,
-strings), never rendered. Two components with the same fingerprint render the same
-lines, so a hit returns exactly what :func:`prepare` would.
+sync. Two ways around it:
 
-Two shortcuts sit in front of the fingerprint, for the daemon's steady state:
+- a source that keeps what it converted (the daemon's Webex source, through a
+  :class:`LeanMemo`) hands over *lean* events, already prepared: nothing is converted
+  or rendered again for an answer, or an event, whose bytes did not change;
+- for the other sources, a :class:`RenderCache` keeps each event's
+  :class:`PreparedEvent` under a key that costs far less than a render: the digest of the
+  component's *fingerprint*, a tuple of every property's name, type, parameters and
+  value, taken as Python values (dates, zone keys, strings), never rendered. Two
+  components with the same fingerprint render the same lines, so a hit returns exactly
+  what :func:`prepare` would.
 
-- a source that found an API answer unchanged hands back the *same* converted objects
-  (:class:`ConvertMemo`), so a component seen before is found by identity, without even
-  a fingerprint;
-- :meth:`RenderCache.recall` / :meth:`RenderCache.remember` keep a calendar's last
-  result, for the sync to reuse whole when the calendar's events are the very same
-  objects and everything else it depends on compares equal.
+:meth:`RenderCache.recall` / :meth:`RenderCache.remember` keep a calendar's last result,
+for the sync to reuse whole when the calendar's events are the very same objects and
+everything else it depends on compares equal.
 
 Pure: no clock, no disk, no I/O; the daemon keeps one cache per source in memory, a
-restart starts cold and renders everything once (same bytes). Memory stays bounded:
-each calendar keeps only the entries its latest sync used, and :meth:`RenderCache.retain`
-drops the calendars a source no longer has.
+restart starts cold and renders everything once (same bytes). Memory stays bounded and
+small: keys are digests, values are bytes (never components); each calendar keeps only
+the entries its latest sync used, and :meth:`RenderCache.retain` drops the calendars a
+source no longer has.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from icalendar import Event, Todo
 from icalendar.cal.component import Component
 from icalendar.prop import vCategory, vDDDLists, vDDDTypes, vRecur
 
-from converters.calendar import PreparedEvent, prepare
+from converters.calendar import PreparedEvent, lean_event, prepare
+from converters.model import ConvertedEvent
 
-__all__ = ["ConvertMemo", "RenderCache", "fingerprint"]
+__all__ = ["LeanMemo", "RenderCache", "digest_of", "fingerprint"]
 
 Key = tuple[Hashable, ...]
-_Seen = tuple[Component, Key | None, PreparedEvent]  # a component, its fingerprint, render
 
 
 class _Unknown(Exception):
     """A value this module cannot fingerprint faithfully: the event is just rendered."""
 
 
+def digest_of(value: object) -> bytes:
+    """A 16-byte digest of ``repr(value)``: a key to keep instead of a large value.
+
+    Only for values whose repr is faithful (tuples of str, int, dates, types...):
+    equal reprs then mean equal values.
+    """
+    return hashlib.blake2b(repr(value).encode("utf-8"), digest_size=16).digest()
+
+
 class RenderCache:
-    """Prepared events by calendar and fingerprint (see the module docstring)."""
+    """Prepared events by calendar and fingerprint digest (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._calendars: dict[str, dict[Key, PreparedEvent]] = {}
-        # id(component) -> (component, prepared): holding the component keeps its id
-        # from being reused by another object while the entry lives.
-        self._by_id: dict[str, dict[int, _Seen]] = {}
+        self._calendars: dict[str, dict[bytes, PreparedEvent]] = {}
         self._results: dict[str, tuple[tuple[object, ...], object, object]] = {}
         self.hits = 0
         self.misses = 0
@@ -60,40 +68,32 @@ class RenderCache:
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._calendars.values())
 
-    def prepare_all(self, calendar: str, components: Sequence[Event | Todo]) -> list[PreparedEvent]:
-        """``[prepare(c) for c in components]``, rendering only what the calendar's
-        previous call did not already render. The calendar then keeps exactly the
-        entries of this call (so an entry lives as long as some event uses it).
-
-        A component must not be changed once given here: the same object given again
-        is taken to render the same (the daemon never mutates a converted component; a
-        pull makes new objects, or the :class:`ConvertMemo` hands back untouched ones).
-        """
+    def prepare_all(self, calendar: str, events: Sequence[ConvertedEvent]) -> list[PreparedEvent]:
+        """Each event prepared: a lean event's own, else ``prepare(component)``,
+        rendering only what the calendar's previous call did not already render. The
+        calendar then keeps exactly the entries of this call (so an entry lives as long
+        as some event uses it)."""
         previous = self._calendars.get(calendar, {})
-        previous_ids = self._by_id.get(calendar, {})
-        kept: dict[Key, PreparedEvent] = {}
-        kept_ids: dict[int, _Seen] = {}
+        kept: dict[bytes, PreparedEvent] = {}
         out: list[PreparedEvent] = []
-        for component in components:
-            same = previous_ids.get(id(component))
-            if same is not None and same[0] is component:
-                _, key, found = same  # the very object rendered last time (ConvertMemo)
+        for event in events:
+            if event.prepared is not None:
+                out.append(event.prepared)
                 self.hits += 1
+                continue
+            component = event.vevent()
+            key = fingerprint(component)
+            hit = None if key is None else kept.get(key) or previous.get(key)
+            if hit is None:
+                found = prepare(component)
+                self.misses += 1
             else:
-                key = fingerprint(component)
-                hit = None if key is None else kept.get(key) or previous.get(key)
-                if hit is None:
-                    found = prepare(component)
-                    self.misses += 1
-                else:
-                    found = hit
-                    self.hits += 1
-            if key is not None:  # also for identity hits: an equal new object may come
+                found = hit
+                self.hits += 1
+            if key is not None:
                 kept[key] = found
-            kept_ids[id(component)] = (component, key, found)
             out.append(found)
         self._calendars[calendar] = kept
-        self._by_id[calendar] = kept_ids
         return out
 
     def recall(self, calendar: str, events: Sequence[object], inputs: object) -> object | None:
@@ -111,7 +111,8 @@ class RenderCache:
     def remember(
         self, calendar: str, events: Sequence[object], inputs: object, result: object
     ) -> None:
-        """Keep ``result`` for :meth:`recall` (one per calendar: the latest)."""
+        """Keep ``result`` for :meth:`recall` (one per calendar: the latest). Keep
+        ``inputs`` small (a digest): it lives as long as the result."""
         self._results[calendar] = (tuple(events), inputs, result)
 
     def forget(self, calendar: str) -> None:
@@ -121,61 +122,91 @@ class RenderCache:
     def retain(self, calendars: Iterable[str]) -> None:
         """Forget every calendar but ``calendars`` (those of the latest sync)."""
         keep = set(calendars)
-        for table in (self._calendars, self._by_id, self._results):
+        for table in (self._calendars, self._results):
             for name in [name for name in table if name not in keep]:
                 del table[name]
 
 
+EventThunk = tuple[bytes, Callable[[], ConvertedEvent]]
 T = TypeVar("T")
 
 
-class ConvertMemo(Generic[T]):
-    """What a source converted from each API answer, by a key of the answer (its bytes'
-    digest, plus everything else the conversion read: zone, owner, converter version).
+class LeanMemo:
+    """What a source converted, per schedule, as lean events (prepared, no component).
 
-    While an answer is unchanged the source gets back the *same* objects, so parsing,
-    validation and conversion are skipped, and the render cache finds its components by
-    identity. Callers must not mutate what they get (nothing downstream does: the sync
-    normalises copies). Bounded: :meth:`begin` starts a pull; an entry not used by the
-    latest two pulls is dropped.
+    A source names each schedule it reads (any hashable key) and gives the digest of
+    its answer plus everything else the conversion read (zone, owner, converter
+    version). While that is unchanged :meth:`events` hands back the *same* lean
+    objects: no parsing, validation, conversion or render, and the render cache's
+    :meth:`RenderCache.recall` sees the very objects of the previous sync. When it
+    changed, each event is looked up by its own digest among the schedule's previous
+    events, so only the events that changed are converted and rendered.
+
+    Bounded: :meth:`begin` starts a pull, :meth:`end` drops the schedules it did not
+    read. Lean events are shared and never mutated.
     """
 
     def __init__(self) -> None:
-        self._current: dict[Hashable, T] = {}
-        self._previous: dict[Hashable, T] = {}
+        self._schedules: dict[Hashable, tuple[bytes, object, list[tuple[bytes, ConvertedEvent]]]]
+        self._schedules = {}
+        self._seen: set[Hashable] = set()
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
-        return len(self._current.keys() | self._previous.keys())
+        return sum(len(events) for _, _, events in self._schedules.values())
 
     def begin(self) -> None:
-        """A new pull starts: what the pull before last used is forgotten."""
-        self._previous, self._current = self._current, {}
+        """A pull starts."""
+        self._seen = set()
 
-    def get(self, key: Hashable, convert: Callable[[], T]) -> T:
-        """The value kept under ``key``, or ``convert()`` kept under it."""
-        found = self._current.get(key)
-        if found is None:
-            found = self._previous.get(key)
-        if found is None:
-            found = convert()
-            self.misses += 1
-        else:
-            self.hits += 1
-        self._current[key] = found
-        return found
+    def end(self) -> None:
+        """A pull ended: forget the schedules it did not read."""
+        for key in [key for key in self._schedules if key not in self._seen]:
+            del self._schedules[key]
+
+    def events(
+        self,
+        schedule: Hashable,
+        answer: bytes,
+        convert: Callable[[], tuple[T, list[EventThunk]]],
+    ) -> tuple[T, list[ConvertedEvent]]:
+        """What ``convert`` gives for ``schedule``, its events lean, kept under ``answer``.
+
+        ``answer`` digests the answer's bytes and everything else the conversion reads.
+        ``convert`` parses the answer and gives what else the source keeps of it (a
+        name...) and, per event in order, the digest of all that event's conversion
+        reads with a function converting it fully.
+        """
+        self._seen.add(schedule)
+        known = self._schedules.get(schedule)
+        if known is not None and known[0] == answer:
+            self.hits += len(known[2])
+            return known[1], [event for _, event in known[2]]  # type: ignore[return-value]
+        previous = dict(known[2]) if known is not None else {}
+        extra, thunks = convert()
+        kept: list[tuple[bytes, ConvertedEvent]] = []
+        for digest, full in thunks:
+            event = previous.get(digest)
+            if event is None:
+                event = lean_event(full())
+                self.misses += 1
+            else:
+                self.hits += 1
+            kept.append((digest, event))
+        self._schedules[schedule] = (answer, extra, kept)
+        return extra, [event for _, event in kept]
 
 
-def fingerprint(component: Component) -> Key | None:
-    """A hashable value equal for two components exactly when they render alike.
+def fingerprint(component: Component) -> bytes | None:
+    """A digest equal for two components exactly when they render alike.
 
     Conservative: two components that render alike may still differ here (property
     order, a ``str`` against a ``vText``); then the second one is simply rendered. None
     when a value is of a type not known here (that event is always rendered).
     """
     try:
-        return _component_key(component)
+        return digest_of(_component_key(component))
     except _Unknown:
         return None
 

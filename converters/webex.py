@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any, Literal
@@ -87,21 +88,36 @@ def to_vevents(
     DTSTAMP, LAST-MODIFIED or SEQUENCE. A recurring event whose startDate is not an
     occurrence is moved to its first real occurrence, as the Webex server does.
     """
-    converted = []
+    convert = event_converter(schedule, tz=tz, level=level, owner_name=owner_name)
+    return [convert(event) for event in events_in_order(schedule)]
+
+
+def events_in_order(schedule: WebexSchedule) -> list[WebexEvent]:
+    """The schedule's events in the order :func:`to_vevents` gives them (by id)."""
+    return sorted(schedule.events, key=lambda item: item.id or "")
+
+
+def event_converter(
+    schedule: WebexSchedule, *, tz: ZoneInfo, level: Level, owner_name: str
+) -> Callable[[WebexEvent], ConvertedEvent]:
+    """What :func:`to_vevents` does to each event of ``schedule``, one event at a time
+    (a caller that kept earlier conversions converts only the events that changed).
+    The result depends on the event, ``tz``, ``level``, ``owner_name``, the schedule's
+    name and type, and :data:`CONVERTER_VERSION`, nothing else."""
     shared = _schedule_properties(schedule, level, owner_name)
-    for event in sorted(schedule.events, key=lambda item: item.id or ""):
+
+    def convert(event: WebexEvent) -> ConvertedEvent:
         if event.id is None:
             raise ValueError(f"event {event.name!r} has no id; read schedules with parse_schedule")
         component = first_occurrence_component(event, all_day=event.allDayEnabled, tz=tz)
         for name, value in shared.items():
             component[name] = value
         component["SUMMARY"] = vText(event.name)
-        converted.append(
-            ConvertedEvent(
-                native_key=event.id, component=component, rename_hint=_rename_hint(event, tz)
-            )
+        return ConvertedEvent(
+            native_key=event.id, component=component, rename_hint=_rename_hint(event, tz)
         )
-    return converted
+
+    return convert
 
 
 def _rename_hint(event: WebexEvent, tz: ZoneInfo) -> str:

@@ -8,9 +8,10 @@ render cache.
   A source whose ``concurrency`` changed (a reload) gets a new client.
 - It also holds the source's :class:`~converters.render_cache.RenderCache`, so a sync
   renders only the events that changed since the previous one, and its
-  :class:`~converters.render_cache.ConvertMemo`, so a source converts only the API
-  answers whose bytes changed. A source finds the memo from its client
-  (:func:`convert_memo`): sources are built anew for each sync, the client is not.
+  :class:`~converters.render_cache.LeanMemo`, so a source converts only the API
+  answers (and events) whose bytes changed, and keeps them as bytes, not objects. A
+  source finds the memo from its client (:func:`lean_memo`): sources are built anew for
+  each sync, the client is not.
 
 The daemon closes it when it stops (:meth:`SourceClients.aclose`); ``icsbridge export``
 runs once and uses a client of its own per source instead.
@@ -23,12 +24,11 @@ import importlib.util
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
 from config.settings import SourceSettings
-from converters.render_cache import ConvertMemo, RenderCache
+from converters.render_cache import LeanMemo, RenderCache
 
 CLIENT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # h2 is a dependency (httpx[http2]); the guard keeps a stripped install working on 1.1.
@@ -37,14 +37,14 @@ HTTP2 = importlib.util.find_spec("h2") is not None
 TransportFor = Callable[[SourceSettings], httpx.AsyncBaseTransport | None]
 
 # A daemon client -> its source's memo; weak, so a closed and dropped client takes it along.
-_MEMOS: weakref.WeakKeyDictionary[httpx.AsyncClient, ConvertMemo[Any]] = weakref.WeakKeyDictionary()
+_MEMOS: weakref.WeakKeyDictionary[httpx.AsyncClient, LeanMemo] = weakref.WeakKeyDictionary()
 
 
-def convert_memo(client: httpx.AsyncClient) -> ConvertMemo[Any]:
+def lean_memo(client: httpx.AsyncClient) -> LeanMemo:
     """The memo of the source whose pooled client is ``client`` (see the module doc); a
     client of its own (``icsbridge export``) gets a fresh memo that lives one pull."""
     memo = _MEMOS.get(client)
-    return ConvertMemo() if memo is None else memo
+    return LeanMemo() if memo is None else memo
 
 
 def new_client(
@@ -66,7 +66,7 @@ class _Held:
     concurrency: int
     client: httpx.AsyncClient
     cache: RenderCache = field(default_factory=RenderCache)
-    memo: ConvertMemo[Any] = field(default_factory=ConvertMemo)
+    memo: LeanMemo = field(default_factory=LeanMemo)
 
 
 class SourceClients:
@@ -97,7 +97,7 @@ class SourceClients:
         """The source's render cache (created with its client)."""
         return self._get(name).cache
 
-    def memo(self, name: str) -> ConvertMemo[Any]:
+    def memo(self, name: str) -> LeanMemo:
         """The source's convert memo (created with its client)."""
         return self._get(name).memo
 

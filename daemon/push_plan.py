@@ -218,7 +218,7 @@ def _deleted_uids(request: PushRequest, base: Mapping[str, ItemRow]) -> list[str
 def _remote_by_uid(source: str, cal: PulledCalendar, rows: list[ItemRow]) -> dict[str, _Remote]:
     """The freshly pulled events under the UIDs they will be published with (the same
     matching as a sync: key, then rename hint), without touching the store."""
-    hashes = [prepare(ev.component).content_hash for ev in cal.events]
+    hashes = [(ev.prepared or prepare(ev.vevent())).content_hash for ev in cal.events]
     rec = reconcile(
         source, cal.meta.key, cal.events, hashes, rows, now=_EPOCH, uid_taken=lambda _uid: False
     )

@@ -6,7 +6,6 @@ It sees only the ``Source`` interface, never a concrete API.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,9 +14,15 @@ import httpx
 
 from config.errors import IcsbridgeError
 from config.settings import SourceSettings
-from converters.calendar import RenderedEvent, assemble, prepare, stamp_prepared
+from converters.calendar import (
+    RenderedEvent,
+    assemble,
+    prepare,
+    published_hash,
+    stamp_prepared,
+)
 from converters.model import CalendarMeta
-from converters.render_cache import RenderCache
+from converters.render_cache import RenderCache, digest_of
 
 from .clients import SourceClients, new_client
 from .identity import Matched, reconcile
@@ -37,11 +42,6 @@ class RenderedCalendar:
 
 class DuplicateCalendarError(IcsbridgeError):
     pass
-
-
-def published_hash(event: RenderedEvent) -> str:
-    """sha256 of the event's published lines, identity and stamps included."""
-    return hashlib.sha256("\r\n".join(event.lines).encode("utf-8")).hexdigest()
 
 
 async def pull_source(
@@ -91,7 +91,8 @@ async def pull_and_render(
     """
     # A push a crash interrupted is settled first, so its edits are in what is pulled.
     await recover_pending(source, state, now=now)
-    pulled = await source.pull()
+    # Lean: a source that keeps what it converted hands over prepared bytes, not objects.
+    pulled = await source.pull(lean=True)
     return render_pulled(pulled, name, state, now=now, cache=cache)
 
 
@@ -131,7 +132,7 @@ def render_pulled(
                 # The very same converted events (the source's ConvertMemo), the same
                 # meta and the same state rows give the same result: reuse it whole
                 # (no matching, stamping or assembly).
-                known = cache.recall(cal.meta.key, cal.events, (cal.meta, rows))
+                known = cache.recall(cal.meta.key, cal.events, (cal.meta, digest_of(rows)))
                 if isinstance(known, RenderedCalendar):
                     out.append(known)
                     continue
@@ -141,7 +142,7 @@ def render_pulled(
             if cache is not None and not keep_items and _unique_keys(cal):
                 # Kept as state.items() returns them (by UID) for recall's comparison.
                 by_uid = sorted(rows_out, key=lambda row: row.uid)
-                cache.remember(cal.meta.key, cal.events, (cal.meta, by_uid), rendered)
+                cache.remember(cal.meta.key, cal.events, (cal.meta, digest_of(by_uid)), rendered)
             elif cache is not None:
                 cache.forget(cal.meta.key)
             out.append(rendered)
@@ -162,11 +163,10 @@ def _render_calendar(
     """One calendar's identities and bytes, and the state rows that publish them."""
     # Each event is normalised and rendered once (or not at all when the cache has
     # it): the hash decides its stamp, then the stamp is spliced in.
-    components = [ev.component for ev in cal.events]
     if cache is not None:
-        prepared = cache.prepare_all(cal.meta.key, components)
+        prepared = cache.prepare_all(cal.meta.key, cal.events)
     else:
-        prepared = [prepare(component) for component in components]
+        prepared = [ev.prepared or prepare(ev.vevent()) for ev in cal.events]
     rec = reconcile(
         name,
         cal.meta.key,

@@ -155,7 +155,8 @@ class ApioSource(ApioWrites, Source):
 
     # -- reading ------------------------------------------------------------------------
 
-    async def pull(self) -> list[PulledCalendar]:
+    async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
+        # Always full events: this kind keeps nothing between pulls.
         await self.creds.prepare()
         reads: dict[tuple[str | None, Kind, str], _Read] = {}
         with payload_errors_of(self.name):

@@ -165,7 +165,8 @@ class B2coreSource(EventWriter, Source):
 
     # -- reading ------------------------------------------------------------------------
 
-    async def pull(self) -> list[PulledCalendar]:
+    async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
+        # Always full events: this kind keeps nothing between pulls.
         start, end = self.window()
         found: dict[str, B2coreEvent] = {}
         with payload_errors_of(self.name):

@@ -70,6 +70,9 @@ class Source(ABC):
       It raises ``daemon.http.SourceError`` when the API fails or refuses, and
       ``converters.errors.PayloadError`` when an answer has the wrong shape; both are one
       line starting with ``source "<name>": ``. It never returns a partial result.
+      ``pull(lean=True)`` (the sync) lets a kind hand over lean events (prepared bytes,
+      no component; see ``ConvertedEvent``) from what it kept of earlier pulls; every
+      other caller needs components and gets them.
     - All I/O goes through the injected ``httpx.AsyncClient``; time through ``clock``
       (aware datetimes), waiting through ``sleep`` and jitter through ``rng``, so tests
       neither touch the network nor sleep.
@@ -109,7 +112,7 @@ class Source(ABC):
         """What ``pull()`` will read, one line each, without I/O (for ``icsbridge check``)."""
 
     @abstractmethod
-    async def pull(self) -> list[PulledCalendar]:
+    async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
         """The whole read (see the class docstring)."""
 
 

@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,8 +37,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config.settings import WebexSourceSettings
 from converters.errors import PayloadError
 from converters.model import CalendarMeta, ConvertedEvent
-from converters.webex import CONVERTER_VERSION, Level, WebexSchedule, parse_schedule, to_vevents
-from daemon.clients import convert_memo
+from converters.render_cache import EventThunk, digest_of
+from converters.webex import (
+    CONVERTER_VERSION,
+    Level,
+    event_converter,
+    events_in_order,
+    parse_schedule,
+    to_vevents,
+)
+from daemon.clients import lean_memo
 from daemon.http import ApiClient, SourceError, gather_in_order
 
 from .base import PulledCalendar, Source, payload_errors_of, register_source
@@ -92,7 +101,7 @@ class _Read:
     """One schedule read and converted, before its calendar key is settled."""
 
     target: _Target
-    schedule: WebexSchedule
+    schedule_name: str
     tz: str
     events: list[ConvertedEvent]
 
@@ -113,7 +122,8 @@ class WebexSource(WebexWrites, Source):
 
     def _setup(self) -> None:
         settings = self.settings
-        self._memo = convert_memo(self.client)  # the daemon's lives as long as the client
+        self._memo = lean_memo(self.client)  # the daemon's lives as long as the client
+        self._lean = False
         self.base_url = settings.base_url.rstrip("/")
         self._auth = self._token_provider()
         params: dict[str, str | int] = {"orgId": settings.org_id} if settings.org_id else {}
@@ -173,13 +183,15 @@ class WebexSource(WebexWrites, Source):
 
     # -- reading ------------------------------------------------------------------------
 
-    async def pull(self) -> list[PulledCalendar]:
+    async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
         # Reads run concurrently (ApiClient's throttle keeps them within the source's
         # ``concurrency``); results are gathered in the sequential order and sorted by
         # key in _calendars, so the outcome does not depend on which answer came first.
         done: set[tuple[str, str, str]] = set()  # (location id, type, schedule id)
         locations = _Locations(self)
-        self._memo.begin()
+        self._lean = lean
+        if lean:
+            self._memo.begin()
         with payload_errors_of(self.name):
             people = dict.fromkeys(self.settings.people)  # each once, in order
             per_person = await gather_in_order(
@@ -189,6 +201,8 @@ class WebexSource(WebexWrites, Source):
             per_location = await gather_in_order(
                 self._pull_location(location, done) for location in configured
             )
+        if lean:
+            self._memo.end()
         return self._calendars([r for reads in (*per_person, *per_location) for r in reads])
 
     async def _pull_person(
@@ -270,21 +284,28 @@ class WebexSource(WebexWrites, Source):
     async def _read(self, target: _Target, *zones: tuple[str | None, str]) -> _Read:
         zone = self._zone(*zones, what=target.label)
         answer = await self.api.get_answer(schedule_path(target.ref))
-
-        def convert() -> tuple[WebexSchedule, list[ConvertedEvent]]:
+        tz = ZoneInfo(zone)
+        if not self._lean:
             schedule = parse_schedule(self.api.json_of(answer), where=target.label)
-            events = to_vevents(
-                schedule, tz=ZoneInfo(zone), level=target.level, owner_name=target.owner_name
-            )
-            # Kept for its name only: the events' models are not held between syncs.
-            return schedule.model_copy(update={"events": []}), events
+            events = to_vevents(schedule, tz=tz, level=target.level, owner_name=target.owner_name)
+            return _Read(target, schedule.name, zone, events)
+        # What the conversion reads besides the answer: unchanged, the memo hands back
+        # the very lean events of the previous sync (no validation, conversion or render);
+        # changed, only the events whose own fields changed are converted.
+        context = (CONVERTER_VERSION, zone, target.level, target.owner_name)
 
-        # Unchanged bytes, zone and owner convert to the same events: the memo hands back
-        # the very objects of the previous sync (no validation, conversion or render).
+        def convert() -> tuple[str, list[EventThunk]]:
+            schedule = parse_schedule(self.api.json_of(answer), where=target.label)
+            one = event_converter(schedule, tz=tz, level=target.level, owner_name=target.owner_name)
+            scope = (*context, schedule.name, schedule.type)
+            return schedule.name, [
+                (digest_of((scope, event.to_wire())), partial(one, event))
+                for event in events_in_order(schedule)
+            ]
+
         digest = hashlib.sha256(answer.content).digest()
-        key = (CONVERTER_VERSION, digest, zone, target.level, target.owner_name)
-        schedule, events = self._memo.get(key, convert)
-        return _Read(target, schedule, zone, events)
+        name, events = self._memo.events(target, digest_of((context, digest)), convert)
+        return _Read(target, name, zone, events)
 
     def _zone(self, *candidates: tuple[str | None, str], what: str) -> str:
         """The first zone the API gives, else the config's; fail when there is none."""
@@ -310,10 +331,10 @@ class WebexSource(WebexWrites, Source):
             key = unique_key(f"{self.name}/{t.key_path}", t.schedule_id, taken)
             meta = CalendarMeta(
                 key=key,
-                name=f"{r.schedule.name} ({t.owner_name})",
+                name=f"{r.schedule_name} ({t.owner_name})",
                 description=(
                     f"Webex Calling {_TYPE_WORDS[t.type]} schedule "
-                    f'"{r.schedule.name}" of {t.owner} (time zone {r.tz})'
+                    f'"{r.schedule_name}" of {t.owner} (time zone {r.tz})'
                 ),
                 timezone=r.tz,
                 refresh_seconds=int(self.settings.interval.total_seconds()),

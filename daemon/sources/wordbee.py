@@ -117,7 +117,8 @@ class WordbeeSource(Source):
 
     # -- reading ------------------------------------------------------------------------
 
-    async def pull(self) -> list[PulledCalendar]:
+    async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
+        # Always full events: this kind keeps nothing between pulls.
         s = self.settings
         months = window_months(self.clock().astimezone(UTC).date(), s.months_back, s.months_ahead)
         out: list[PulledCalendar] = []

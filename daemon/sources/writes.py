@@ -67,10 +67,11 @@ class EventWriter(ABC):
     def payload_of(self, ref: Mapping[str, str], event: ConvertedEvent) -> Payload | None:
         """A pulled event in the same write form, so what the API holds can be compared
         with what a push wants (None when the pulled event has no write form)."""
-        if not isinstance(event.component, Event):
+        component = event.vevent()
+        if not isinstance(component, Event):
             return None
         try:
-            return self.payload_for(ref, event.component)
+            return self.payload_for(ref, component)
         except UnsupportedByTarget:
             return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,11 @@ from converters.calendar import (
     content_hash,
     finalize_event,
     prepare,
+    published_hash,
     stamp_prepared,
 )
 from converters.model import CalendarMeta
+from converters.text import component_lines
 
 META = CalendarMeta(key="t/cal", name="Test", refresh_seconds=900)
 ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata"]
@@ -86,3 +89,15 @@ def test_a_vtodo_takes_the_prepared_path_to_the_same_bytes() -> None:
     fast = assemble(META, [stamp_prepared(prepare(todo), stamp)])
     assert fast == classic
     assert b"BEGIN:VTODO\r\nUID:job-1@t\r\nDTSTAMP:" in fast
+
+
+@given(events(), st.text(min_size=1, max_size=90).filter(str.strip), st.integers(0, 3))
+def test_the_kept_bytes_give_back_the_published_lines(ev: Event, uid: str, seq: int) -> None:
+    """Only folded bytes are kept per event: unfolding them must give exactly the lines a
+    full render publishes (long UIDs and descriptions fold; text may be non-ASCII), and
+    the published hash is the hash of those lines."""
+    stamp = Stamp(uid=uid, modified=datetime(2026, 1, 1, tzinfo=UTC), sequence=seq)
+    lines = tuple(component_lines(finalize_event(ev, stamp)))
+    rendered = stamp_prepared(prepare(ev), stamp)
+    assert rendered.lines == lines
+    assert published_hash(rendered) == hashlib.sha256("\r\n".join(lines).encode()).hexdigest()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from icalendar import Event
 
 from converters.calendar import Stamp, assemble, prepare, stamp_prepared
-from converters.model import CalendarMeta
+from converters.model import CalendarMeta, ConvertedEvent
 from converters.render_cache import RenderCache, fingerprint
 
 META = CalendarMeta(key="t/cal", name="Test", refresh_seconds=900)
@@ -37,6 +37,11 @@ def events(draw: st.DrawFn) -> Event:
     return ev
 
 
+def _full(components: list[Event]) -> list[ConvertedEvent]:
+    """Events as a source without a memo hands them over: full, with components."""
+    return [ConvertedEvent(f"k{i}", c, "") for i, c in enumerate(components)]
+
+
 def _bytes(prepared: list[object]) -> bytes:
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
     rendered = [stamp_prepared(p, Stamp(f"{i}@t", stamp)) for i, p in enumerate(prepared)]  # type: ignore[arg-type]
@@ -51,7 +56,7 @@ def test_every_sync_gives_what_a_full_render_gives(syncs: list[list[Event]], rnd
     for evs in syncs:
         evs = list(evs)
         rnd.shuffle(evs)  # type: ignore[attr-defined]
-        cached = cache.prepare_all(META.key, evs)
+        cached = cache.prepare_all(META.key, _full(evs))
         assert cached == [prepare(e) for e in evs]
         assert _bytes(cached) == _bytes([prepare(e) for e in evs])
 
@@ -65,16 +70,16 @@ def test_an_unchanged_sync_renders_nothing_and_a_change_renders_one() -> None:
         ev.add("dtstart", datetime(2026, 1, 1 + i, 9, tzinfo=tz))
         evs.append(ev)
     cache = RenderCache()
-    cache.prepare_all("c", evs)
+    cache.prepare_all("c", _full(evs))
     assert (cache.hits, cache.misses) == (0, 10)
     again = [Event(ev) for ev in evs]  # new objects, same content (a new pull)
-    cache.prepare_all("c", again)
+    cache.prepare_all("c", _full(again))
     assert (cache.hits, cache.misses) == (10, 10)
     again[3] = Event(again[3])  # a pull makes new objects: a changed event is one
     again[3]["SUMMARY"] = "Renamed"
-    assert cache.prepare_all("c", again)[3] == prepare(again[3])
+    assert cache.prepare_all("c", _full(again))[3] == prepare(again[3])
     assert (cache.hits, cache.misses) == (19, 11)
-    cache.prepare_all("c", again)  # the very same objects: found by identity
+    cache.prepare_all("c", _full(again))  # the same content again: all found
     assert (cache.hits, cache.misses) == (29, 11)
 
 
@@ -87,16 +92,16 @@ def test_the_same_wall_time_in_two_zones_is_two_entries() -> None:
     assert paris["DTSTART"].dt == utc["DTSTART"].dt
     assert fingerprint(paris) != fingerprint(utc)
     cache = RenderCache()
-    assert cache.prepare_all("c", [paris, utc]) == [prepare(paris), prepare(utc)]
+    assert cache.prepare_all("c", _full([paris, utc])) == [prepare(paris), prepare(utc)]
 
 
 def test_memory_follows_the_latest_sync() -> None:
     evs = [Event({"SUMMARY": f"e{i}"}) for i in range(5)]
     cache = RenderCache()
-    cache.prepare_all("a", evs)
-    cache.prepare_all("b", evs[:2])
+    cache.prepare_all("a", _full(evs))
+    cache.prepare_all("b", _full(evs[:2]))
     assert len(cache) == 7
-    cache.prepare_all("a", evs[:1])  # four events deleted upstream
+    cache.prepare_all("a", _full(evs[:1]))  # four events deleted upstream
     assert len(cache) == 3
     cache.retain(["b"])  # calendar "a" is gone
     assert len(cache) == 2

@@ -41,7 +41,7 @@ async def test_an_unchanged_answer_is_not_converted_again(
         alice = next(p.id for p in sim.people.values() if p.display_name == "Alice Martin")
         sim.rename_event(alice, "businessHours", "Shifts", "Day_Shift", "Early_Shift")
         third = await pull_source(src, state, now=NOW + timedelta(hours=2), clients=clients)
-        assert memo.misses == converted + 1  # only the renamed event's schedule
+        assert memo.misses == converted + 1  # only the renamed event was converted
         changed = [a.meta.key for a, b in zip(second, third, strict=True) if a.data != b.data]
         assert len(changed) == 1 and "Shifts" in changed[0]
     await clients.aclose()
