@@ -37,7 +37,8 @@ from .feeds_files import (
     strong_etag,
     whole_seconds,
 )
-from .state import FeedRecord, StateStore
+from .state import StateStore
+from .state_feeds import FeedRecord
 from .sync import RenderedCalendar
 
 __all__ = ["FeedContent", "FeedStore"]

@@ -15,7 +15,8 @@ from converters.model import CalendarMeta
 
 from .atomic import sync_dirs, write_atomic
 from .export import calendar_path
-from .state import FeedRecord, StateStore
+from .state import StateStore
+from .state_feeds import FeedRecord
 from .sync import RenderedCalendar
 
 log = logging.getLogger("icsbridge.feeds")

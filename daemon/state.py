@@ -27,7 +27,9 @@ from datetime import datetime
 from pathlib import Path
 
 from config.errors import IcsbridgeError
+from converters.render_cache import digest_of
 
+from .state_feeds import FeedsState
 from .state_push import PushState, ts
 
 SCHEMA_VERSION = 3
@@ -125,18 +127,6 @@ class ItemRow:
 
 
 @dataclass(frozen=True)
-class FeedRecord:
-    """What was last published for a feed."""
-
-    name: str
-    path: str
-    etag: str
-    last_modified: datetime
-    events: int
-    size: int
-
-
-@dataclass(frozen=True)
 class SourceStatus:
     name: str
     last_attempt: datetime | None
@@ -148,7 +138,35 @@ def _parsets(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class StateStore(PushState):
+_SELECT_ITEMS = (
+    "SELECT uid, source, calendar, native_key, rename_hint, content_hash, modified,"
+    " sequence, remote_version, published_hash FROM items"
+    " WHERE source = ? AND calendar = ? ORDER BY uid"
+)
+
+
+def _values(r: ItemRow) -> tuple[str | int | None, ...]:
+    """An item row as stored, in the columns of ``_SELECT_ITEMS``."""
+    return (
+        r.uid,
+        r.source,
+        r.calendar,
+        r.native_key,
+        r.rename_hint,
+        r.content_hash,
+        ts(r.modified),
+        r.sequence,
+        r.remote_version,
+        r.published_hash,
+    )
+
+
+def rows_digest(rows: Iterable[ItemRow]) -> bytes:
+    """The :meth:`StateStore.items_digest` the store gives once ``rows`` are written."""
+    return digest_of(sorted(_values(r) for r in rows))
+
+
+class StateStore(PushState, FeedsState):
     """Access to the state file. Use as a context manager or call ``close()``."""
 
     def __init__(self, path: Path) -> None:
@@ -218,12 +236,7 @@ class StateStore(PushState):
     # -- items ----------------------------------------------------------------
 
     def items(self, source: str, calendar: str) -> list[ItemRow]:
-        rows = self._db.execute(
-            "SELECT uid, source, calendar, native_key, rename_hint, content_hash, modified,"
-            " sequence, remote_version, published_hash FROM items"
-            " WHERE source = ? AND calendar = ? ORDER BY uid",
-            (source, calendar),
-        ).fetchall()
+        rows = self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall()
         return [
             ItemRow(
                 uid=r[0],
@@ -240,6 +253,12 @@ class StateStore(PushState):
             for r in rows
         ]
 
+    def items_digest(self, source: str, calendar: str) -> bytes:
+        """A digest of the calendar's rows as stored, equal to :func:`rows_digest` of the
+        rows last written: whether they changed, without building them (the daemon
+        asks for every calendar at every sync)."""
+        return digest_of(self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall())
+
     def uid_taken(self, uid: str) -> bool:
         return self._db.execute("SELECT 1 FROM items WHERE uid = ?", (uid,)).fetchone() is not None
 
@@ -253,21 +272,7 @@ class StateStore(PushState):
             "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
             " modified, sequence, remote_version, published_hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.uid,
-                    r.source,
-                    r.calendar,
-                    r.native_key,
-                    r.rename_hint,
-                    r.content_hash,
-                    ts(r.modified),
-                    r.sequence,
-                    r.remote_version,
-                    r.published_hash,
-                )
-                for r in rows
-            ],
+            [_values(r) for r in rows],
         )
 
     def put_item(self, row: ItemRow) -> None:
@@ -351,48 +356,3 @@ class StateStore(PushState):
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
-
-    # -- feeds ----------------------------------------------------------------
-
-    def feed_tokens(self) -> dict[str, str]:
-        """Feed name -> its current URL token."""
-        rows = self._db.execute("SELECT feed, token FROM feed_tokens").fetchall()
-        return {r[0]: r[1] for r in rows}
-
-    def set_feed_token(self, feed: str, token: str, when: datetime) -> None:
-        """Give ``feed`` a new token; the old one stops working at once."""
-        self._db.execute(
-            "INSERT INTO feed_tokens (feed, token, created) VALUES (?, ?, ?)"
-            " ON CONFLICT (feed) DO UPDATE SET token = excluded.token,"
-            " created = excluded.created",
-            (feed, token, ts(when)),
-        )
-
-    def feed_records(self) -> dict[str, FeedRecord]:
-        rows = self._db.execute(
-            "SELECT name, path, etag, last_modified, events, size FROM feeds"
-        ).fetchall()
-        return {
-            r[0]: FeedRecord(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5])
-            for r in rows
-        }
-
-    def set_feed_record(self, record: FeedRecord) -> None:
-        self._db.execute(
-            "INSERT INTO feeds (name, path, etag, last_modified, events, size)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-            " path = excluded.path, etag = excluded.etag,"
-            " last_modified = excluded.last_modified, events = excluded.events,"
-            " size = excluded.size",
-            (
-                record.name,
-                record.path,
-                record.etag,
-                ts(record.last_modified),
-                record.events,
-                record.size,
-            ),
-        )
-
-    def forget_feed(self, name: str) -> None:
-        self._db.execute("DELETE FROM feeds WHERE name = ?", (name,))

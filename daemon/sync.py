@@ -22,13 +22,13 @@ from converters.calendar import (
     stamp_prepared,
 )
 from converters.model import CalendarMeta
-from converters.render_cache import RenderCache, digest_of
+from converters.render_cache import RenderCache
 
 from .clients import SourceClients, new_client
 from .identity import Matched, reconcile
 from .push_journal import recover_pending
 from .sources.base import PulledCalendar, Source, source_for
-from .state import ItemRow, StateStore
+from .state import ItemRow, StateStore, rows_digest
 
 
 @dataclass(frozen=True)
@@ -127,22 +127,22 @@ def render_pulled(
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
-            rows = state.items(name, cal.meta.key)
             if cache is not None and not keep_items:
-                # The very same converted events (the source's ConvertMemo), the same
+                # The very same converted events (the source's LeanMemo), the same
                 # meta and the same state rows give the same result: reuse it whole
-                # (no matching, stamping or assembly).
-                known = cache.recall(cal.meta.key, cal.events, (cal.meta, digest_of(rows)))
+                # (no matching, stamping or assembly; the rows compared by digest).
+                stored = state.items_digest(name, cal.meta.key)
+                known = cache.recall(cal.meta.key, cal.events, (cal.meta, stored))
                 if isinstance(known, RenderedCalendar):
                     out.append(known)
                     continue
+            rows = state.items(name, cal.meta.key)
             rendered, rows_out = _render_calendar(cal, name, state, rows, now=now, cache=cache)
             if not keep_items and _changed(rows, rows_out):
                 state.replace_items(name, cal.meta.key, rows_out)
             if cache is not None and not keep_items and _unique_keys(cal):
-                # Kept as state.items() returns them (by UID) for recall's comparison.
-                by_uid = sorted(rows_out, key=lambda row: row.uid)
-                cache.remember(cal.meta.key, cal.events, (cal.meta, digest_of(by_uid)), rendered)
+                inputs = (cal.meta, rows_digest(rows_out))
+                cache.remember(cal.meta.key, cal.events, inputs, rendered)
             elif cache is not None:
                 cache.forget(cal.meta.key)
             out.append(rendered)

@@ -23,7 +23,7 @@ from test_feeds import (
     later,
 )
 
-from daemon.state import FeedRecord
+from daemon.state_feeds import FeedRecord
 
 
 @pytest.fixture

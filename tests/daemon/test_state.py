@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from daemon.state import _MIGRATIONS, SCHEMA_VERSION, FeedRecord, ItemRow, StateError, StateStore
+from daemon.state import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    ItemRow,
+    StateError,
+    StateStore,
+    rows_digest,
+)
+from daemon.state_feeds import FeedRecord
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -126,3 +135,16 @@ def test_feed_tokens_rotate_and_records_round_trip(tmp_path: Path) -> None:
         assert state.feed_records() == {"support": record}
         state.forget_feed("support")
         assert state.feed_records() == {}
+
+
+def test_items_digest_matches_the_rows_written_and_moves_with_them(tmp_path: Path) -> None:
+    """The daemon reuses a calendar whole when its rows' digest is unchanged: the digest
+    read back must equal the one of the rows written, and differ once one changes."""
+    rows = [_row("b@x", "kb"), _row("a@x", "ka")]  # written in any order
+    with StateStore(tmp_path / "s.sqlite") as store:
+        with store.transaction():
+            store.replace_items("hq", "hq/cal", rows)
+        assert store.items_digest("hq", "hq/cal") == rows_digest(rows)
+        store.put_item(replace(rows[0], sequence=rows[0].sequence + 1))
+        assert store.items_digest("hq", "hq/cal") != rows_digest(rows)
+        assert store.items_digest("hq", "hq/other") == rows_digest([])
