@@ -30,9 +30,8 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from config.settings import WebexSourceSettings
 from converters.errors import PayloadError
@@ -53,11 +52,19 @@ from .base import PulledCalendar, Source, payload_errors_of, register_source
 from .calendar_keys import safe_segment, unique_key
 from .token_cache import StaticToken
 from .webex_auth import OAuthRefresher, TokenProvider
+from .webex_wire import (
+    TYPE_WORDS,
+    ListEntry,
+    Location,
+    checked_zone,
+    list_entry,
+    location_of,
+    optional_text,
+    text_field,
+)
 from .webex_writes import WebexWrites, schedule_path
 
 log = logging.getLogger("icsbridge.webex")
-
-_TYPE_WORDS = {"businessHours": "business hours", "holidays": "holidays"}
 
 
 def _seg(segment: str) -> str:
@@ -104,13 +111,6 @@ class _Read:
     schedule_name: str
     tz: str
     events: list[ConvertedEvent]
-
-
-@dataclass(frozen=True)
-class _Location:
-    id: str
-    name: str
-    zone: str | None
 
 
 @register_source
@@ -214,9 +214,9 @@ class WebexSource(WebexWrites, Source):
                 self.api.get_json(f"/telephony/config/people/{_seg(person_id)}"),
             ]
         )
-        name = _text(person, "displayName", f"person {person_id}")
-        location_id = _optional_text(person, "locationId", f"person {name}")
-        person_zone = _optional_text(calling, "timeZone", f"calling settings of {name}")
+        name = text_field(person, "displayName", f"person {person_id}")
+        location_id = optional_text(person, "locationId", f"person {name}")
+        person_zone = optional_text(calling, "timeZone", f"calling settings of {name}")
         location = await locations.get(location_id) if location_id else None
         location_label = f"location {location.name}" if location else ""
         location_zone = (location.zone, location_label) if location else None
@@ -248,20 +248,20 @@ class WebexSource(WebexWrites, Source):
                 )
         return await gather_in_order(self._read(target, *zones) for target, zones in todo)
 
-    async def _configured_locations(self, known: _Locations) -> list[_Location]:
+    async def _configured_locations(self, known: _Locations) -> list[Location]:
         wanted = self.settings.locations
         if wanted != "all":
             return await gather_in_order(known.get(lid) for lid in wanted)
-        found: list[_Location] = []
+        found: list[Location] = []
         params = {"max": self.settings.page_size}
         async for item in self.api.paginate("/locations", params, "items"):
-            location = _location_of(item, "location list")
+            location = location_of(item, "location list")
             known.add(location)
             found.append(location)
         return found
 
     async def _pull_location(
-        self, location: _Location, done: set[tuple[str, str, str]]
+        self, location: Location, done: set[tuple[str, str, str]]
     ) -> list[_Read]:
         path = f"/telephony/config/locations/{_seg(location.id)}/schedules"
         reads = []
@@ -273,11 +273,11 @@ class WebexSource(WebexWrites, Source):
             reads.append(self._read(target, (location.zone, f"location {location.name}")))
         return await gather_in_order(reads)
 
-    async def _list(self, path: str, where: str) -> list[_Entry]:
+    async def _list(self, path: str, where: str) -> list[ListEntry]:
         """The schedules of a list endpoint, all pages, skipping types we do not know."""
         params = {"max": self.settings.page_size}
         entries = [
-            _entry(item, where) async for item in self.api.paginate(path, params, "schedules")
+            list_entry(item, where) async for item in self.api.paginate(path, params, "schedules")
         ]
         return [e for e in entries if e is not None]
 
@@ -312,7 +312,7 @@ class WebexSource(WebexWrites, Source):
         for zone, origin in candidates:
             if zone:
                 log.debug('source "%s": %s: time zone %s from %s', self.name, what, zone, origin)
-                return _checked_zone(zone, origin)
+                return checked_zone(zone, origin)
         if self.settings.timezone is not None:
             zone = self.settings.timezone.key
             log.debug('source "%s": %s: time zone %s from the config', self.name, what, zone)
@@ -333,7 +333,7 @@ class WebexSource(WebexWrites, Source):
                 key=key,
                 name=f"{r.schedule_name} ({t.owner_name})",
                 description=(
-                    f"Webex Calling {_TYPE_WORDS[t.type]} schedule "
+                    f"Webex Calling {TYPE_WORDS[t.type]} schedule "
                     f'"{r.schedule_name}" of {t.owner} (time zone {r.tz})'
                 ),
                 timezone=r.tz,
@@ -348,74 +348,22 @@ class _Locations:
 
     def __init__(self, source: WebexSource) -> None:
         self._source = source
-        self._known: dict[str, asyncio.Future[_Location]] = {}
+        self._known: dict[str, asyncio.Future[Location]] = {}
 
-    def add(self, location: _Location) -> None:
+    def add(self, location: Location) -> None:
         if location.id not in self._known:
-            done: asyncio.Future[_Location] = asyncio.get_running_loop().create_future()
+            done: asyncio.Future[Location] = asyncio.get_running_loop().create_future()
             done.set_result(location)
             self._known[location.id] = done
 
-    async def get(self, location_id: str) -> _Location:
+    async def get(self, location_id: str) -> Location:
         if location_id not in self._known:
             self._known[location_id] = asyncio.ensure_future(self._read(location_id))
         return await asyncio.shield(self._known[location_id])
 
-    async def _read(self, location_id: str) -> _Location:
+    async def _read(self, location_id: str) -> Location:
         body = await self._source.api.get_json(f"/locations/{_seg(location_id)}")
-        return _location_of(body, f"location {location_id}")
-
-
-def _text(body: Any, key: str, where: str) -> str:
-    value = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(value, str) or not value:
-        raise PayloadError(f'webex: {where}: field "{key}" is missing or not text')
-    return value
-
-
-def _optional_text(body: Any, key: str, where: str) -> str | None:
-    if not isinstance(body, dict):
-        raise PayloadError(f"webex: {where}: the answer is not an object")
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise PayloadError(f'webex: {where}: field "{key}" is not text')
-    return value
-
-
-class _Entry(NamedTuple):
-    id: str
-    name: str
-    type: str
-    level: object  # only person lists carry it; checked by the caller
-
-
-def _entry(item: dict[str, Any], where: str) -> _Entry | None:
-    """A schedule list entry; None (and a warning) for a type we do not know."""
-    sid = _text(item, "id", where)
-    name = _text(item, "name", where)
-    stype = _text(item, "type", f'{where}: schedule "{name}"')
-    if stype not in _TYPE_WORDS:
-        log.warning('webex: %s: schedule "%s" has unknown type %r; skipped', where, name, stype)
-        return None
-    return _Entry(sid, name, stype, item.get("level"))
-
-
-def _location_of(body: Any, where: str) -> _Location:
-    lid = _text(body, "id", where)
-    name = _text(body, "name", where)
-    return _Location(lid, name, _optional_text(body, "timeZone", f"location {name}"))
-
-
-def _checked_zone(zone: str, origin: str) -> str:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
-        raise PayloadError(
-            f'webex: {origin}: timeZone "{zone}" is not a known IANA time zone'
-        ) from None
-    return zone
+        return location_of(body, f"location {location_id}")
 
 
 __all__ = ["WebexSource"]
