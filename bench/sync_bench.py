@@ -10,7 +10,7 @@ timed process (its objects would slow the garbage collector down for nothing).
 
 - ``export``: ``icsbridge export`` (``daemon.export.run_export``), fresh state and client.
 - ``resync``: the daemon's path, ``pull_source`` with its ``SourceClients`` (pooled client,
-  render cache, convert memo): one cold sync, then re-syncs alternating between the two
+  render cache, lean memo): one cold sync, then re-syncs alternating between the two
   recordings: 0% changed (the same answers again) and 1% changed (the other recording).
   Each figure is the median of ``--reps`` syncs in one process, so what a steady daemon
   pays (garbage collection included) is counted.

@@ -98,7 +98,7 @@ class SourceClients:
         return self._get(name).cache
 
     def memo(self, name: str) -> LeanMemo:
-        """The source's convert memo (created with its client)."""
+        """The source's lean memo (created with its client)."""
         return self._get(name).memo
 
     def _get(self, name: str) -> _Held:
