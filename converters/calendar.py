@@ -143,7 +143,7 @@ class RenderedEvent:
         Folding only inserts CRLF + space, and a content line never holds a CR or LF
         (text escapes them), so removing every CRLF + space gives the lines back.
         """
-        return (self.head + self.tail).replace(b"\r\n ", b"")[:-2]
+        return self.data.replace(b"\r\n ", b"")[:-2]
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -176,9 +176,8 @@ def prepare(component: Event | Todo) -> PreparedEvent:
 
 
 def lean_event(event: ConvertedEvent) -> ConvertedEvent:
-    """``event`` without its component, prepared instead (see ``ConvertedEvent``)."""
-    if event.prepared is not None and event.component is None:
-        return event
+    """``event`` (a full one) without its component, prepared instead (see
+    ``ConvertedEvent``)."""
     return ConvertedEvent(event.native_key, None, event.rename_hint, prepare(event.vevent()))
 
 

@@ -128,6 +128,9 @@ class RenderCache:
 
 
 EventThunk = tuple[bytes, Callable[[], ConvertedEvent]]
+# A schedule's answer digest, what the source keeps besides its events, and each event
+# with its own digest.
+_Kept = tuple[bytes, object, list[tuple[bytes, ConvertedEvent]]]
 T = TypeVar("T")
 
 
@@ -147,8 +150,7 @@ class LeanMemo:
     """
 
     def __init__(self) -> None:
-        self._schedules: dict[Hashable, tuple[bytes, object, list[tuple[bytes, ConvertedEvent]]]]
-        self._schedules = {}
+        self._schedules: dict[Hashable, _Kept] = {}
         self._seen: set[Hashable] = set()
         self.hits = 0
         self.misses = 0
