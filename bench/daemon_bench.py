@@ -34,10 +34,10 @@ from bench.sync_bench import NOW, config_text
 async def network(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
-    from config.loader import load_settings
-    from daemon.clients import SourceClients
-    from daemon.state import StateStore
-    from daemon.sync import pull_source
+    from icsbridge.config.loader import load_settings
+    from icsbridge.daemon.sources.pool import SourceClients
+    from icsbridge.daemon.store.state import StateStore
+    from icsbridge.daemon.sync.pull import pull_source
 
     with (
         sim_server(args.people, args.schedules, args.events, args.latency) as (port, people),
@@ -57,7 +57,7 @@ async def network(args: argparse.Namespace) -> dict[str, Any]:
         clients.client(src).event_hooks["request"].append(count)
         with StateStore(Path(folder) / "state.sqlite") as state:
             start = time.perf_counter()
-            out = await pull_source(src, state, now=NOW, clients=clients)
+            out = await pull_source(src, state, now=NOW, settle=None, clients=clients)
             wall = time.perf_counter() - start
         await clients.aclose()
     bound = sent * args.latency / src.concurrency

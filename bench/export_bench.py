@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+
 TARGET_RATIO = 1.5
 
 
@@ -38,17 +40,16 @@ def _peak_rss_mb() -> float:
 
 
 def _sim(args: argparse.Namespace) -> Any:
-    from daemon.simulators.webex import WebexSimState
 
-    return WebexSimState.bulk(args.people, args.schedules, args.events)
+    return webex_seed.bulk_state(args.people, args.schedules, args.events)
 
 
 def run_icsbridge(args: argparse.Namespace) -> dict[str, float]:
     import httpx
 
-    from config.loader import load_settings
-    from daemon.export import run_export
-    from daemon.simulators.webex import create_app
+    from icsbridge.config.loader import load_settings
+    from icsbridge.daemon.cli.export import run_export
+    from icsbridge.daemon.simulators.webex.app import create_app
 
     sim = _sim(args)
     app = create_app(sim)

@@ -2,7 +2,7 @@
 
 - icsbridge: the real server in a child process (bench/serve_bench_server.py): a merged
   feed built by the real pipeline from the bulk Webex simulator, a FeedTokens URL, and
-  ``daemon.server.create_app`` on uvicorn (httptools) under uvloop, started like
+  ``icsbridge.daemon.web.app.create_app`` on uvicorn (httptools) under uvloop, started like
   ``icsbridge run`` starts it (QuietServer on a socket from ``bind()``);
 - nginx: Debian's nginx from a temp prefix on a free port (``daemon off``, worker_processes
   auto, ``etag on``, no access log) serving the very same bytes from a file, twice:
@@ -170,7 +170,7 @@ def _report(
         f"{os.cpu_count()} CPU cores, shared by the server under test and wrk; "
         f"{_version([tools['nginx'], '-v'])}; {_version([tools['wrk'], '-v'])}"
     )
-    print(f"icsbridge: daemon.server.create_app on uvicorn ({ics.http}, {ics.loop}), one process")
+    print(f"icsbridge: daemon.web.app.create_app on uvicorn ({ics.http}, {ics.loop}), one process")
     print()
     print(
         f"{'server':<14}{'req/s 200':>11}{'req/s 304':>11}{'MB/s 200':>10}"

@@ -3,7 +3,7 @@
 Builds one merged feed of ~1 MB with the real pipeline (the bulk Webex simulator in
 process -> WebexSource -> pull_and_render -> FeedStore with a ``[[feeds]]`` entry, which
 also writes the feed's file), gives it a FeedTokens token in a temp StateStore, then serves
-``daemon.server.create_app`` the way ``icsbridge run`` does: ``QuietServer`` on a socket
+``icsbridge.daemon.web.app.create_app`` the way ``icsbridge run`` does: ``QuietServer`` on a socket
 from ``bind()``, inside ``uvloop.run``, uvicorn with httptools, no access log, no lifespan.
 
 Prints one JSON line on stdout once the server listens (port, feed URL path, ETag, the
@@ -22,6 +22,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from icsbridge.daemon.simulators.webex import seed as webex_seed
 
 FEED = "bench"
 # The bulk simulator's org at these sizes renders to a merged feed just under 1,000,000
@@ -48,14 +50,14 @@ async def _build(args: argparse.Namespace) -> tuple[Any, Any]:
     """(feed store, state) holding the one merged feed, synced once."""
     import httpx
 
-    from config.loader import load_settings, resolve_secrets
-    from daemon.feeds import FeedStore
-    from daemon.simulators.webex import WebexSimState, create_app
-    from daemon.sources.base import source_for
-    from daemon.state import StateStore
-    from daemon.sync import pull_and_render
+    from icsbridge.config.loader import load_settings, resolve_secrets
+    from icsbridge.daemon.feeds.store import FeedStore
+    from icsbridge.daemon.simulators.webex.app import create_app
+    from icsbridge.daemon.sources.kinds import source_for
+    from icsbridge.daemon.store.state import StateStore
+    from icsbridge.daemon.sync.pull import pull_and_render
 
-    sim = WebexSimState.bulk(args.people, args.schedules, args.events)
+    sim = webex_seed.bulk_state(args.people, args.schedules, args.events)
     folder = Path(args.dir)
     settings = load_settings(_config(folder, sorted(sim.people)))
     problems = resolve_secrets(settings)
@@ -67,17 +69,17 @@ async def _build(args: argparse.Namespace) -> tuple[Any, Any]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     async with httpx.AsyncClient(transport=transport) as client:
         source = source_for(settings.sources[0], client, tokens=state)
-        rendered = await pull_and_render(source, "bench", state, now=now)
+        rendered = await pull_and_render(source, "bench", state, now=now, settle=None)
     feeds.update_source("bench", rendered, now=now)
     return feeds, state
 
 
 async def serve(args: argparse.Namespace) -> None:
 
-    from daemon.metrics import Metrics
-    from daemon.server import create_app
-    from daemon.serving import bind, feed_server
-    from daemon.tokens import FeedTokens
+    from icsbridge.daemon.feeds.tokens import FeedTokens
+    from icsbridge.daemon.web.app import create_app
+    from icsbridge.daemon.web.binding import bind, feed_server
+    from icsbridge.daemon.web.metrics import Metrics
 
     feeds, state = await _build(args)
     content = feeds.get(FEED)

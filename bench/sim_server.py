@@ -19,12 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+
 
 async def _serve(args: argparse.Namespace) -> None:
-    from daemon.demo import serve_on_loopback
-    from daemon.simulators.webex import WebexSimState, create_app
+    from icsbridge.daemon.cli.demo import serve_on_loopback
+    from icsbridge.daemon.simulators.webex.app import create_app
 
-    sim = WebexSimState.bulk(args.people, args.schedules, args.events)
+    sim = webex_seed.bulk_state(args.people, args.schedules, args.events)
     sim.requests = _Counted()  # type: ignore[assignment]  # keep a count, not every request
     server, task, port = await serve_on_loopback(create_app(sim, latency=args.latency))
     print(json.dumps({"port": port, "people": sorted(sim.people)}), flush=True)

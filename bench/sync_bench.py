@@ -8,7 +8,7 @@ rendering and assembly (and for the export, the atomic file writes). The simulat
 time is excluded, as a real API's server time would be; the simulator is not even in the
 timed process (its objects would slow the garbage collector down for nothing).
 
-- ``export``: ``icsbridge export`` (``daemon.export.run_export``), fresh state and client.
+- ``export``: ``icsbridge export`` (``daemon.cli.export.run_export``), fresh state and client.
 - ``resync``: the daemon's path, ``pull_source`` with its ``SourceClients`` (pooled client,
   render cache, lean memo): one cold sync, then re-syncs alternating between the two
   recordings: 0% changed (the same answers again) and 1% changed (the other recording).
@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CHANGED = 0.01
 
@@ -45,7 +47,7 @@ def config_text(people: list[str], base_url: str = "https://webexapis.com/v1") -
 
 
 def _settings(folder: Path, people: list[str]) -> Any:
-    from config.loader import load_settings
+    from icsbridge.config.loader import load_settings
 
     (folder / "token").write_text("demo-token")
     (folder / "config.toml").write_text(config_text(people))
@@ -66,16 +68,16 @@ async def snapshot(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
     from bench.replay import Recorder
-    from daemon.simulators.webex import WebexSimState, create_app
-    from daemon.state import StateStore
-    from daemon.sync import pull_source
+    from icsbridge.daemon.simulators.webex.app import create_app
+    from icsbridge.daemon.store.state import StateStore
+    from icsbridge.daemon.sync.pull import pull_source
 
-    sim = WebexSimState.bulk(args.people, args.schedules, args.events)
+    sim = webex_seed.bulk_state(args.people, args.schedules, args.events)
     recorder = Recorder(httpx.ASGITransport(app=create_app(sim)))
     with tempfile.TemporaryDirectory() as folder:
         src = _settings(Path(folder), sorted(sim.people)).sources[0]
         with StateStore(Path(folder) / "state.sqlite") as state:
-            first = await pull_source(src, state, now=NOW, transport=recorder)
+            first = await pull_source(src, state, now=NOW, settle=None, transport=recorder)
     base = await recorder.snapshot()
     changed = change_events(sim, CHANGED)
     moved = await recorder.snapshot()
@@ -98,7 +100,7 @@ def _load(path: str) -> dict[str, Any]:
 
 async def export(args: argparse.Namespace) -> dict[str, Any]:
     from bench.replay import Replay
-    from daemon.export import run_export
+    from icsbridge.daemon.cli.export import run_export
 
     data = _load(args.snapshot)
     replay = Replay(data["base"])
@@ -114,9 +116,9 @@ async def export(args: argparse.Namespace) -> dict[str, Any]:
 
 async def resync(args: argparse.Namespace) -> dict[str, Any]:
     from bench.replay import Replay
-    from daemon.clients import SourceClients
-    from daemon.state import StateStore
-    from daemon.sync import pull_source
+    from icsbridge.daemon.sources.pool import SourceClients
+    from icsbridge.daemon.store.state import StateStore
+    from icsbridge.daemon.sync.pull import pull_source
 
     data = _load(args.snapshot)
     replay = Replay(data["base"])
@@ -129,7 +131,7 @@ async def resync(args: argparse.Namespace) -> dict[str, Any]:
 
             async def sync() -> tuple[float, list[Any]]:
                 start = time.perf_counter()
-                out = await pull_source(src, state, now=now, clients=clients)
+                out = await pull_source(src, state, now=now, settle=None, clients=clients)
                 return time.perf_counter() - start, out
 
             cold, out = await sync()

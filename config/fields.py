@@ -1,7 +1,7 @@
 """Checks for single config values, each failing with one user-facing phrase.
 
 Every check raises ``PydanticCustomError`` of type :data:`PROBLEM` whose message is the
-"what is wrong" part of a line; :mod:`config.problems` prefixes it with the file,
+"what is wrong" part of a line; :mod:`icsbridge.config.problems` prefixes it with the file,
 section and field. Messages quote what the user wrote, except for secrets.
 """
 
@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from config.durations import format_duration, parse_duration
-from config.wording import quote, toml_type
+from icsbridge.config.durations import format_duration, parse_duration
+from icsbridge.config.wording import quote, toml_type
 
 PROBLEM = "icsbridge"
 """Error type of every message written here; its text is shown as is."""

@@ -1,6 +1,6 @@
-"""Read the TOML config file into :class:`~config.settings.Settings`.
+"""Read the TOML config file into :class:`~icsbridge.config.settings.Settings`.
 
-Every problem in the file is reported in one :class:`~config.errors.ConfigError`, one
+Every problem in the file is reported in one :class:`~icsbridge.config.errors.ConfigError`, one
 line each, prefixed by the file name as the user gave it::
 
     config.toml: source "hq": field "interval": "5x" is not a duration (e.g. "15m", "1h30m")
@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.errors import ConfigError
-from config.problems import describe_errors, known_top_level_keys, unknown_key_line
-from config.secrets import SecretRef
-from config.settings import Settings
+from icsbridge.config.errors import ConfigError
+from icsbridge.config.problems import describe_errors, known_top_level_keys, unknown_key_line
+from icsbridge.config.secrets import SecretRef
+from icsbridge.config.settings import Settings
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)$")

@@ -2,7 +2,7 @@
 
 A pydantic location such as ``("sources", 1, "webex", "interval")`` becomes
 ``source "hq": field "interval"``; the message comes from our own checks
-(:data:`config.fields.PROBLEM`) or is phrased here for pydantic's built-in error types.
+(:data:`icsbridge.config.fields.PROBLEM`) or is phrased here for pydantic's built-in error types.
 Pydantic's own multi-line text never reaches the user, and inputs are only quoted by
 checks that know the field holds no secret.
 """
@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from config.fields import PROBLEM
-from config.settings import (
+from icsbridge.config.fields import PROBLEM
+from icsbridge.config.settings import (
     DUPLICATE_NAME,
     SOURCE_KINDS,
     SOURCE_MODELS,
@@ -26,7 +26,7 @@ from config.settings import (
     FeedSettings,
     Settings,
 )
-from config.wording import quote, toml_type
+from icsbridge.config.wording import quote, toml_type
 
 _NAME = re.compile(r"[a-z0-9-]+")
 _SET_BY_LOADER = frozenset({"path"})

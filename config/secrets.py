@@ -21,8 +21,8 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from config.errors import ConfigError
-from config.wording import quote
+from icsbridge.config.errors import ConfigError
+from icsbridge.config.wording import quote
 
 SecretScheme: TypeAlias = Literal["env", "file", "credential"]
 

@@ -1,7 +1,7 @@
 """The validated settings: what the TOML config says, as frozen pydantic models.
 
 Validation collects every problem in one pass: field checks live in
-:mod:`config.fields`, and checks that involve several fields (credentials, something
+:mod:`icsbridge.config.fields`, and checks that involve several fields (credentials, something
 to publish, unique names) are added next to the field errors by wrap validators, so a
 user fixes the whole file in one go. Relative paths are made absolute against
 ``context={"base_dir": ...}`` given to ``model_validate`` (the loader passes the config
@@ -26,15 +26,15 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from config import fields
-from config.apio import ApioSourceSettings
-from config.b2core import B2coreSourceSettings
-from config.secrets import SecretRef
-from config.source_base import SourceSettingsBase
-from config.validation import detail, validate_adding
-from config.webex import OAUTH_FIELDS, WebexSourceSettings
-from config.wordbee import WordbeeSourceSettings
-from config.wording import quote, toml_type
+from icsbridge.config import fields
+from icsbridge.config.secrets import SecretRef
+from icsbridge.config.sources.apio import ApioSourceSettings
+from icsbridge.config.sources.b2core import B2coreSourceSettings
+from icsbridge.config.sources.base import SourceSettingsBase
+from icsbridge.config.sources.webex import OAUTH_FIELDS, WebexSourceSettings
+from icsbridge.config.sources.wordbee import WordbeeSourceSettings
+from icsbridge.config.validation import detail, validate_adding
+from icsbridge.config.wording import quote, toml_type
 
 __all__ = [
     "OAUTH_FIELDS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.errors import IcsbridgeError
+from icsbridge.config.errors import IcsbridgeError
 
 
 class PayloadError(IcsbridgeError):

@@ -1,1 +1,1 @@
-"""Everything with I/O and time: API sources, simulators, state, sync, feeds, server, CLI."""
+"""Everything with I/O and time, one folder per subsystem (see docs/architecture.md)."""

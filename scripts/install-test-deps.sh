@@ -95,7 +95,7 @@ import("ical.js").then(() => {
 });' 2>&1)" || fail "ical.js does not load in node: ${ical_version##*$'\n'}"
 step "ical.js: $ical_version loads in node"
 
-# --- systemd-analyze: tests/daemon/test_systemd_units.py checks the units offline ----------
+# --- systemd-analyze: tests/daemon/service/test_systemd_units.py checks the units offline ----------
 if command -v systemd-analyze >/dev/null 2>&1; then
     step "systemd-analyze: already installed ($(systemd-analyze --version | head -n1))"
 else

@@ -31,3 +31,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
   touch "$stamp"
 fi
+if [ -n "$extra" ]; then
+  # mypy reads the icsbridge namespace through symlinks (see [tool.mypy] in pyproject.toml).
+  mkdir -p .venv/typecheck/icsbridge
+  for folder in config converters daemon; do
+    ln -sfn "../../../$folder" ".venv/typecheck/icsbridge/$folder"
+  done
+fi

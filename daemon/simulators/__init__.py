@@ -3,5 +3,5 @@
 Each simulator behaves like the documented API (auth, paging, errors, id changes on
 rename) and keeps its data in memory. Tests drive them through ``httpx.ASGITransport``;
 ``icsbridge demo`` serves them with uvicorn on loopback. What they share (request log,
-fault injection, clock, request plumbing) lives in :mod:`daemon.simulators.common`.
+fault injection, clock, request plumbing) lives in :mod:`icsbridge.daemon.simulators.common`.
 """

@@ -1,4 +1,4 @@
-"""The one interface every API source implements, and the registry of source kinds."""
+"""The one interface every API source implements (the registry of kinds is ``kinds``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from config.errors import IcsbridgeError
-from converters.errors import PayloadError
-from converters.model import CalendarMeta, ConvertedEvent
+from icsbridge.converters.errors import PayloadError
+from icsbridge.converters.ical.model import CalendarMeta, ConvertedEvent
 
 
 @dataclass
@@ -33,7 +32,7 @@ class PulledCalendar:
 
 class TokenStore(Protocol):
     """Where a source keeps secrets an API hands back (a rotated OAuth refresh token),
-    so that a restart does not lose them. Implemented by ``daemon.state.StateStore``."""
+    so that a restart does not lose them. Implemented by ``daemon.store.state.StateStore``."""
 
     def get_secret(self, key: str) -> str | None: ...
 
@@ -67,8 +66,8 @@ class Source(ABC):
       clients in :meth:`_setup`, which the constructor calls last.
     - ``pull()`` reads everything the settings select and returns one
       :class:`PulledCalendar` per schedule; ``meta.key`` is unique within the source.
-      It raises ``daemon.http.SourceError`` when the API fails or refuses, and
-      ``converters.errors.PayloadError`` when an answer has the wrong shape; both are one
+      It raises ``icsbridge.daemon.sources.http.SourceError`` when the API fails or refuses, and
+      ``icsbridge.converters.errors.PayloadError`` when an answer has the wrong shape; both are one
       line starting with ``source "<name>": ``. It never returns a partial result.
       ``pull(lean=True)`` (the sync) lets a kind hand over lean events (prepared bytes,
       no component; see ``ConvertedEvent``) from what it kept of earlier pulls; every
@@ -114,39 +113,3 @@ class Source(ABC):
     @abstractmethod
     async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
         """The whole read (see the class docstring)."""
-
-
-SOURCE_KINDS: dict[str, type[Source]] = {}
-
-S = TypeVar("S", bound=type[Source])
-
-
-def register_source(cls: S) -> S:
-    """Class decorator: make ``cls`` the source for config ``kind = cls.kind``."""
-    SOURCE_KINDS[cls.kind] = cls
-    return cls
-
-
-def source_for(
-    settings: Any,
-    client: httpx.AsyncClient,
-    *,
-    tokens: TokenStore,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    rng: random.Random | None = None,
-    clock: Callable[[], datetime] = utc_now,
-) -> Source:
-    """Build the source that ``settings.kind`` names."""
-    # The concrete modules register themselves when the package is imported; importing
-    # it here keeps that true for a caller that imported only this module by path.
-    import daemon.sources  # noqa: F401
-
-    try:
-        cls = SOURCE_KINDS[settings.kind]
-    except KeyError:
-        known = ", ".join(sorted(SOURCE_KINDS)) or "none"
-        raise IcsbridgeError(
-            f'source "{settings.name}": kind "{settings.kind}" is not supported yet '
-            f"(supported: {known})"
-        ) from None
-    return cls(settings, client, tokens=tokens, sleep=sleep, rng=rng, clock=clock)

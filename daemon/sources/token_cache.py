@@ -17,13 +17,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, Protocol
 
-from .base import TokenStore
+from icsbridge.daemon.sources.base import TokenStore
 
 REFRESH_MARGIN = timedelta(seconds=300)
 
 
 class SecretLike(Protocol):
-    """What ``config.secrets.SecretRef`` offers: the secret, read when needed."""
+    """What ``icsbridge.config.secrets.SecretRef`` offers: the secret, read when needed."""
 
     def resolve(self) -> str: ...
 

@@ -1,4 +1,4 @@
-"""What a writable source offers the push engine (``daemon.push``): plan a write, send it.
+"""What a writable source offers the push engine (``daemon.push.engine``): plan a write, send it.
 
 The engine is source-agnostic. It decides *what* changes (create, update, delete of one
 event of one calendar); a source decides *how* its API does it. Planning is pure (the
@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from icalendar import Event
 
-from converters.errors import UnsupportedByTarget
-from converters.model import ConvertedEvent
+from icsbridge.converters.errors import UnsupportedByTarget
+from icsbridge.converters.ical.model import ConvertedEvent
 
 Action = Literal["create", "update", "delete"]
 Payload = dict[str, Any]
@@ -96,7 +96,7 @@ class EventWriter(ABC):
     @abstractmethod
     async def send_write(self, ref: Mapping[str, str], write: PlannedWrite) -> str | None:
         """Make the call. Returns the object's native key afterwards (a rename may change
-        it; None after a delete). Raises ``daemon.http.SourceError`` on refusal. Never
+        it; None after a delete). Raises ``daemon.sources.http.SourceError`` on refusal. Never
         retried once it may have reached the server."""
 
 

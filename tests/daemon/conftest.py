@@ -9,9 +9,10 @@ import httpx
 import pytest
 from support.webex_org import FakeSleep, write_config
 
-from config.loader import load_settings
-from config.settings import Settings, SourceSettings
-from daemon.simulators.webex import WebexSimState, create_app
+from icsbridge.config.loader import load_settings
+from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+from icsbridge.daemon.simulators.webex.app import WebexSimState, create_app
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def sim() -> WebexSimState:
-    return WebexSimState.demo()
+    return webex_seed.demo_state()
 
 
 @pytest.fixture

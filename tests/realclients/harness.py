@@ -344,7 +344,7 @@ def parse_problems(ics: bytes) -> list[str]:
     Each line is prefixed with who made it, so ``assert parse_problems(data) == []`` says
     at once which reader objected.
     """
-    from converters.feedcheck import validate_feed
+    from icsbridge.converters.ical.feedcheck.validate import validate_feed
 
     return [
         *(f"validate_feed: {p}" for p in validate_feed(ics)),

@@ -24,9 +24,15 @@ import pytest
 from icalendar import Calendar
 from support.feeds import exported_files
 
-from config.loader import load_settings
-from daemon.export import run_export
-from daemon.simulators.apio import ApioSimState, create_app, demo_secret_files, demo_source
+from icsbridge.config.loader import load_settings
+from icsbridge.daemon.cli.export import run_export
+from icsbridge.daemon.simulators.apio import seed as apio_seed
+from icsbridge.daemon.simulators.apio.app import (
+    ApioSimState,
+    create_app,
+    demo_secret_files,
+    demo_source,
+)
 from realclients.harness import (
     assert_parsers_agree,
     by_summary,
@@ -143,7 +149,7 @@ def expected(sim: ApioSimState, key: str) -> dict[str, list[datetime]]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[ApioSimState, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("apio-export")
-    sim = ApioSimState.demo(now=lambda: NOW)
+    sim = apio_seed.demo_state(now=lambda: NOW)
     for name, text in demo_secret_files().items():
         (folder / name).write_text(text)
     config = folder / "config.toml"

@@ -15,9 +15,15 @@ import httpx
 import pytest
 from icalendar import Calendar
 
-from config.loader import load_settings
-from daemon.export import run_export
-from daemon.simulators.b2core import B2coreSimState, create_app, demo_secret_files, demo_source
+from icsbridge.config.loader import load_settings
+from icsbridge.daemon.cli.export import run_export
+from icsbridge.daemon.simulators.b2core import seed as b2core_seed
+from icsbridge.daemon.simulators.b2core.app import (
+    B2coreSimState,
+    create_app,
+    demo_secret_files,
+    demo_source,
+)
 from realclients.harness import (
     assert_parsers_agree,
     by_summary,
@@ -31,7 +37,7 @@ def exported(
 ) -> tuple[B2coreSimState, date, bytes]:
     folder = tmp_path_factory.mktemp("b2core-export")
     today = datetime.now(UTC).date()
-    sim = B2coreSimState.demo(today)
+    sim = b2core_seed.demo_state(today)
     for name, text in demo_secret_files().items():
         (folder / name).write_text(text)
     config = folder / "config.toml"

@@ -16,9 +16,10 @@ from support.feeds import exported_files
 from support.webex_oracle import occurrence_starts
 from support.webex_org import NOW, write_config
 
-from config.loader import load_settings
-from daemon.export import run_export
-from daemon.simulators.webex import WebexSimState, create_app
+from icsbridge.config.loader import load_settings
+from icsbridge.daemon.cli.export import run_export
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+from icsbridge.daemon.simulators.webex.app import WebexSimState, create_app
 from realclients.harness import (
     assert_parsers_agree,
     by_summary,
@@ -51,7 +52,7 @@ def _expected(sim: WebexSimState, key: str) -> dict[str, list[datetime]]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[WebexSimState, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("export")
-    sim = WebexSimState.demo()
+    sim = webex_seed.demo_state()
     # Every other week on Sunday and Tuesday, entered on a Monday: the week start (WKST)
     # decides which Sunday comes first, so simulator, converter and parsers must agree.
     bruno = next(p.id for p in sim.people.values() if p.display_name == "Bruno Lefevre")

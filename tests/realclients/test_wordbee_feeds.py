@@ -22,9 +22,10 @@ from freezegun import freeze_time
 from icalendar import Calendar
 from support.feeds import exported_files
 
-from config.loader import load_settings
-from daemon.export import run_export
-from daemon.simulators.wordbee import (
+from icsbridge.config.loader import load_settings
+from icsbridge.daemon.cli.export import run_export
+from icsbridge.daemon.simulators.wordbee import seed as wordbee_seed
+from icsbridge.daemon.simulators.wordbee.app import (
     WordbeeSimState,
     create_app,
     demo_secret_files,
@@ -52,7 +53,7 @@ def read_window(zone: ZoneInfo) -> tuple[datetime, datetime]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[WordbeeSimState, dict[str, bytes]]:
     folder: Path = tmp_path_factory.mktemp("wordbee-export")
-    sim = WordbeeSimState.demo(lambda: NOW)
+    sim = wordbee_seed.demo_state(lambda: NOW)
     for name, content in demo_secret_files().items():
         (folder / name).write_text(content)
     config = folder / "config.toml"

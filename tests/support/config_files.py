@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import ConfigError
-from config.loader import load_settings
-from config.settings import Settings
+from icsbridge.config.errors import ConfigError
+from icsbridge.config.loader import load_settings
+from icsbridge.config.settings import Settings
 
 
 def load_config(tmp_path: Path, text: str) -> Settings:

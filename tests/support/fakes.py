@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DictTokens:
-    """A TokenStore (daemon.sources.base) kept in a dict."""
+    """A TokenStore (icsbridge.daemon.sources.base) kept in a dict."""
 
     def __init__(self) -> None:
         self.data: dict[str, str] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from daemon.demo import serve_on_loopback
+from icsbridge.daemon.cli.demo import serve_on_loopback
 
 WAIT = 60.0  # generous bound for a slow CI machine; tests never wait without cause
 

@@ -16,14 +16,18 @@ from typing import Any
 import httpx
 from icalendar import Calendar, Event, vText
 
-from config.loader import load_settings
-from config.settings import SourceSettings
-from converters.upload import parse_upload
-from daemon.push import PushOutcome, push
-from daemon.push_plan import PushRequest, Scope
-from daemon.sources.base import Source, source_for
-from daemon.state import StateStore
-from daemon.sync import RenderedCalendar, pull_and_render
+from icsbridge.config.loader import load_settings
+from icsbridge.config.settings import SourceSettings
+from icsbridge.converters.ical.upload import parse_upload
+from icsbridge.daemon.push.engine import PushOutcome, push
+from icsbridge.daemon.push.journal import recover_pending
+from icsbridge.daemon.push.plan import PushRequest, Scope
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+from icsbridge.daemon.simulators.wordbee import seed as wordbee_seed
+from icsbridge.daemon.sources.base import Source
+from icsbridge.daemon.sources.kinds import source_for
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import RenderedCalendar, pull_and_render
 
 WRITABLE_KINDS = ("webex", "apio", "b2core")
 CALENDAR = {
@@ -50,17 +54,16 @@ class KindSetup:
 
 def kind_setup(kind: str) -> KindSetup:
     if kind == "webex":
-        from daemon.demo import webex_demo_api
-        from daemon.simulators.webex import WebexSimState
+        from icsbridge.daemon.cli.demo import webex_demo_api
 
-        wsim = WebexSimState.demo()
+        wsim = webex_seed.demo_state()
         api = webex_demo_api(wsim)
         return KindSetup(wsim, api.app, "http://webex.sim/v1", api.source_toml, api.secret_files)
     if kind == "apio":
-        from daemon.simulators import apio, apio_seed
-        from daemon.simulators.apio_state import ApioSimState
+        from icsbridge.daemon.simulators.apio import app as apio
+        from icsbridge.daemon.simulators.apio import seed as apio_seed
 
-        asim = ApioSimState.demo()
+        asim = apio_seed.demo_state()
         return KindSetup(
             asim,
             apio.create_app(asim),
@@ -69,10 +72,10 @@ def kind_setup(kind: str) -> KindSetup:
             apio_seed.demo_secret_files(),
         )
     if kind == "b2core":
-        from daemon.simulators import b2core, b2core_seed
-        from daemon.simulators.b2core_state import B2coreSimState
+        from icsbridge.daemon.simulators.b2core import app as b2core
+        from icsbridge.daemon.simulators.b2core import seed as b2core_seed
 
-        bsim = B2coreSimState.demo()
+        bsim = b2core_seed.demo_state()
         return KindSetup(
             bsim,
             b2core.create_app(bsim),
@@ -81,10 +84,9 @@ def kind_setup(kind: str) -> KindSetup:
             b2core_seed.demo_secret_files(),
         )
     if kind == "wordbee":
-        from daemon.simulators import wordbee
-        from daemon.simulators.wordbee_state import WordbeeSimState
+        from icsbridge.daemon.simulators.wordbee import app as wordbee
 
-        wbsim = WordbeeSimState.demo(now=lambda: NOW)
+        wbsim = wordbee_seed.demo_state(now=lambda: NOW)
         return KindSetup(
             wbsim,
             wordbee.create_app(wbsim),
@@ -165,7 +167,9 @@ class PushWorld:
         self.state.close()
 
     async def sync(self) -> dict[str, RenderedCalendar]:
-        rendered = await pull_and_render(self.source, self.name, self.state, now=NOW)
+        rendered = await pull_and_render(
+            self.source, self.name, self.state, now=NOW, settle=recover_pending
+        )
         return {c.meta.key: c for c in rendered}
 
     async def push(
@@ -221,7 +225,7 @@ class PushWorld:
             self.sim.delete_event(str(self.api_events(ref)[name]["id"]))
 
     def _apio_schedule(self, ref: dict[str, str]) -> Any:
-        from daemon.sources.apio_writes import STORES
+        from icsbridge.daemon.sources.apio.writes import STORES
 
         store = STORES[
             ("holiday" if ref["kind"] == "holiday" else "time"), ref["family"] == "advanced"

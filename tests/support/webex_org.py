@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon.simulators.webex import WebexSimState
+from icsbridge.daemon.simulators.webex.app import WebexSimState
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

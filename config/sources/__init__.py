@@ -1,0 +1,1 @@
+"""Per-kind source settings: what every source shares (``base``) and one module per API."""

@@ -1,0 +1,1 @@
+"""APIO (BroadWorks) schedules <-> RFC 5545 (``convert``, ``advanced``), and their wire models."""

@@ -1,0 +1,1 @@
+"""``validate_feed``: the checks of ICALENDAR.md as a pure function over feed bytes."""

@@ -1,0 +1,1 @@
+"""Webex Calling schedules <-> RFC 5545 (``convert``), and the wire JSON's models."""

@@ -1,0 +1,1 @@
+"""Wordbee person calendars -> RFC 5545 (``convert``, ``appointments``), and their wire models."""

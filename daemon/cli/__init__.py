@@ -1,0 +1,1 @@
+"""The ``icsbridge`` command: one module per command, ``main`` reads the arguments."""

@@ -1,0 +1,341 @@
+"""The feed store: what the daemon serves and writes, one feed per calendar plus the
+merged feeds of ``[[feeds]]``.
+
+Each feed's bytes, strong ETag and Last-Modified live in memory (``get()`` is one dict
+lookup, the server calls it per request) and in a file under ``[daemon].output_dir``,
+written atomically only when the bytes change. The state store keeps a record of what
+was last published, so a restarted daemon serves the same bytes with the same
+validators before its first sync (:meth:`FeedStore.load_published`).
+
+A source that fails is simply not passed to :meth:`FeedStore.update_source`: its feeds
+keep their content. A source that suddenly answers with nothing where it had events is
+held the same way (the empty guard) unless ``accept_empty``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.config.settings import FeedSettings, Settings
+from icsbridge.converters.ical.assembly import assemble
+from icsbridge.daemon.feeds.files import (
+    FeedContent,
+    Writes,
+    commit,
+    feed_path,
+    is_calendar_key,
+    merged_meta,
+    read_published,
+    size_warning,
+    strong_etag,
+    whole_seconds,
+)
+from icsbridge.daemon.store.feeds import FeedRecord
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import RenderedCalendar
+
+__all__ = ["FeedContent", "FeedStore"]
+
+log = logging.getLogger("icsbridge.feeds")
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A source kept at its last good content by the empty guard."""
+
+    events: int
+    calendars: int
+
+    def line(self, source: str) -> str:
+        return (
+            f'source "{source}" answered with nothing where it had {self.calendars} calendars '
+            f"with {self.events} events; its feeds keep their last good content (run with "
+            "--accept-empty if the schedules really were emptied)"
+        )
+
+
+class FeedStore:
+    """Every feed the daemon publishes. All methods run on the one asyncio thread."""
+
+    def __init__(self, settings: Settings, state: StateStore, *, accept_empty: bool = False):
+        self._settings = settings
+        self._state = state
+        self._accept_empty = accept_empty
+        self._feeds: dict[str, FeedContent] = {}
+        # What the state says was last published (kept in step with every write).
+        self._records: dict[str, FeedRecord] = state.feed_records()
+        # Each source's latest good calendars, for the merged feeds.
+        self._calendars: dict[str, dict[str, RenderedCalendar]] = {}
+        self._synced: set[str] = set()
+        # Merged feeds still serving what load_published() restored: they may hold events
+        # of sources not synced yet, so they are not rendered before those sources sync.
+        self._restored: set[str] = set()
+        self._held: dict[str, _Held] = {}
+        self._size_warnings: dict[str, str] = {}
+        self._write_warnings: dict[str, str] = {}
+
+    # -- reading (cheap: the server calls get() per request) -----------------
+
+    def get(self, name: str) -> FeedContent | None:
+        return self._feeds.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._feeds)
+
+    def warnings(self) -> dict[str, list[str]]:
+        """Lines for health, by source name (empty guard) or feed name (size, disk)."""
+        out: dict[str, list[str]] = {}
+        for source, held in self._held.items():
+            out.setdefault(source, []).append(held.line(source))
+        for found in (self._size_warnings, self._write_warnings):
+            for name, line in found.items():
+                out.setdefault(name, []).append(line)
+        return {name: out[name] for name in sorted(out)}
+
+    # -- start ----------------------------------------------------------------
+
+    def load_published(self) -> None:
+        """Serve what was last published, before any sync.
+
+        A record is served only when its file is where the current config puts it and
+        still holds the recorded bytes. Records of feeds the config no longer has
+        (a removed source or ``[[feeds]]`` entry) are dropped with their files.
+        """
+        with self._writes() as writes:
+            for name, record in sorted(self._records.items()):
+                if not self._configured(name):
+                    self._remove(writes, name)
+                    continue
+                path = self._path(name)
+                content = None if path is None else read_published(record, path)
+                if content is None:
+                    continue
+                self._feeds[name] = content
+                if not is_calendar_key(name):
+                    self._restored.add(name)
+                self._check_size(content)
+        log.info("serving %d feeds published earlier", len(self._feeds))
+
+    # -- syncs ----------------------------------------------------------------
+
+    def update_source(
+        self, source: str, calendars: list[RenderedCalendar], *, now: datetime
+    ) -> list[str]:
+        """A successful sync of ``source``; returns the names of the feeds that changed.
+
+        Per-calendar feeds take the calendars' bytes; calendars the source no longer has
+        are removed (feed, file, record), unless the empty guard holds the source; every
+        merged feed the source can reach is re-rendered. Only changed bytes are written,
+        and only they move Last-Modified (to ``now``, whole seconds).
+        """
+        if source not in self._source_names():
+            log.warning('sync of source "%s" ignored: it is no longer configured', source)
+            return []
+        stamp = whole_seconds(now)
+        current = {cal.meta.key: cal for cal in calendars}
+        strays = [key for key in current if not key.startswith(source + "/")]
+        if strays:
+            raise ValueError(f'source "{source}" returned calendars of another source: {strays}')
+        before = self._calendar_keys(source)
+        if self._hold_if_empty(source, calendars, before):
+            return []
+        changed: list[str] = []
+        with self._writes() as writes:
+            self._retry_failed_writes(writes)
+            for key in sorted(current):
+                cal = current[key]
+                if self._publish(writes, key, cal.data, len(cal.events), stamp):
+                    changed.append(key)
+            for key in sorted(before - current.keys()):
+                self._remove(writes, key)
+                changed.append(key)
+            first_sync = source not in self._synced
+            self._calendars[source] = current
+            self._synced.add(source)
+            if changed or first_sync:
+                for feed in self._settings.feeds:
+                    if feed.reaches(source) and self._render_merged(writes, feed, stamp):
+                        changed.append(feed.name)
+        return changed
+
+    def reconfigure(self, settings: Settings, *, now: datetime | None = None) -> list[str]:
+        """Apply a re-read config at once; returns the feeds that changed or went away.
+
+        Feeds of removed sources and removed ``[[feeds]]`` entries are dropped; every
+        merged feed is re-rendered from memory (written only if its bytes changed).
+        ``now`` (default: the clock) becomes the Last-Modified of what changes.
+        """
+        stamp = whole_seconds(now or datetime.now(UTC))
+        self._settings = settings
+        changed: list[str] = []
+        with self._writes() as writes:
+            self._retry_failed_writes(writes)
+            for name in sorted(set(self._feeds) | set(self._records)):
+                if not self._configured(name):
+                    self._remove(writes, name)
+                    changed.append(name)
+            kept = self._source_names()
+            for source in set(self._calendars) | set(self._held) | self._synced:
+                if source not in kept:
+                    self._calendars.pop(source, None)
+                    self._held.pop(source, None)
+                    self._synced.discard(source)
+            for feed in settings.feeds:
+                if self._render_merged(writes, feed, stamp):
+                    changed.append(feed.name)
+        return changed
+
+    # -- internals ------------------------------------------------------------
+
+    def _source_names(self) -> set[str]:
+        return {source.name for source in self._settings.sources}
+
+    def _configured(self, name: str) -> bool:
+        if is_calendar_key(name):
+            return self._settings.source_of_calendar(name) is not None
+        return any(feed.name == name for feed in self._settings.feeds)
+
+    def _calendar_keys(self, source: str) -> set[str]:
+        """Every calendar of ``source`` served, recorded or held in memory."""
+        prefix = source + "/"
+        known = {*self._calendars.get(source, {}), *self._feeds, *self._records}
+        return {key for key in known if key.startswith(prefix)}
+
+    def _event_count(self, source: str, keys: set[str]) -> int:
+        if source in self._synced:
+            return sum(len(cal.events) for cal in self._calendars[source].values())
+        # Not synced since the start: what was last published is the last good sync.
+        return sum(self._records[key].events for key in keys if key in self._records)
+
+    def _hold_if_empty(
+        self, source: str, calendars: list[RenderedCalendar], before: set[str]
+    ) -> bool:
+        """The empty guard: True when ``source`` keeps its last good content."""
+        if any(cal.events for cal in calendars):
+            if self._held.pop(source, None) is not None:
+                log.info('source "%s" answers with events again; its feeds follow it', source)
+            return False
+        events = self._event_count(source, before)
+        if events == 0 and (calendars or not before):
+            return False  # it had nothing to lose, or it still names its calendars
+        if self._accept_empty:
+            self._held.pop(source, None)
+            log.warning(
+                'source "%s" answered with nothing where it had %d events; '
+                "publishing that (--accept-empty)",
+                source,
+                events,
+            )
+            return False
+        if source not in self._held:
+            held = _Held(events=events, calendars=len(before))
+            self._held[source] = held
+            log.warning("%s", held.line(source))
+        return True
+
+    def _render_merged(self, writes: Writes, feed: FeedSettings, stamp: datetime) -> bool:
+        sources = [s for s in self._settings.sources if feed.reaches(s.name)]
+        waiting = sorted(s.name for s in sources if s.name not in self._synced)
+        if waiting and feed.name in self._restored:
+            # Rendering now would drop those sources' events: keep what is served.
+            log.debug('feed "%s" waits for a first sync of %s', feed.name, ", ".join(waiting))
+            return False
+        calendars = [
+            cal
+            for source in sources
+            for key, cal in sorted(self._calendars.get(source.name, {}).items())
+            if feed.matches(key)
+        ]
+        events = [event for cal in calendars for event in cal.events]
+        meta = merged_meta(feed, sources, calendars)
+        self._restored.discard(feed.name)
+        return self._publish(writes, feed.name, assemble(meta, events), len(events), stamp)
+
+    def _publish(
+        self, writes: Writes, name: str, data: bytes, events: int, stamp: datetime
+    ) -> bool:
+        """Make ``data`` the feed's content; True when the content served changed.
+
+        Same bytes: nothing is done, unless the file must go elsewhere (``output_dir``
+        changed), which is no change to the content.
+        """
+        path = feed_path(self._settings, name)
+        etag = strong_etag(data)
+        current = self._feeds.get(name)
+        if current is not None and current.etag == etag and current.path == path:
+            return False
+        record = self._records.get(name)
+        if current is not None and current.etag == etag:
+            modified = current.last_modified  # only the file moves
+        elif current is None and record is not None and record.etag == etag:
+            modified = record.last_modified  # the same bytes as last published
+        elif current is None or stamp > current.last_modified:
+            modified = stamp
+        else:
+            # Strictly later than the previous change, so If-Modified-Since sees it even
+            # when two changes fall in one second (or the clock stepped back).
+            modified = current.last_modified + timedelta(seconds=1)
+        content = FeedContent(name, data, etag, modified, events, path)
+        self._write(writes, content)
+        self._feeds[name] = content
+        self._check_size(content)
+        return current is None or current.etag != etag
+
+    def _write(self, writes: Writes, content: FeedContent) -> None:
+        problem = writes.write(content)
+        if problem is None:
+            self._write_warnings.pop(content.name, None)
+            self._records[content.name] = writes.staged[content.name]
+        else:
+            if content.name not in self._write_warnings:  # logged once, kept for health
+                log.error("%s", problem)
+            self._write_warnings[content.name] = problem
+
+    def _retry_failed_writes(self, writes: Writes) -> None:
+        """Files that could not be written: the content is served, the disk catches up."""
+        for name in sorted(self._write_warnings):
+            content = self._feeds.get(name)
+            if content is None:
+                del self._write_warnings[name]
+            else:
+                self._write(writes, content)
+
+    def _remove(self, writes: Writes, name: str) -> None:
+        self._feeds.pop(name, None)
+        self._restored.discard(name)
+        self._records.pop(name, None)
+        self._size_warnings.pop(name, None)
+        self._write_warnings.pop(name, None)
+        writes.remove(name, self._path(name))
+        log.info('feed "%s" removed', name)
+
+    def _path(self, name: str) -> Path | None:
+        try:
+            return feed_path(self._settings, name)
+        except IcsbridgeError as exc:  # a damaged record: never touch a path outside
+            log.warning("%s", exc)
+            return None
+
+    def _check_size(self, content: FeedContent) -> None:
+        line = size_warning(content)
+        if line is None:
+            self._size_warnings.pop(content.name, None)
+        else:
+            self._size_warnings[content.name] = line
+            log.warning("%s", line)
+
+    @contextmanager
+    def _writes(self) -> Iterator[Writes]:
+        writes = Writes()
+        try:
+            yield writes
+        finally:
+            # Files first, then the records that describe them: a crash in between
+            # leaves records that do not match their files, which are then not served.
+            commit(writes, self._state)

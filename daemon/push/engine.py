@@ -1,0 +1,188 @@
+"""The sync engine, push direction: calendar edits -> the API they came from.
+
+Every way an edit arrives (a PUT or DELETE on a feed's write URL, a vdir, ``icsbridge
+push``) ends in :func:`push`, which is source-agnostic:
+
+1. refuse centrally when the source is read-only (its kind, or ``read_only = true``);
+2. finish any push a crash interrupted (:func:`recover_pending`);
+3. pull the calendar fresh and plan (``icsbridge.daemon.push.plan``): every event is converted by
+   the kind's ``from_vevent`` and every conflict found before anything is sent, so the
+   push applies whole or is refused whole (422 unsupported, 409 conflicts, 422 over the
+   deletion cap), and a dry run stops here with the plan;
+4. journal every call in the state store, then send them one by one, marking each done
+   (with the key the API answered) in the same transaction that updates the UID
+   mapping; a crash anywhere leaves pending entries that step 2 of the next run
+   reconciles by re-reading the API: a call that landed is marked done, one that did
+   not is sent then, so nothing is sent twice and no accepted edit is lost;
+5. re-read the API and re-render (servers normalise values and change ids on rename).
+
+Callers serialise pushes and syncs of one source (the daemon holds a lock per source).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.daemon.push.journal import push_lock, record_write, recover_pending, writer_of
+from icsbridge.daemon.push.plan import Plan, PushRefused, PushRequest, plan_line, plan_push
+from icsbridge.daemon.sources.base import PulledCalendar, Source
+from icsbridge.daemon.sources.http import SourceError
+from icsbridge.daemon.sources.writes import EventWriter, PlannedWrite
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import RenderedCalendar, render_pulled, source_error_line
+
+log = logging.getLogger("icsbridge.push")
+
+EXIT_STATUS = {400: 1, 404: 1, 502: 1, 422: 3, 409: 4, 403: 5}
+"""``icsbridge push`` exit status per refusal (0 when applied or planned)."""
+
+
+@dataclass
+class PushOutcome:
+    """What a push did: ``plan`` has one line per API call (sent, or to be sent in a dry
+    run); ``notes`` say what was kept or skipped; ``rendered`` is the calendar after the
+    re-read (empty for a dry run)."""
+
+    plan: list[str]
+    notes: list[str]
+    unchanged: int
+    dry_run: bool
+    rendered: list[RenderedCalendar] = field(default_factory=list)
+
+    def summary(self) -> str:
+        verb = "would send" if self.dry_run else "sent"
+        return f"{verb} {len(self.plan)} API call(s); {self.unchanged} event(s) unchanged" + (
+            f"; {len(self.notes)} note(s)" if self.notes else ""
+        )
+
+
+async def push(
+    source: Source, state: StateStore, request: PushRequest, *, now: datetime
+) -> PushOutcome:
+    """Apply ``request`` to ``source`` (see the module doc). Raises :class:`PushRefused`
+    (nothing applied, or for a 502 what applied is named) or ``IcsbridgeError`` when the
+    API cannot be read."""
+    writer = writer_of(source)
+    with push_lock(state, source.name) as taken:
+        if not taken:
+            raise PushRefused(
+                409,
+                f'another push to source "{source.name}" is running (icsbridge push or the '
+                "daemon); nothing was applied, try again when it is done",
+            )
+        return await _push_locked(writer, source, state, request, now=now)
+
+
+async def _push_locked(
+    writer: EventWriter, source: Source, state: StateStore, request: PushRequest, *, now: datetime
+) -> PushOutcome:
+    if not request.dry_run:  # a dry run sends nothing, not even an interrupted push
+        await recover_pending(source, state, now=now, locked=True)
+    pulled = await source.pull()
+    cal = next((c for c in pulled if c.meta.key == request.calendar), None)
+    if cal is None:
+        raise PushRefused(404, f'source "{source.name}" has no calendar "{request.calendar}"')
+    settings = source.settings
+    plan = plan_push(
+        writer,
+        source.name,
+        cal,
+        state.items(source.name, cal.meta.key),
+        request,
+        policy=settings.conflict,
+        max_deletes=settings.max_deletes,
+        target=f"the {source.kind} API",
+    )
+    lines = [plan_line(w) for w in plan.writes]
+    if request.dry_run:
+        pending = len(state.journal_pending(source.name))
+        if pending:
+            plan.notes.append(
+                f"{pending} call(s) of an interrupted push are settled first when this runs"
+            )
+        return PushOutcome(lines, plan.notes, plan.unchanged, True)
+    failure = await _apply(writer, state, source.name, cal, plan, now=now)
+    # Re-read whatever happened: what landed gets its new keys, values and stamps.
+    rendered = render_pulled(await source.pull(), source.name, state, now=now)
+    if failure is not None:
+        failure.rendered = rendered
+        raise failure
+    for line in lines:
+        log.info('source "%s": pushed: %s', source.name, line)
+    return PushOutcome(lines, plan.notes, plan.unchanged, False, rendered)
+
+
+async def _apply(
+    writer: EventWriter,
+    state: StateStore,
+    name: str,
+    cal: PulledCalendar,
+    plan: Plan,
+    *,
+    now: datetime,
+) -> PushRefused | None:
+    """Journal, then send each write; the refusal to raise after the re-read, if any."""
+    if not plan.writes:
+        return None
+    batch = uuid.uuid4().hex
+    texts = [json.dumps(w.to_json(), sort_keys=True) for w in plan.writes]
+    with state.transaction():
+        ids = state.journal_add(batch, name, cal.meta.key, texts, now)
+    for done, (entry_id, write) in enumerate(zip(ids, plan.writes, strict=True)):
+        try:
+            key = await writer.send_write(cal.ref, write)
+        except (SourceError, IcsbridgeError) as exc:
+            return _stop(state, exc, ids[done:], plan.writes, done, now=now)
+        with state.transaction():
+            state.journal_finish(entry_id, "done", now, result_key=key)
+            record_write(state, name, cal.meta.key, write, key, plan.hashes.get(write.uid), now)
+    return None
+
+
+def _stop(
+    state: StateStore,
+    exc: Exception,
+    open_ids: list[int],
+    writes: list[PlannedWrite],
+    done: int,
+    *,
+    now: datetime,
+) -> PushRefused:
+    """Close the journal after a failed call: a refusal (4xx) did not apply; anything else
+    may have, so it stays pending for the next run to check; later calls are cancelled."""
+    status = exc.status if isinstance(exc, SourceError) else None
+    refused = status is not None and 400 <= status < 500
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    with state.transaction():
+        if refused:
+            state.journal_finish(open_ids[0], "failed", now, detail=line)
+        for entry_id in open_ids[1:]:
+            state.journal_finish(entry_id, "cancelled", now, detail="an earlier call failed")
+    failed = writes[done]
+    outcome = "was refused" if refused else "may not have applied (checked at the next sync)"
+    return PushRefused(
+        502,
+        f"{done} of {len(writes)} API call(s) applied; then {plan_line(failed)} {outcome}: {line}",
+        [f"not sent: {plan_line(w)}" for w in writes[done + 1 :]],
+    )
+
+
+def refusal_line(source: str, exc: PushRefused) -> str:
+    """The one line a user reads for a refused push."""
+    return source_error_line(source, exc.message)
+
+
+def outcome_json(outcome: PushOutcome, etag: str | None) -> dict[str, Any]:
+    return {
+        "dry_run": outcome.dry_run,
+        "plan": outcome.plan,
+        "notes": outcome.notes,
+        "unchanged": outcome.unchanged,
+        "etag": etag,
+    }

@@ -1,0 +1,251 @@
+"""Deciding what a push changes: the diff of an upload against the state store and a
+fresh pull, before anything is sent (see ``icsbridge.daemon.push.engine`` for the whole flow).
+
+Like vdirsyncer's status sync, each item has a row remembering what was last published
+(its content hash). For every event of the upload:
+
+- a UID the calendar never published is a **create**;
+- an event whose content hash still equals the row's is **unchanged** (whatever the
+  client did to DTSTAMP, PRODID, VTIMEZONEs, property order or folding);
+- otherwise it is converted to the API's write form; if that equals what the API holds
+  now, there is nothing to send; if the API side changed since the last sync as well,
+  it is a **conflict**; else an **update**;
+- a published UID missing from a whole-calendar upload is a **delete** (a conflict if
+  the API changed it meanwhile); a one-event DELETE deletes that UID.
+
+Every event is converted before anything is decided, so one upload either applies whole
+or is refused whole with every reason listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.converters.errors import UnsupportedByTarget
+from icsbridge.converters.ical.assembly import prepare
+from icsbridge.converters.ical.model import ConvertedEvent
+from icsbridge.converters.ical.upload import UploadedEvent, edit_hash
+from icsbridge.daemon.sources.base import PulledCalendar
+from icsbridge.daemon.sources.writes import EventWriter, Payload, PlannedWrite
+from icsbridge.daemon.store.state import ItemRow
+from icsbridge.daemon.sync.identity import reconcile
+
+Scope = Literal["calendar", "event", "delete"]
+Policy = Literal["reject", "remote-wins", "local-wins"]
+
+
+class PushRefused(IcsbridgeError):
+    """Nothing of the push is applied. ``status`` is the HTTP answer (the CLI maps it to
+    an exit status); ``lines`` list every reason (one per UID)."""
+
+    def __init__(self, status: int, message: str, lines: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.lines = lines or []
+        self.rendered: list[Any] = []  # a 502 after some calls landed: the calendars re-read
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """One push: ``events`` by UID; ``scope`` says whether it is the whole calendar (a
+    missing UID is a deletion), one event (``uid``), or the deletion of ``uid``."""
+
+    calendar: str
+    events: Mapping[str, UploadedEvent]
+    scope: Scope = "calendar"
+    uid: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class Plan:
+    writes: list[PlannedWrite] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)  # UID -> edit hash (create, update)
+    notes: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class _Remote:
+    event: ConvertedEvent
+    content_hash: str
+
+
+def plan_push(
+    writer: EventWriter,
+    source: str,
+    cal: PulledCalendar,
+    rows: list[ItemRow],
+    request: PushRequest,
+    *,
+    policy: Policy,
+    max_deletes: int,
+    target: str,
+) -> Plan:
+    """The writes ``request`` needs (see the module doc); raises :class:`PushRefused`."""
+    base = {r.uid: r for r in rows}
+    remote = _remote_by_uid(source, cal, rows)
+    plan = Plan()
+    unsupported: list[str] = []
+    conflicts: list[str] = []
+    creates_or_updates: list[tuple[str, Payload, ItemRow | None]] = []
+
+    for uid, uploaded in request.events.items():
+        if uploaded.overridden:
+            unsupported.append(
+                f"{uid}: {target} cannot hold a changed single occurrence (RECURRENCE-ID); "
+                "change the whole series instead"
+            )
+            continue
+        row = base.get(uid)
+        local_hash = edit_hash(uploaded.component)
+        if row is not None and local_hash == row.content_hash:
+            plan.unchanged += 1
+            continue
+        try:
+            payload = writer.payload_for(cal.ref, uploaded.component)
+        except UnsupportedByTarget as exc:
+            unsupported.append(f"{uid}: {exc.target} cannot hold: {'; '.join(exc.parts)}")
+            continue
+        plan.hashes[uid] = local_hash
+        creates_or_updates.append((uid, payload, row))
+
+    if unsupported:
+        raise PushRefused(
+            422,
+            f"{len(unsupported)} event(s) cannot be written to {target}; nothing was applied",
+            unsupported,
+        )
+
+    for uid, payload, row in creates_or_updates:
+        now = remote.get(uid)
+        held = writer.payload_of(cal.ref, now.event) if now is not None else None
+        if held is not None and writer.same_payload(held, payload):
+            plan.unchanged += 1  # the API already holds exactly this
+            continue
+        if row is None:
+            plan.writes.append(_write(writer, cal, "create", uid, None, payload, None))
+            continue
+        remote_changed = now is None or now.content_hash != row.content_hash
+        if remote_changed and policy != "local-wins":
+            gone = "deleted" if now is None else "changed"
+            if policy == "reject":
+                conflicts.append(f"{uid}: {gone} in the API since the last sync, and edited here")
+            else:
+                plan.notes.append(f"{uid}: {gone} in the API since the last sync; kept the API's")
+            continue
+        if now is None:  # local-wins over a deletion in the API: create it again
+            plan.writes.append(_write(writer, cal, "create", uid, None, payload, None))
+        else:
+            key = now.event.native_key
+            plan.writes.append(_write(writer, cal, "update", uid, key, payload, held))
+
+    deletes = _deleted_uids(request, base)
+    for uid in deletes:
+        row = base[uid]
+        now = remote.get(uid)
+        if now is None:
+            continue  # already gone from the API
+        if now.content_hash != row.content_hash and policy != "local-wins":
+            if policy == "reject":
+                conflicts.append(f"{uid}: changed in the API since the last sync, and deleted here")
+            else:
+                plan.notes.append(f"{uid}: changed in the API since the last sync; not deleted")
+            continue
+        held = writer.payload_of(cal.ref, now.event)
+        key = now.event.native_key
+        plan.writes.append(_write(writer, cal, "delete", uid, key, None, held))
+
+    if conflicts:
+        raise PushRefused(
+            409,
+            f"{len(conflicts)} event(s) changed on both sides since the last sync; nothing "
+            "was applied (re-subscribe or re-sync to get the API's version, or set "
+            'conflict = "local-wins" / "remote-wins" on the source)',
+            conflicts,
+        )
+    # Deletions go first: they free names that renames and creates may take (Webex and
+    # APIO key events by name).
+    plan.writes.sort(key=lambda w: w.action != "delete")
+    n_deletes = sum(1 for w in plan.writes if w.action == "delete")
+    if request.scope == "calendar" and n_deletes > max_deletes:
+        raise PushRefused(
+            422,
+            f"the upload would delete {n_deletes} events, more than max_deletes = "
+            f"{max_deletes}; nothing was applied (raise max_deletes on the source if meant)",
+            [f"{w.uid}: would be deleted" for w in plan.writes if w.action == "delete"],
+        )
+    return plan
+
+
+def plan_line(write: PlannedWrite) -> str:
+    """``METHOD path: what changes`` (the dry-run output, one line per API call)."""
+    return f"{write.method} {write.path}: {describe(write)}"
+
+
+def describe(write: PlannedWrite) -> str:
+    name = _name_of(write.payload or write.base or {})
+    if write.action == "create":
+        return f"create {name} (UID {write.uid})"
+    if write.action == "delete":
+        return f"delete {name} (UID {write.uid})"
+    before, after = write.base or {}, write.payload or {}
+    changed = [
+        f"{key} {_show(before.get(key))} -> {_show(after.get(key))}"
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    ]
+    return f"update {_name_of(before)} (UID {write.uid}): {', '.join(changed) or 'rewrite'}"
+
+
+def _deleted_uids(request: PushRequest, base: Mapping[str, ItemRow]) -> list[str]:
+    if request.scope == "delete":
+        assert request.uid is not None
+        if request.uid not in base:
+            raise PushRefused(404, f'calendar "{request.calendar}" has no event "{request.uid}"')
+        return [request.uid]
+    if request.scope == "event":
+        return []
+    return sorted(uid for uid in base if uid not in request.events)
+
+
+def _remote_by_uid(source: str, cal: PulledCalendar, rows: list[ItemRow]) -> dict[str, _Remote]:
+    """The freshly pulled events under the UIDs they will be published with (the same
+    matching as a sync: key, then rename hint), without touching the store."""
+    hashes = [(ev.prepared or prepare(ev.vevent())).content_hash for ev in cal.events]
+    rec = reconcile(
+        source, cal.meta.key, cal.events, hashes, rows, now=_EPOCH, uid_taken=lambda _uid: False
+    )
+    return {m.row.uid: _Remote(cal.events[m.index], hashes[m.index]) for m in rec.matched}
+
+
+def _write(
+    writer: EventWriter,
+    cal: PulledCalendar,
+    action: Literal["create", "update", "delete"],
+    uid: str,
+    key: str | None,
+    payload: Payload | None,
+    base: Payload | None,
+) -> PlannedWrite:
+    return writer.plan_write(cal.ref, action, uid, native_key=key, payload=payload, base=base)
+
+
+def _name_of(payload: Mapping[str, object]) -> str:
+    for key in ("name", "caption", "summary"):
+        if isinstance(payload.get(key), str):
+            return f'"{payload[key]}"'
+    return "event"
+
+
+def _show(value: object) -> str:
+    text = "none" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # stamps are not used here

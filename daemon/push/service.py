@@ -1,0 +1,164 @@
+"""The daemon's side of edits from calendar apps: from an edit request to a push and new feeds.
+
+The web layer reads a request (HTTP PUT/DELETE today) into an :class:`EditRequest` and
+turns the :class:`EditAnswer` back into its protocol; nothing here knows HTTP.
+
+A push and a sync of the same source never run at once (:meth:`PushService.lock`): the
+sync job takes the same lock. After a push the source's feeds are updated from the
+re-read, so the answer carries the feed's new ETag and the next GET serves the edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.converters.ical.upload import UploadedEvent, UploadError, parse_upload
+from icsbridge.daemon.feeds.store import FeedStore
+from icsbridge.daemon.push.engine import PushOutcome, outcome_json, push
+from icsbridge.daemon.push.plan import PushRefused, PushRequest, Scope
+from icsbridge.daemon.sources.kinds import source_for
+from icsbridge.daemon.sources.pool import SourceClients
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import RenderedCalendar, source_error_line
+
+log = logging.getLogger("icsbridge.push")
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """One edit of a published calendar, as the web layer read it.
+
+    ``uid`` None: the whole calendar (``body``); else that one event, or its deletion
+    (``delete``). ``precondition``, when given, says whether the client's expectation
+    (an If-Match) holds for the feed's current ETag; a whole-calendar edit whose
+    precondition fails is refused with 412, applying nothing.
+    """
+
+    feed: str
+    uid: str | None
+    delete: bool
+    body: bytes
+    dry_run: bool
+    precondition: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True)
+class EditAnswer:
+    """What became of an edit: ``status`` in the push engine's terms (HTTP status codes,
+    which the CLI maps to exit statuses), ``payload`` the plan, notes or refusal, and the
+    feed's ETag after an applied push."""
+
+    status: int
+    payload: dict[str, Any]
+    etag: str | None = None
+
+
+def refusal(status: int, message: str, details: list[str] | None = None) -> EditAnswer:
+    return EditAnswer(status, {"error": message, "details": details or []})
+
+
+class PushService:
+    """Answers :class:`EditRequest` s (the web layer's write URLs send them)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Settings],
+        state: StateStore,
+        feeds: FeedStore,
+        clients: SourceClients,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        published: Callable[[str, list[RenderedCalendar], datetime], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._feeds = feeds
+        self._clients = clients
+        self._clock = clock
+        self._sleep = sleep or asyncio.sleep
+        self._published = published
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, source: str) -> asyncio.Lock:
+        """The lock a sync or a push of ``source`` holds while it runs."""
+        return self._locks.setdefault(source, asyncio.Lock())
+
+    async def __call__(self, request: EditRequest) -> EditAnswer:
+        src = self._settings().source_of_calendar(request.feed)
+        if src is None or not src.feed_writes:
+            return refusal(
+                403,
+                f'feed "{request.feed}": its source takes no edits over HTTP '
+                "(feed_writes = true on the source turns them on)",
+            )
+        content = self._feeds.get(request.feed)
+        if content is None:
+            return refusal(404, f'feed "{request.feed}" is not published (yet)')
+        if (
+            request.uid is None
+            and request.precondition is not None
+            and not request.precondition(content.etag)
+        ):
+            return refusal(
+                412,
+                f'feed "{request.feed}" changed since the ETag in If-Match; fetch it again, '
+                "re-apply the edits and upload again",
+            )
+        try:
+            scope, events = self._read(request)
+        except UploadError as exc:
+            return refusal(400, str(exc))
+        push_request = PushRequest(request.feed, events, scope, request.uid, request.dry_run)
+        async with self.lock(src.name):
+            return await self._push(src, push_request)
+
+    def _read(self, request: EditRequest) -> tuple[Scope, dict[str, UploadedEvent]]:
+        if request.delete:
+            return "delete", {}
+        events = parse_upload(request.body)
+        if request.uid is None:
+            return "calendar", dict(events)
+        if set(events) != {request.uid}:
+            found = ", ".join(sorted(events)) or "none"
+            raise UploadError(
+                f'the upload must hold exactly the event "{request.uid}" named in the URL '
+                f"(found: {found})"
+            )
+        return "event", dict(events)
+
+    async def _push(self, src: SourceSettings, request: PushRequest) -> EditAnswer:
+        now = self._clock()
+        client = self._clients.client(src)
+        source = source_for(src, client, tokens=self._state, sleep=self._sleep)
+        try:
+            outcome = await push(source, self._state, request, now=now)
+        except PushRefused as exc:
+            if exc.rendered:
+                self._publish(src.name, exc.rendered, now)
+            log.warning("%s", source_error_line(src.name, exc.message))
+            return refusal(exc.status, exc.message, exc.lines)
+        except IcsbridgeError as exc:
+            line = source_error_line(src.name, str(exc))
+            log.warning("push: %s", line)
+            return refusal(502, line)
+        return self._answer(src.name, request.calendar, outcome, now)
+
+    def _answer(self, source: str, feed: str, outcome: PushOutcome, now: datetime) -> EditAnswer:
+        if outcome.rendered:
+            self._publish(source, outcome.rendered, now)
+        content = self._feeds.get(feed)
+        etag = content.etag if content is not None else None
+        return EditAnswer(200, outcome_json(outcome, etag), etag)
+
+    def _publish(self, source: str, rendered: list[RenderedCalendar], now: datetime) -> None:
+        self._feeds.update_source(source, rendered, now=now)
+        if self._published is not None:
+            self._published(source, rendered, now)

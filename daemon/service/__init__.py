@@ -1,0 +1,1 @@
+"""The long-running service: the run loop, one scheduled job per source, sd_notify."""

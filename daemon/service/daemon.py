@@ -1,0 +1,387 @@
+"""`icsbridge run`: the long-running service.
+
+One asyncio process:
+- uvicorn serves the feed server on ``[daemon].listen`` (the socket is bound here,
+  so a taken port is one clear line, not a traceback);
+- a :class:`~daemon.service.scheduler.SourceScheduler` syncs each source at its interval, the
+  first time right after start;
+- each sync: pull -> identity -> render (icsbridge.daemon.sync.pull), then the feed store publishes
+  whatever changed, tokens are ensured for new feeds, health and metrics are updated.
+
+Signals (handled on the loop, installed only by :meth:`Daemon.run`):
+SIGHUP re-reads the config (added, removed and changed sources and feeds take effect;
+served feeds stay up; a config with problems is refused and the old one kept);
+SIGUSR1 syncs every source now; SIGTERM/SIGINT stop: no new syncs, an in-flight sync
+gets ``STOP_GRACE`` seconds to finish and is then cancelled (its state transaction is
+all-or-nothing), exit status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from icsbridge.config.errors import ConfigError, IcsbridgeError
+from icsbridge.config.loader import load_settings, resolve_secrets
+from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.feeds.store import FeedStore
+from icsbridge.daemon.feeds.tokens import FeedTokens, TokenError
+from icsbridge.daemon.feeds.urls import token_names
+from icsbridge.daemon.push.journal import recover_pending
+from icsbridge.daemon.push.service import PushService
+from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
+from icsbridge.daemon.service.scheduler import SourceScheduler
+from icsbridge.daemon.service.systemd import Notifier
+from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import pull_source, source_error_line
+from icsbridge.daemon.web.app import create_app
+from icsbridge.daemon.web.binding import ListenError, QuietServer, bind, feed_server
+from icsbridge.daemon.web.health import SourceHealth, health_report, restore_health
+from icsbridge.daemon.web.metrics import Metrics
+
+log = logging.getLogger("icsbridge.daemon")
+
+STOP_GRACE = 10.0
+
+
+class Daemon:
+    """The service. ``run()`` returns the process exit status."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        accept_empty: bool = False,
+        notifier: Notifier | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport_for: TransportFactory | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.accept_empty = accept_empty
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self.transport_for = transport_for
+        self.sleep = sleep
+        self.settings = _load(config_path)
+        self.health_by_source: dict[str, SourceHealth] = {}
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._attempted: set[str] = set()
+        self.first_round_done = asyncio.Event()  # every source tried once (the demo waits)
+        self.bound_port: int | None = None
+
+    # -- the main loop ----------------------------------------------------------------
+
+    def open(self, state: StateStore) -> None:
+        """Build the feed store, tokens, metrics and the ASGI app on ``state`` (no I/O
+        beyond the state and the published files). ``run()`` calls it; tests may too."""
+        settings = self.settings
+        self.state = state
+        self.feeds = FeedStore(settings, state, accept_empty=self.accept_empty)
+        self.feeds.load_published()
+        self.tokens = FeedTokens(state, clock=self.clock)
+        try:
+            self._ensure_tokens()
+        except TokenError as exc:  # a configured [[feeds]] token unfit for a URL
+            raise ConfigError([f"{self.config_path}: {exc}"]) from None
+        self.clients = SourceClients(self.transport_for)  # one pooled client per source
+        self.metrics = Metrics()
+        self._update_feed_metrics()
+        for src in settings.sources:
+            self.health_by_source.setdefault(src.name, SourceHealth())
+        self._restore_health()
+        self.pusher = PushService(
+            settings=lambda: self.settings,
+            state=state,
+            feeds=self.feeds,
+            clients=self.clients,
+            clock=self.clock,
+            sleep=self.sleep,
+            published=lambda _source, _rendered, _now: self._after_publish(),
+        )
+        self.app = create_app(
+            feeds=self.feeds,
+            tokens=self.tokens,
+            health=self.health,
+            metrics=self.metrics,
+            writer=self.pusher,
+        )
+
+    async def run(self) -> int:
+        settings = self.settings
+        sock = bind(settings.daemon.host, settings.daemon.port)
+        self.bound_port = int(sock.getsockname()[1])
+        with StateStore(settings.daemon.state) as state:
+            self.open(state)
+            server = feed_server(self.app)
+            server_task = asyncio.create_task(server.serve(sockets=[sock]))
+            loop = asyncio.get_running_loop()
+            self._install_signals(loop)
+            try:
+                await self._wait_started(server, server_task)
+                self.scheduler = SourceScheduler(self._sync_job, self._job_problem, loop=loop)
+                self.scheduler.start(settings.sources)
+                self.notifier.ready(
+                    f"serving {len(self.feeds.names())} feeds on {settings.daemon.listen}"
+                )
+                log.info(
+                    "listening on %s; %d sources scheduled",
+                    settings.daemon.listen,
+                    len(settings.sources),
+                )
+                watchdog = asyncio.create_task(self._watchdog())
+                await self._main_loop()
+                watchdog.cancel()
+            finally:
+                self._remove_signals(loop)
+                self.notifier.stopping()
+                if hasattr(self, "scheduler"):
+                    self.scheduler.shutdown()
+                # The server goes first: uvicorn lets requests in flight finish, and a
+                # push among them must still have its API client and the state.
+                server.should_exit = True
+                with contextlib.suppress(asyncio.CancelledError):
+                    await server_task
+                await self._finish_in_flight()
+                await self.clients.aclose()
+        log.info("stopped")
+        return 0
+
+    async def _wait_started(self, server: QuietServer, task: asyncio.Task[None]) -> None:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what uvicorn raised
+                raise ListenError("the feed server stopped during start-up")
+            await asyncio.sleep(0.005)
+
+    async def _main_loop(self) -> None:
+        while not self._stop.is_set():
+            reload = asyncio.create_task(self._reload.wait())
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({reload, stop}, return_when=asyncio.FIRST_COMPLETED)
+            reload.cancel()
+            stop.cancel()
+            if self._reload.is_set() and not self._stop.is_set():
+                self._reload.clear()
+                self.reload()
+
+    # -- signals ----------------------------------------------------------------------
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        loop.add_signal_handler(signal.SIGUSR1, self.sync_all_now)
+
+    def _remove_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            loop.remove_signal_handler(sig)
+
+    def request_stop(self) -> None:
+        log.info("stopping")
+        self._stop.set()
+
+    def sync_all_now(self) -> None:
+        if hasattr(self, "scheduler"):
+            log.info("syncing every source now (SIGUSR1)")
+            self.scheduler.run_now()
+
+    def reload(self) -> None:
+        """Re-read the config; a config with problems is refused and the old one kept."""
+        self.notifier.reloading()
+        try:
+            fresh = _load(self.config_path)
+            problems = resolve_secrets(fresh)
+            if problems:
+                raise ConfigError(problems)
+        except ConfigError as exc:
+            for line in exc.problems:
+                log.error("reload refused: %s", line)
+            self.notifier.ready("reload refused: the config has problems (see the log)")
+            return
+        if (fresh.daemon.listen, fresh.daemon.state) != (
+            self.settings.daemon.listen,
+            self.settings.daemon.state,
+        ):
+            log.warning("[daemon] listen and state take effect at the next restart")
+        previous = self.settings
+        self.settings = fresh
+        try:
+            self._ensure_tokens()
+        except TokenError as exc:
+            self.settings = previous
+            log.error("reload refused: %s: %s", self.config_path, exc)
+            self.notifier.ready("reload refused: the config has problems (see the log)")
+            return
+        for src in fresh.sources:
+            self.health_by_source.setdefault(src.name, SourceHealth())
+        for gone in set(self.health_by_source) - {s.name for s in fresh.sources}:
+            del self.health_by_source[gone]
+        self.clients.retain(s.name for s in fresh.sources)  # removed sources' connections
+        changed = self.feeds.reconfigure(fresh)
+        self._ensure_tokens()  # feeds the new config created
+        rescheduled = self.scheduler.apply(fresh.sources)
+        log.warning(
+            "config reloaded: %d sources (%s rescheduled), %d feeds changed",
+            len(fresh.sources),
+            ", ".join(rescheduled) or "none",
+            len(changed),
+        )
+        self.notifier.ready(f"reloaded: {len(fresh.sources)} sources")
+
+    # -- syncing ----------------------------------------------------------------------
+
+    async def _sync_job(self, name: str) -> None:
+        """One sync of one source (an APScheduler job), never during a push to it."""
+        async with self.pusher.lock(name):
+            await self._sync_once(name)
+
+    async def _sync_once(self, name: str) -> None:
+        """Expected failures are recorded here; anything else propagates to the
+        scheduler's listener."""
+        src = self._source_settings(name)
+        if src is None or self._stop.is_set():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        started = time.monotonic()
+        now = self.clock()
+        health = self.health_by_source.setdefault(name, SourceHealth())
+        output_dir = self.settings.daemon.output_dir
+        try:
+            held = await vdir_edits(
+                src,
+                self.state,
+                output_dir,
+                client=self.clients.client(src),
+                now=now,
+                sleep=self.sleep,
+            )
+            rendered = await pull_source(
+                src,
+                self.state,
+                now=now,
+                settle=recover_pending,
+                sleep=self.sleep,
+                clients=self.clients,
+            )
+        except IcsbridgeError as exc:
+            line = source_error_line(name, str(exc))
+            health.last_error = line
+            health.last_duration = time.monotonic() - started
+            self.state.record_attempt(name, now, line)
+            self.metrics.sync_finished(name, health.last_duration, False)
+            log.warning("%s", line)
+            self.notifier.status(f"sync {name} failed: {line}")
+            self._attempt_done(name)
+            return
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        changed = self.feeds.update_source(name, rendered, now=now)
+        self._after_publish()
+        if src.vdir:
+            try:
+                write_vdirs(output_dir, name, rendered, self.state, held=held)
+            except IcsbridgeError as exc:
+                log.warning("%s", source_error_line(name, str(exc)))
+        health.last_success, health.last_error, health.problem = now, None, None
+        health.last_duration = time.monotonic() - started
+        self.state.record_attempt(name, now, None)
+        self.metrics.sync_finished(name, health.last_duration, True)
+        events = sum(len(c.events) for c in rendered)
+        log.info(
+            "source %s: synced %d calendars, %d feeds changed", name, len(rendered), len(changed)
+        )
+        self.notifier.status(
+            f"sync {name} ok: {len(rendered)} calendars, {events} events, "
+            f"{len(changed)} feeds changed"
+        )
+        self._attempt_done(name)
+
+    def _attempt_done(self, name: str) -> None:
+        self._attempted.add(name)
+        if {s.name for s in self.settings.sources} <= self._attempted:
+            self.first_round_done.set()
+
+    def _job_problem(self, name: str, message: str) -> None:
+        health = self.health_by_source.setdefault(name, SourceHealth())
+        health.problem = message
+        if message.startswith("internal error"):
+            line = f'source "{name}": {message}'
+            health.last_error = line
+            self.state.record_attempt(name, self.clock(), line)
+            self.metrics.sync_finished(name, 0.0, False)
+            self.notifier.status(f"sync {name} failed: {line}")
+            self._attempt_done(name)
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        log.warning(
+            "waiting up to %.0f s for %d sync(s) to finish", STOP_GRACE, len(self._in_flight)
+        )
+        _done, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    def _source_settings(self, name: str) -> SourceSettings | None:
+        return next((s for s in self.settings.sources if s.name == name), None)
+
+    # -- tokens, health, metrics ------------------------------------------------------
+
+    def _ensure_tokens(self) -> None:
+        configured = {f.name: f.token.resolve() for f in self.settings.feeds if f.token}
+        names = [*self.feeds.names(), *(f.name for f in self.settings.feeds)]
+        self.tokens.ensure(token_names(self.settings, names), configured)
+
+    def _after_publish(self) -> None:
+        """New feeds get their tokens (read, and write where enabled); metrics follow."""
+        self._ensure_tokens()
+        self._update_feed_metrics()
+
+    def _update_feed_metrics(self) -> None:
+        names = set(self.feeds.names())
+        for name in names:
+            content = self.feeds.get(name)
+            if content is not None:
+                self.metrics.set_feed(name, content.events, len(content.data))
+        for gone in getattr(self, "_metric_feeds", set()) - names:
+            self.metrics.drop_feed(gone)
+        self._metric_feeds = names
+
+    def _restore_health(self) -> None:
+        restore_health(self.health_by_source, self.state)
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """200 when every source's last sync succeeded, else 503; warnings never fail it."""
+        return health_report(self.health_by_source, self.feeds, now=self.clock())
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+
+def _load(path: Path) -> Settings:
+    settings = load_settings(path)
+    problems = resolve_secrets(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,142 @@
+"""One APScheduler 3.x job per source, rebuilt from the config at start and on reload.
+
+Jobs run on the daemon's own asyncio loop (AsyncIOScheduler + its AsyncIOExecutor).
+``coalesce=True`` and ``max_instances=1``: a source is never synced twice at once, and
+a backlog after a pause (suspend, a long sync) runs once, not once per missed interval.
+A job that raises, is missed beyond the grace time or is skipped because the previous
+run is still going is reported to ``on_problem`` by a listener, so health shows it:
+APScheduler alone would only log it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from icsbridge.config.settings import SourceSettings
+
+log = logging.getLogger("icsbridge.scheduler")
+
+SyncJob = Callable[[str], Awaitable[None]]
+ProblemSink = Callable[[str, str], None]
+
+MAX_JITTER_SECONDS = 60
+
+
+def jitter_for(interval_seconds: int) -> int:
+    """Up to 10% of the interval (at most a minute): sources don't all fire at once."""
+    return max(1, min(MAX_JITTER_SECONDS, interval_seconds // 10))
+
+
+def grace_for(interval_seconds: int) -> int:
+    """A run late by up to half an interval still runs; later than that, the next one will."""
+    return max(30, interval_seconds // 2)
+
+
+class SourceScheduler:
+    """Owns the APScheduler instance; jobs are keyed by source name."""
+
+    def __init__(
+        self,
+        sync: SyncJob,
+        on_problem: ProblemSink,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sync = sync
+        self._on_problem = on_problem
+        self._clock = clock
+        self._intervals: dict[str, int] = {}
+        self._scheduler = AsyncIOScheduler(
+            event_loop=loop or asyncio.get_running_loop(), timezone=UTC
+        )
+        self._scheduler.add_listener(
+            self._listen, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(self._intervals)
+
+    def start(self, sources: Iterable[SourceSettings]) -> None:
+        """Schedule every source, each with a first sync right away."""
+        self.apply(sources)
+        self._scheduler.start()
+
+    def apply(self, sources: Iterable[SourceSettings]) -> list[str]:
+        """Make the jobs match ``sources``; returns the names whose job was (re)created.
+
+        New sources and sources whose interval changed sync right away; removed sources
+        lose their job. Other settings of a source are read by the job at each run.
+        """
+        wanted = {s.name: s.interval_seconds for s in sources}
+        for name in sorted(set(self._intervals) - set(wanted)):
+            self._scheduler.remove_job(name)
+            del self._intervals[name]
+            log.info("source %s: removed from the schedule", name)
+        changed = []
+        for name, seconds in sorted(wanted.items()):
+            if self._intervals.get(name) == seconds:
+                continue
+            self._scheduler.add_job(
+                self._sync,
+                IntervalTrigger(seconds=seconds, jitter=jitter_for(seconds), timezone=UTC),
+                args=[name],
+                id=name,
+                name=f"sync {name}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=grace_for(seconds),
+                next_run_time=self._clock(),
+            )
+            self._intervals[name] = seconds
+            changed.append(name)
+        return changed
+
+    def run_now(self, names: Iterable[str] | None = None) -> None:
+        """Bring the next run of these sources (all by default) forward to now."""
+        for name in names if names is not None else self.sources:
+            job = self._scheduler.get_job(name)
+            if job is not None:
+                job.modify(next_run_time=self._clock())
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self._scheduler.get_job(name)
+        return None if job is None else job.next_run_time
+
+    def shutdown(self) -> None:
+        """Stop scheduling; a sync already running is the caller's to await or cancel."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def _listen(self, event: JobEvent) -> None:
+        name = event.job_id
+        if event.code == EVENT_JOB_ERROR and isinstance(event, JobExecutionEvent):
+            exc = event.exception
+            message = f"internal error {type(exc).__name__}: {exc}; please report it"
+            log.error("source %s: %s", name, message, exc_info=exc)
+        elif event.code == EVENT_JOB_MISSED:
+            message = "a scheduled sync was missed (the daemon was busy or suspended)"
+            log.warning("source %s: %s", name, message)
+        else:
+            message = "a sync was skipped because the previous one is still running"
+            log.warning("source %s: %s", name, message)
+        self._on_problem(name, message)
+
+
+def seconds_until(when: datetime | None, now: datetime) -> float | None:
+    return None if when is None else max(0.0, (when - now) / timedelta(seconds=1))

@@ -1,0 +1,1 @@
+"""The APIO simulator: the app, its data and the demo tenant."""

@@ -1,0 +1,1 @@
+"""The B2CORE simulator: the app, its data, event checks and the demo back office."""

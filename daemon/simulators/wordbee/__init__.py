@@ -1,0 +1,1 @@
+"""The Wordbee simulator: the app, its calendar data and the demo company."""

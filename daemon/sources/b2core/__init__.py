@@ -1,0 +1,1 @@
+"""B2CORE as a source: reading and writing back-office events, its tokens."""

@@ -1,0 +1,1 @@
+"""Wordbee as a source: person calendars read month by month, its login and call quota."""

@@ -1,0 +1,1 @@
+"""The state store: one SQLite file holding what must outlive a run."""

@@ -1,0 +1,113 @@
+"""The state store's tables for pushing edits: the journal and the vdir file hashes.
+
+Kept apart from ``daemon.store.state`` (which mixes this class in) to keep each module small;
+the tables are created by the store's migration 3.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+JOURNAL_KEEP = timedelta(days=30)
+"""How long settled journal entries are kept (for a look at what a push did)."""
+
+
+def ts(value: datetime) -> str:
+    """An aware datetime as the UTC ISO text the store keeps."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the state store")
+    return value.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One API call of a push: ``write`` is a ``PlannedWrite`` as JSON text."""
+
+    id: int
+    batch: str
+    source: str
+    calendar: str
+    write: str
+    status: str  # pending | done | failed | cancelled
+
+
+class PushState:
+    """Journal and vdir methods of :class:`icsbridge.daemon.store.state.StateStore`."""
+
+    _db: sqlite3.Connection
+
+    # -- push journal -----------------------------------------------------------
+
+    def journal_add(
+        self, batch: str, source: str, calendar: str, writes: Iterable[str], when: datetime
+    ) -> list[int]:
+        """Record ``writes`` (JSON texts) as pending, in order; returns their ids.
+        Closed entries older than :data:`JOURNAL_KEEP` go, so the journal stays small."""
+        self._db.execute(
+            "DELETE FROM journal WHERE status != 'pending' AND finished < ?",
+            (ts(when - JOURNAL_KEEP),),
+        )
+        ids = []
+        for write in writes:
+            cur = self._db.execute(
+                "INSERT INTO journal (batch, source, calendar, write, status, created)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                (batch, source, calendar, write, ts(when)),
+            )
+            assert cur.lastrowid is not None
+            ids.append(cur.lastrowid)
+        return ids
+
+    def journal_pending(self, source: str) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT id, batch, source, calendar, write, status FROM journal"
+            " WHERE source = ? AND status = 'pending' ORDER BY id",
+            (source,),
+        ).fetchall()
+        return [JournalEntry(*r) for r in rows]
+
+    def journal_entries(self, batch: str) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT id, batch, source, calendar, write, status FROM journal"
+            " WHERE batch = ? ORDER BY id",
+            (batch,),
+        ).fetchall()
+        return [JournalEntry(*r) for r in rows]
+
+    def journal_finish(
+        self,
+        entry_id: int,
+        status: str,
+        when: datetime,
+        *,
+        result_key: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Close an entry: ``done`` (sent and accepted), ``failed`` (refused or found not
+        to apply) or ``cancelled`` (never sent: an earlier call of its push failed)."""
+        self._db.execute(
+            "UPDATE journal SET status = ?, result_key = ?, detail = ?, finished = ? WHERE id = ?",
+            (status, result_key, detail, ts(when), entry_id),
+        )
+
+    # -- vdir files -------------------------------------------------------------
+
+    def vdir_hashes(self, source: str, calendar: str) -> dict[str, str]:
+        """UID -> sha256 of the vdir file last written for it."""
+        rows = self._db.execute(
+            "SELECT uid, hash FROM vdir_files WHERE source = ? AND calendar = ?",
+            (source, calendar),
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def set_vdir_hashes(self, source: str, calendar: str, hashes: dict[str, str]) -> None:
+        self._db.execute(
+            "DELETE FROM vdir_files WHERE source = ? AND calendar = ?", (source, calendar)
+        )
+        self._db.executemany(
+            "INSERT INTO vdir_files (source, calendar, uid, hash) VALUES (?, ?, ?, ?)",
+            [(source, calendar, uid, h) for uid, h in sorted(hashes.items())],
+        )

@@ -1,0 +1,357 @@
+"""The state store: one SQLite file (WAL mode) holding what must outlive a run.
+
+- per item: the iCalendar UID <-> (source, calendar, native key) mapping, the content
+  hash, the time that content was first seen (it becomes DTSTAMP/LAST-MODIFIED) and a
+  SEQUENCE counter, so UIDs survive restarts and renames and stamps come from data;
+- per calendar: the files last written for it, so a vanished schedule's file can go;
+- per source: last attempt, last success, last error;
+- per feed: its URL token (rotatable) and what was last published (file, ETag,
+  Last-Modified), so a restarted daemon serves the same bytes with the same validators;
+- secrets the APIs hand back (a rotated OAuth refresh token), so a restart keeps them;
+- the push journal: every API call a push makes, written before it is sent and marked
+  when it is done, so a crash in between is reconciled by the next run (``daemon.push.engine``);
+- per vdir file: the hash of what was last written, so an edit made there is seen.
+
+The file is created with mode 0600 because it may hold a refresh token.
+Schema changes go through ``_MIGRATIONS``: each entry upgrades version N-1 to N.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.converters.ical.render_cache import digest_of
+from icsbridge.daemon.store.feeds import FeedsState
+from icsbridge.daemon.store.journal import PushState, ts
+
+SCHEMA_VERSION = 3
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE items (
+        uid            TEXT PRIMARY KEY,
+        source         TEXT NOT NULL,
+        calendar       TEXT NOT NULL,
+        native_key     TEXT NOT NULL,
+        rename_hint    TEXT NOT NULL,
+        content_hash   TEXT NOT NULL,
+        remote_version TEXT,
+        published_hash TEXT,
+        modified       TEXT NOT NULL,
+        sequence       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source, calendar, native_key)
+    );
+    CREATE TABLE calendars (
+        source   TEXT NOT NULL,
+        calendar TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        PRIMARY KEY (source, calendar)
+    );
+    CREATE TABLE sources (
+        name         TEXT PRIMARY KEY,
+        last_attempt TEXT,
+        last_success TEXT,
+        last_error   TEXT
+    );
+    CREATE TABLE secrets (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    2: """
+    CREATE TABLE feed_tokens (
+        feed    TEXT PRIMARY KEY,
+        token   TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE feeds (
+        name          TEXT PRIMARY KEY,
+        path          TEXT NOT NULL,
+        etag          TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        events        INTEGER NOT NULL,
+        size          INTEGER NOT NULL
+    );
+    """,
+    3: """
+    CREATE TABLE journal (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        batch      TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        calendar   TEXT NOT NULL,
+        write      TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        result_key TEXT,
+        detail     TEXT,
+        created    TEXT NOT NULL,
+        finished   TEXT
+    );
+    CREATE INDEX journal_open ON journal (source, status);
+    CREATE TABLE vdir_files (
+        source   TEXT NOT NULL,
+        calendar TEXT NOT NULL,
+        uid      TEXT NOT NULL,
+        hash     TEXT NOT NULL,
+        PRIMARY KEY (source, calendar, uid)
+    );
+    """,
+}
+
+
+class StateError(IcsbridgeError):
+    """The state file cannot be opened or is from a newer icsbridge."""
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One published item as the store remembers it."""
+
+    uid: str
+    source: str
+    calendar: str
+    native_key: str
+    rename_hint: str
+    content_hash: str
+    modified: datetime
+    sequence: int
+    remote_version: str | None = None
+    published_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+
+
+def _parsets(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+_SELECT_ITEMS = (
+    "SELECT uid, source, calendar, native_key, rename_hint, content_hash, modified,"
+    " sequence, remote_version, published_hash FROM items"
+    " WHERE source = ? AND calendar = ? ORDER BY uid"
+)
+
+
+def _values(r: ItemRow) -> tuple[str | int | None, ...]:
+    """An item row as stored, in the columns of ``_SELECT_ITEMS``."""
+    return (
+        r.uid,
+        r.source,
+        r.calendar,
+        r.native_key,
+        r.rename_hint,
+        r.content_hash,
+        ts(r.modified),
+        r.sequence,
+        r.remote_version,
+        r.published_hash,
+    )
+
+
+def rows_digest(rows: Iterable[ItemRow]) -> bytes:
+    """The :meth:`StateStore.items_digest` the store gives once ``rows`` are written."""
+    return digest_of(sorted(_values(r) for r in rows))
+
+
+class StateStore(PushState, FeedsState):
+    """Access to the state file. Use as a context manager or call ``close()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                # Create it private before SQLite writes anything into it.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"state file {path}: cannot be used as a SQLite database ({exc}); "
+                "move it aside and run again to start a fresh state"
+            ) from exc
+        except OSError as exc:
+            raise StateError(
+                f"state file {path}: {exc.strerror}; check [daemon].state and permissions"
+            ) from exc
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- schema ---------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"state file {self.path}: schema version {version} is newer than this "
+                f"icsbridge understands ({SCHEMA_VERSION}); upgrade icsbridge"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # executescript() would COMMIT on its own: run statement by statement so a
+            # migration applies whole or not at all.
+            with self.transaction():
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: everything inside commits together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- items ----------------------------------------------------------------
+
+    def items(self, source: str, calendar: str) -> list[ItemRow]:
+        rows = self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall()
+        return [
+            ItemRow(
+                uid=r[0],
+                source=r[1],
+                calendar=r[2],
+                native_key=r[3],
+                rename_hint=r[4],
+                content_hash=r[5],
+                modified=datetime.fromisoformat(r[6]),
+                sequence=r[7],
+                remote_version=r[8],
+                published_hash=r[9],
+            )
+            for r in rows
+        ]
+
+    def items_digest(self, source: str, calendar: str) -> bytes:
+        """A digest of the calendar's rows as stored, equal to :func:`rows_digest` of the
+        rows last written: whether they changed, without building them (the daemon
+        asks for every calendar at every sync)."""
+        return digest_of(self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall())
+
+    def uid_taken(self, uid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM items WHERE uid = ?", (uid,)).fetchone() is not None
+
+    def replace_items(self, source: str, calendar: str, rows: Iterable[ItemRow]) -> None:
+        """Make ``rows`` the calendar's whole item set (call inside ``transaction``)."""
+        self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
+        self._insert_items(rows)
+
+    def _insert_items(self, rows: Iterable[ItemRow]) -> None:
+        self._db.executemany(
+            "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
+            " modified, sequence, remote_version, published_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_values(r) for r in rows],
+        )
+
+    def put_item(self, row: ItemRow) -> None:
+        """Insert or replace one item (by UID); a row holding its key goes first."""
+        self._db.execute(
+            "DELETE FROM items WHERE uid = ? OR (source = ? AND calendar = ? AND native_key = ?)",
+            (row.uid, row.source, row.calendar, row.native_key),
+        )
+        self._insert_items([row])
+
+    def forget_item(self, uid: str) -> None:
+        self._db.execute("DELETE FROM items WHERE uid = ?", (uid,))
+
+    def item_by_uid(self, uid: str) -> ItemRow | None:
+        row = self._db.execute(
+            "SELECT source, calendar FROM items WHERE uid = ?", (uid,)
+        ).fetchone()
+        if row is None:
+            return None
+        return next(r for r in self.items(row[0], row[1]) if r.uid == uid)
+
+    # -- calendars ------------------------------------------------------------
+
+    def calendars(self, source: str) -> dict[str, str]:
+        """Calendar key -> path of the file last written for it."""
+        rows = self._db.execute(
+            "SELECT calendar, path FROM calendars WHERE source = ?", (source,)
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def set_calendar(self, source: str, calendar: str, path: str) -> None:
+        self._db.execute(
+            "INSERT INTO calendars (source, calendar, path) VALUES (?, ?, ?)"
+            " ON CONFLICT (source, calendar) DO UPDATE SET path = excluded.path",
+            (source, calendar, path),
+        )
+
+    def forget_calendar(self, source: str, calendar: str) -> None:
+        self._db.execute(
+            "DELETE FROM calendars WHERE source = ? AND calendar = ?", (source, calendar)
+        )
+        self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
+
+    # -- sources --------------------------------------------------------------
+
+    def record_attempt(self, name: str, when: datetime, error: str | None) -> None:
+        """Note a sync attempt; ``error`` None means it succeeded."""
+        if error is None:
+            self._db.execute(
+                "INSERT INTO sources (name, last_attempt, last_success, last_error)"
+                " VALUES (?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET"
+                " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
+                " last_error = NULL",
+                (name, ts(when), ts(when)),
+            )
+        else:
+            self._db.execute(
+                "INSERT INTO sources (name, last_attempt, last_error) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET last_attempt = excluded.last_attempt,"
+                " last_error = excluded.last_error",
+                (name, ts(when), error),
+            )
+
+    def source_status(self, name: str) -> SourceStatus:
+        row = self._db.execute(
+            "SELECT last_attempt, last_success, last_error FROM sources WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return SourceStatus(name, None, None, None)
+        return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2])
+
+    # -- secrets (the TokenStore protocol of icsbridge.daemon.sources.base) -------------
+
+    def get_secret(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM secrets WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_secret(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO secrets (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

@@ -1,0 +1,1 @@
+"""The pull direction: pull -> identity (diff against the state) -> render."""

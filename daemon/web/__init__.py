@@ -1,0 +1,1 @@
+"""The ASGI app, split by route: feeds, writes, health, metrics; and the socket it is served on."""

@@ -1,0 +1,104 @@
+"""What ``/healthz`` answers: per source, its last sync; per feed, its size and warnings.
+
+The daemon keeps a :class:`SourceHealth` per source, restored from the state at start
+(:func:`restore_health`) so a restart does not forget a failing source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from icsbridge.daemon.feeds.store import FeedStore
+from icsbridge.daemon.store.state import StateStore
+
+
+@dataclass
+class SourceHealth:
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_duration: float | None = None
+    problem: str | None = None  # from the scheduler listener (crash, missed, skipped)
+
+
+def restore_health(by_source: Mapping[str, SourceHealth], state: StateStore) -> None:
+    """Last success and (if later than it) last error of each source, from the state."""
+    for name, health in by_source.items():
+        status = state.source_status(name)
+        health.last_success = status.last_success
+        if status.last_error and (
+            status.last_success is None
+            or (status.last_attempt and status.last_attempt > status.last_success)
+        ):
+            health.last_error = status.last_error
+
+
+def health_report(
+    by_source: Mapping[str, SourceHealth], feeds: FeedStore, *, now: datetime
+) -> tuple[int, dict[str, Any]]:
+    """200 when every source's last sync succeeded, else 503; warnings never fail it."""
+    warnings = feeds.warnings()
+    sources: dict[str, Any] = {}
+    healthy = True
+    for name, h in sorted(by_source.items()):
+        ok = h.last_success is not None and h.last_error is None
+        healthy = healthy and ok
+        sources[name] = {
+            "ok": ok,
+            "last_success": h.last_success.isoformat() if h.last_success else None,
+            "age_seconds": round((now - h.last_success).total_seconds())
+            if h.last_success
+            else None,
+            "last_error": h.last_error,
+            "last_duration_seconds": round(h.last_duration, 3)
+            if h.last_duration is not None
+            else None,
+            "problem": h.problem,
+            "warnings": warnings.get(name, []),
+        }
+    published: dict[str, Any] = {}
+    for name in sorted(feeds.names()):
+        content = feeds.get(name)
+        if content is None:
+            continue
+        published[name] = {
+            "events": content.events,
+            "bytes": len(content.data),
+            "last_modified": content.last_modified.isoformat(),
+            "warnings": warnings.get(name, []),
+        }
+    body = {"status": "ok" if healthy else "degraded", "sources": sources, "feeds": published}
+    return (200 if healthy else 503), body
+
+
+HealthCheck = Callable[[], tuple[int, Mapping[str, Any]]]
+"""(HTTP status, JSON-able mapping): what ``/healthz`` answers right now."""
+
+
+def health_route(health: HealthCheck) -> Route:
+    """``GET /healthz``: the report as JSON, never cached."""
+
+    async def healthz(_request: Request) -> Response:
+        status, body = health()
+        text = json.dumps(body, default=_json_default, ensure_ascii=False, sort_keys=True)
+        return Response(
+            text,
+            status_code=status,
+            media_type="application/json",
+            headers={"cache-control": "no-store"},
+        )
+
+    return Route("/healthz", healthz, methods=["GET"])
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in health JSON")

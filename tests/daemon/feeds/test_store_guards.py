@@ -1,0 +1,177 @@
+"""The feed store's guards: the empty guard, feeds over 1 MB, files that cannot be
+written, Last-Modified that only moves forward, syncs that do not belong."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from support.feed_world import (
+    BRANCH,
+    BRANCH_OFFICE,
+    FEEDS_OF_HQ,
+    FRENCH,
+    HQ,
+    LEAVE,
+    NOW,
+    OFFICE,
+    SECOND,
+    Ev,
+    Spec,
+    World,
+    later,
+    pulled,
+)
+
+import icsbridge.daemon.feeds.files
+from icsbridge.converters.ical.feedcheck.validate import validate_feed
+from icsbridge.daemon.sync.pull import render_pulled
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    made = World(tmp_path)
+    yield made
+    made.state.close()
+
+
+@pytest.mark.parametrize("answer", [{}, {OFFICE: [], FRENCH: [], LEAVE: []}])
+def test_empty_guard_holds_the_last_good_content(
+    world: World, answer: Spec, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.sync("hq", HQ)
+    before = world.served()
+    mtimes = world.age_files()
+    caplog.set_level(logging.WARNING, logger="icsbridge.feeds")
+
+    assert world.sync("hq", answer, later(15)) == []
+    assert world.sync("hq", answer, later(30)) == []
+    assert world.served() == before
+    assert world.mtimes() == mtimes
+    line = (
+        'source "hq" answered with nothing where it had 3 calendars with 4 events; its feeds '
+        "keep their last good content (run with --accept-empty if the schedules really were "
+        "emptied)"
+    )
+    assert world.store.warnings() == {"hq": [line]}
+    assert [r.getMessage() for r in caplog.records] == [line]  # once per occurrence
+
+    back = world.sync("hq", HQ, later(45))
+    assert world.store.warnings() == {}
+    # The identities were kept while the source was empty (render_pulled does not forget
+    # items when nothing came back): the same bytes, SEQUENCE and stamps come back.
+    assert back == []
+
+
+def test_empty_guard_is_lifted_by_accept_empty(tmp_path: Path) -> None:
+    world = World(tmp_path, accept_empty=True)
+    try:
+        world.sync("hq", HQ)
+        emptied: Spec = {OFFICE: [], FRENCH: [], LEAVE: []}
+        assert world.sync("hq", emptied, later(15)) == [OFFICE, FRENCH, LEAVE, *FEEDS_OF_HQ]
+        assert world.store.warnings() == {}
+        office = world.store.get(OFFICE)
+        assert office is not None and office.events == 0
+        assert validate_feed(office.data) == []
+        # No calendar at all: every calendar feed of the source goes.
+        # (the merged feeds lose their X-WR-TIMEZONE: no calendar is left to give one)
+        assert world.sync("hq", {}, later(30)) == [OFFICE, FRENCH, LEAVE, *FEEDS_OF_HQ]
+        assert world.store.names() == ["all-hq", "holidays", "support"]
+        assert world.summaries("all-hq") == set()
+        world.all_valid()
+    finally:
+        world.state.close()
+
+
+def test_a_source_that_never_had_events_is_not_held(world: World) -> None:
+    assert world.sync("hq", {OFFICE: []}) == [OFFICE, *FEEDS_OF_HQ]
+    assert world.sync("hq", {OFFICE: [], FRENCH: []}, later(1)) == [FRENCH, "holidays"]
+    assert world.sync("hq", {OFFICE: [], FRENCH: []}, later(2)) == []
+    assert world.store.warnings() == {}
+    # Losing every calendar at once still looks like an API fault.
+    assert world.sync("hq", {}, later(3)) == []
+    assert world.store.get(OFFICE) is not None
+    assert list(world.store.warnings()) == ["hq"]
+
+
+def test_feeds_over_one_megabyte_are_warned_about_once_per_change(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="icsbridge.feeds")
+    text = "Long notes. " * 4_000  # about 48 KB per event
+    big = {**HQ, LEAVE: [Ev(f"al-{n}", f"Away {n}", 1 + n % 28, text) for n in range(22)]}
+    world.sync("hq", big)
+    warned = world.store.warnings()
+    assert sorted(warned) == ["all-hq", "holidays", LEAVE]
+    holidays = world.store.get("holidays")
+    assert holidays is not None
+    size = len(holidays.data)
+    assert warned["holidays"] == [
+        f'feed "holidays" is {size:,} bytes (23 events): Google stops reading subscribed '
+        "feeds near 1 MB; split it into smaller [[feeds]]"
+    ]
+    assert warned[LEAVE][0].endswith("(22 events): Google stops reading subscribed feeds near 1 MB")
+    assert len(caplog.records) == 3
+    world.sync("hq", big, later(15))
+    assert len(caplog.records) == 3  # unchanged: no new warning
+    world.all_valid()
+    world.sync("hq", HQ, later(30))
+    assert world.store.warnings() == {}
+
+
+def test_last_modified_always_moves_forward(world: World) -> None:
+    world.sync("hq", HQ, later(10))
+    edited = {**HQ, OFFICE: HQ[OFFICE][:1]}
+    # the same second again, then a clock that stepped back
+    world.sync("hq", edited, later(10) + timedelta(microseconds=5))
+    office = world.store.get(OFFICE)
+    assert office is not None and office.last_modified == SECOND + timedelta(minutes=10, seconds=1)
+    world.sync("hq", HQ, later(5))
+    office = world.store.get(OFFICE)
+    assert office is not None and office.last_modified == SECOND + timedelta(minutes=10, seconds=2)
+
+
+def test_unknown_sources_and_foreign_calendars(world: World) -> None:
+    assert world.sync("gone", {"gone/x": [Ev("g", "Gone")]}) == []
+    assert world.store.names() == []
+    rendered = render_pulled(pulled({BRANCH_OFFICE: []}), "branch", world.state, now=NOW)
+    with pytest.raises(ValueError, match="returned calendars of another source"):
+        world.store.update_source("hq", rendered, now=NOW)
+    with pytest.raises(ValueError, match="naive"):
+        world.store.update_source("hq", [], now=NOW.replace(tzinfo=None))
+
+
+def test_a_feed_that_cannot_be_written_is_served_from_memory(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sync("hq", HQ)
+    world.sync("branch", BRANCH, later(1))
+    office = world.store.get(OFFICE)
+    assert office is not None
+
+    def disk_full(path: Path, data: bytes, mode: int = 0o644, *, sync_dir: bool = True) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(icsbridge.daemon.feeds.files, "write_atomic", disk_full)
+    edited = {**HQ, OFFICE: [Ev("oh-1", "Office hours", 2)]}
+    assert world.sync("hq", edited, later(15)) == [OFFICE, "support", "all-hq"]
+    served = world.store.get(OFFICE)
+    assert served is not None and b"Saturday desk" not in served.data
+    assert world.store.warnings()[OFFICE] == [
+        f'feed "{OFFICE}": cannot write {office.path}: No space left on device; served from '
+        "memory only until a write succeeds (check [daemon].output_dir)"
+    ]
+    assert world.state.feed_records()[OFFICE].etag == office.etag
+    assert office.path.read_bytes() == office.data
+
+    monkeypatch.undo()
+    # The write is tried again, though the content served does not change.
+    assert world.sync("hq", edited, later(30)) == []
+    assert world.store.warnings() == {}
+    assert world.state.feed_records()[OFFICE].etag == served.etag
+    assert world.store.get(OFFICE) == served  # the content did not change again
+    world.all_valid()

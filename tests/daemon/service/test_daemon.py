@@ -1,0 +1,148 @@
+"""The daemon's sync cycle in-process: feeds, health and metrics after good and bad syncs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from support.webex_org import NOW, FakeSleep
+
+from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.service.daemon import Daemon
+from icsbridge.daemon.service.scheduler import SourceScheduler
+from icsbridge.daemon.simulators.webex.app import WebexSimState
+from icsbridge.daemon.store.state import StateStore
+
+pytestmark = pytest.mark.anyio
+
+Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
+MERGED = '\n[[feeds]]\nname = "everything"\ncalendars = ["hq/*"]\n'
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+@pytest.fixture
+def daemon(
+    settings: Settings, transport_for: Transports, fake_sleep: FakeSleep
+) -> Iterator[tuple[Daemon, Clock]]:
+    settings.path.write_text(settings.path.read_text() + MERGED)
+    clock = Clock()
+    d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    with StateStore(d.settings.daemon.state) as state:
+        d.open(state)
+        yield d, clock
+
+
+async def _get(d: Daemon, path: str, **headers: str) -> httpx.Response:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=d.app), base_url="http://icsbridge.test"
+    ) as client:
+        return await client.get(path, headers=headers)
+
+
+async def test_health_is_503_until_every_source_synced(daemon: tuple[Daemon, Clock]) -> None:
+    d, _clock = daemon
+    status, body = d.health()
+    assert status == 503
+    assert body["sources"]["hq"]["ok"] is False
+    await d._sync_job("hq")
+    status, body = d.health()
+    assert status == 200
+    assert body["sources"]["hq"]["last_error"] is None
+    response = await _get(d, "/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_feeds_are_served_after_a_sync(daemon: tuple[Daemon, Clock]) -> None:
+    d, _clock = daemon
+    await d._sync_job("hq")
+    assert "everything" in d.feeds.names()
+    response = await _get(d, d.tokens.url_path("everything"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert response.content == d.feeds.get("everything").data  # type: ignore[union-attr]
+    again = await _get(
+        d, d.tokens.url_path("everything"), **{"If-None-Match": response.headers["etag"]}
+    )
+    assert again.status_code == 304
+    metrics = (await _get(d, "/metrics")).text
+    assert 'icsbridge_syncs_total{outcome="ok",source="hq"} 1' in metrics or (
+        'icsbridge_syncs_total{source="hq",outcome="ok"} 1' in metrics
+    )
+
+
+@pytest.mark.parametrize("fault", ["server errors", "garbage json"])
+async def test_failing_source_never_empties_a_feed_and_health_shows_it(
+    fault: str, daemon: tuple[Daemon, Clock], sim: WebexSimState
+) -> None:
+    d, clock = daemon
+    await d._sync_job("hq")
+    before = {name: d.feeds.get(name) for name in d.feeds.names()}
+    files = {c.path: c.path.read_bytes() for c in before.values() if c is not None}
+    if fault == "server errors":
+        sim.inject(500, times=1000)
+    else:
+        sim.inject(200, body=b'{"schedules": [', path_contains="schedules", times=1000)
+    clock.now = NOW + timedelta(hours=1)
+    await d._sync_job("hq")
+    assert {name: d.feeds.get(name) for name in d.feeds.names()} == before
+    assert {p: p.read_bytes() for p in files} == files
+    status, body = d.health()
+    assert status == 503
+    error = body["sources"]["hq"]["last_error"]
+    assert error.startswith('source "hq": ') and "\n" not in error
+    assert body["sources"]["hq"]["last_success"] == NOW.isoformat()
+    assert body["sources"]["hq"]["age_seconds"] == 3600
+
+
+async def test_a_crashing_job_is_recorded_by_the_listener() -> None:
+    problems: list[tuple[str, str]] = []
+    seen = asyncio.Event()
+
+    async def crash(name: str) -> None:
+        raise RuntimeError("boom")
+
+    def on_problem(name: str, message: str) -> None:
+        problems.append((name, message))
+        seen.set()
+
+    scheduler = SourceScheduler(crash, on_problem)
+
+    class Src:
+        name = "hq"
+        interval_seconds = 3600
+
+    scheduler.start([Src()])  # type: ignore[list-item]
+    try:
+        await asyncio.wait_for(seen.wait(), timeout=10)
+    finally:
+        scheduler.shutdown()
+    assert problems == [("hq", "internal error RuntimeError: boom; please report it")]
+
+
+def test_reload_with_a_broken_config_keeps_the_old_one(
+    daemon: tuple[Daemon, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    d, _clock = daemon
+    good = d.settings
+    d.settings.path.write_text("this is = = not toml")
+
+    class NoScheduler:
+        def apply(self, _sources: object) -> list[str]:
+            raise AssertionError("a refused reload must not reschedule")
+
+    d.scheduler = NoScheduler()  # type: ignore[assignment]
+    d.reload()
+    assert d.settings is good
+    assert "reload refused" in caplog.text

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import sqlite3
+import stat
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from icsbridge.daemon.store.feeds import FeedRecord
+from icsbridge.daemon.store.state import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    ItemRow,
+    StateError,
+    StateStore,
+    rows_digest,
+)
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _row(uid: str, key: str, calendar: str = "hq/cal") -> ItemRow:
+    return ItemRow(
+        uid=uid,
+        source="hq",
+        calendar=calendar,
+        native_key=key,
+        rename_hint="h-" + key,
+        content_hash="c-" + key,
+        modified=T0,
+        sequence=0,
+    )
+
+
+def test_new_state_file_is_private_and_at_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "state.sqlite"
+    with StateStore(path) as state:
+        assert state.schema_version == SCHEMA_VERSION
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_items_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as state, state.transaction():
+        state.replace_items("hq", "hq/cal", [_row("u1@x", "k1"), _row("u2@x", "k2")])
+    with StateStore(path) as state:
+        rows = state.items("hq", "hq/cal")
+    assert [r.uid for r in rows] == ["u1@x", "u2@x"]
+    assert rows[0].modified == T0
+
+
+def test_failed_transaction_changes_nothing(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.sqlite") as state:
+        with state.transaction():
+            state.replace_items("hq", "hq/cal", [_row("u1@x", "k1")])
+        with pytest.raises(RuntimeError), state.transaction():
+            state.replace_items("hq", "hq/cal", [_row("u9@x", "k9")])
+            raise RuntimeError("boom")
+        assert [r.uid for r in state.items("hq", "hq/cal")] == ["u1@x"]
+
+
+def test_state_from_a_newer_icsbridge_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    StateStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="newer than this icsbridge understands"):
+        StateStore(path)
+
+
+def test_garbage_state_file_gives_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError) as err:
+        StateStore(path)
+    assert str(err.value).startswith(f"state file {path}: cannot be used as a SQLite database")
+    assert "\n" not in str(err.value)
+
+
+def test_secrets_and_source_status(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with StateStore(path) as state:
+        assert state.get_secret("webex:hq:refresh_token") is None
+        state.set_secret("webex:hq:refresh_token", "r1")
+        state.set_secret("webex:hq:refresh_token", "r2")
+        state.record_attempt("hq", T0, None)
+        state.record_attempt("hq", T0.replace(hour=10), 'source "hq": boom')
+    with StateStore(path) as state:
+        assert state.get_secret("webex:hq:refresh_token") == "r2"
+        status = state.source_status("hq")
+        assert status.last_success == T0
+        assert status.last_attempt == T0.replace(hour=10)
+        assert status.last_error == 'source "hq": boom'
+
+
+def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.sqlite") as state, pytest.raises(ValueError, match="naive"):
+        state.record_attempt("hq", datetime(2026, 1, 1), None)
+
+
+def test_version_1_state_is_migrated_keeping_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    db = sqlite3.connect(path)
+    for statement in _MIGRATIONS[1].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
+        " modified, sequence) VALUES ('u@x', 'hq', 'hq/c', 'k', 'h', 'c', ?, 0)",
+        (T0.isoformat(),),
+    )
+    db.commit()
+    db.close()
+    with StateStore(path) as state:
+        assert state.schema_version == SCHEMA_VERSION
+        assert [r.uid for r in state.items("hq", "hq/c")] == ["u@x"]
+        state.set_feed_token("hq/c", "tok", T0)
+        assert state.feed_tokens() == {"hq/c": "tok"}
+
+
+def test_feed_tokens_rotate_and_records_round_trip(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.sqlite") as state:
+        state.set_feed_token("support", "old", T0)
+        state.set_feed_token("support", "new", T0)
+        assert state.feed_tokens() == {"support": "new"}
+        record = FeedRecord("support", "/f/support.ics", '"abc"', T0, 3, 1200)
+        state.set_feed_record(record)
+        assert state.feed_records() == {"support": record}
+        state.forget_feed("support")
+        assert state.feed_records() == {}
+
+
+def test_items_digest_matches_the_rows_written_and_moves_with_them(tmp_path: Path) -> None:
+    """The daemon reuses a calendar whole when its rows' digest is unchanged: the digest
+    read back must equal the one of the rows written, and differ once one changes."""
+    rows = [_row("b@x", "kb"), _row("a@x", "ka")]  # written in any order
+    with StateStore(tmp_path / "s.sqlite") as store:
+        with store.transaction():
+            store.replace_items("hq", "hq/cal", rows)
+        assert store.items_digest("hq", "hq/cal") == rows_digest(rows)
+        store.put_item(replace(rows[0], sequence=rows[0].sequence + 1))
+        assert store.items_digest("hq", "hq/cal") != rows_digest(rows)
+        assert store.items_digest("hq", "hq/other") == rows_digest([])
