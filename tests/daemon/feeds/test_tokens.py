@@ -209,3 +209,14 @@ def test_feed_url_path_escapes_what_would_break_a_url() -> None:
     assert feed_url_path("t", "a?b#c%d/Zürich/x y+z") == (
         "/feeds/t/a%3Fb%23c%25d/Z%C3%BCrich/x%20y%2Bz.ics"
     )
+
+
+def test_readme_states_the_bits_a_generated_token_really_has() -> None:
+    """The README said 144 bits while the code made 192: the figure is now read off both."""
+    from support.paths import REPO
+
+    from icsbridge.daemon.feeds import tokens
+
+    readme = " ".join((REPO / "README.md").read_text().split())
+    bits = len(tokens.new_token()) * 6  # URL-safe base64: 6 bits a character, no padding
+    assert f"own token of {bits} random bits" in readme

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.paths import REPO
 
 from icsbridge.daemon.simulators.webex import seed as webex_seed
 from icsbridge.daemon.simulators.webex.app import create_app
@@ -18,7 +18,7 @@ from icsbridge.daemon.simulators.webex.seed import read_demo
 from icsbridge.daemon.simulators.webex.state import WebexSimState
 from icsbridge.daemon.simulators.webex.store import Owner
 
-SEED = Path("/work/shared/seeds/000_df24826e5cfaa800.txt")
+SEED = REPO.parent / "shared" / "seeds" / "000_df24826e5cfaa800.txt"
 SEED_EVENT_ID = "Y2lzY29zcGFyazovL3VzL1VTRVJfU0NIRURVTEVfRVZFTlQvUkdGNVgxTm9hV1ow"
 AUTH = {"Authorization": "Bearer demo-token"}
 
