@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -65,12 +65,11 @@ def _on_disk(folder: Path) -> dict[str, str]:
     return {f.name: _digest(f.read_bytes()) for f in sorted(folder.glob("*.ics")) if f.is_file()}
 
 
-def edited_calendars(
-    output_dir: Path, source: str, calendars: Iterable[str], state: StateStore
-) -> list[str]:
-    """The calendars whose vdir differs from what icsbridge last wrote there."""
+def edited_calendars(output_dir: Path, source: str, state: StateStore) -> list[str]:
+    """The calendars whose vdir differs from what icsbridge last wrote there: those the
+    state has vdir files of, so the daemon finds them as export does."""
     out = []
-    for key in sorted(calendars):
+    for key in state.vdir_calendars(source):
         folder = vdir_path(output_dir, key)
         if folder.is_dir() and _on_disk(folder) != state.vdir_hashes(source, key):
             out.append(key)
@@ -112,7 +111,7 @@ async def push_vdir_edits(
     """Push every edited vdir of ``source``; returns the calendars left as the user left
     them because their push was refused (see the module doc)."""
     held: set[str] = set()
-    for key in edited_calendars(output_dir, source.name, state.calendars(source.name), state):
+    for key in edited_calendars(output_dir, source.name, state):
         folder = vdir_path(output_dir, key)
         try:
             events = read_vdir(folder)

@@ -95,8 +95,18 @@ class PushState:
 
     # -- vdir files -------------------------------------------------------------
 
+    def vdir_calendars(self, source: str) -> list[str]:
+        """The calendars of ``source`` whose vdir icsbridge wrote (the daemon and export
+        alike): those with a file recorded, ``displayname`` included."""
+        rows = self._db.execute(
+            "SELECT DISTINCT calendar FROM vdir_files WHERE source = ? ORDER BY calendar",
+            (source,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def vdir_hashes(self, source: str, calendar: str) -> dict[str, str]:
-        """UID -> sha256 of the vdir file last written for it."""
+        """File name -> sha256 of what icsbridge last wrote to it (the ``uid`` column holds
+        the file name, which :func:`icsbridge.daemon.push.vdir.file_name` derives)."""
         rows = self._db.execute(
             "SELECT uid, hash FROM vdir_files WHERE source = ? AND calendar = ?",
             (source, calendar),

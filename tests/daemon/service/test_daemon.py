@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from icalendar import Calendar, vText
 from support.webex_org import NOW, FakeSleep
 
 from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.push.vdir import VDIR_FOLDER
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.service.scheduler import SourceScheduler
 from icsbridge.daemon.simulators.webex.app import WebexSimState
@@ -146,3 +149,47 @@ def test_reload_with_a_broken_config_keeps_the_old_one(
     d.reload()
     assert d.settings is good
     assert "reload refused" in caplog.text
+
+
+def _paris_holidays(sim: WebexSimState) -> dict[str, Any]:
+    paris = next(loc.id for loc in sim.locations.values() if loc.name == "Paris HQ")
+    return sim.schedule_by_name(paris, "holidays", "French Holidays").events
+
+
+def _summaries(folder: Path) -> dict[str, Path]:
+    out = {}
+    for file in sorted(folder.glob("*.ics")):
+        (event,) = Calendar.from_ical(file.read_bytes()).walk("VEVENT")
+        out[str(event["SUMMARY"])] = file
+    return out
+
+
+async def test_a_vdir_edit_is_pushed_by_the_daemon_and_the_file_keeps_it(
+    settings: Settings, transport_for: Transports, fake_sleep: FakeSleep, sim: WebexSimState
+) -> None:
+    # Under `run` nothing fills the export's calendars table: the daemon must find the
+    # vdirs it wrote itself, or the edit is never pushed and the next write undoes it.
+    settings.path.write_text(settings.path.read_text() + "vdir = true\n")
+    clock = Clock()
+    d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    with StateStore(d.settings.daemon.state) as state:
+        d.open(state)
+        await d._sync_job("hq")
+        folder = d.settings.daemon.output_dir.joinpath(
+            VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
+        )
+        file = _summaries(folder)["Christmas"]
+        cal = Calendar.from_ical(file.read_bytes())
+        cal.walk("VEVENT")[0]["SUMMARY"] = vText("Christmas Eve")
+        file.write_bytes(cal.to_ical())
+
+        clock.now = NOW + timedelta(minutes=15)
+        await d._sync_job("hq")
+        assert "Christmas Eve" in _paris_holidays(sim)
+        assert "Christmas" not in _paris_holidays(sim)
+        assert "Christmas Eve" in _summaries(folder)
+        assert "Christmas" not in _summaries(folder)
+        writes = len(sim.writes())
+        clock.now = NOW + timedelta(minutes=30)
+        await d._sync_job("hq")
+        assert len(sim.writes()) == writes

@@ -75,3 +75,5 @@ def test_vdir_hashes_round_trip_per_calendar(tmp_path: Path) -> None:
             state.set_vdir_hashes("hq", "hq/a", {"y.ics": "4"})
         assert state.vdir_hashes("hq", "hq/a") == {"y.ics": "4"}
         assert state.vdir_hashes("hq", "hq/b") == {"z.ics": "3"}
+        assert state.vdir_calendars("hq") == ["hq/a", "hq/b"]
+        assert state.vdir_calendars("other") == []
