@@ -89,7 +89,10 @@ async def pull_sources(
                 src, state, now=now, settle=recover_pending, transport=transport, sleep=sleep
             )
             if vdir_dir is not None and src.vdir:
-                write_vdirs(vdir_dir, src.name, rendered, state, held=held)
+                try:
+                    write_vdirs(vdir_dir, src.name, rendered, state, held=held)
+                except IcsbridgeError as exc:  # the pull stands: its feed files are written
+                    failures.append(source_error_line(src.name, str(exc)))
         except IcsbridgeError as exc:
             line = source_error_line(src.name, str(exc))
             failures.append(line)

@@ -53,13 +53,16 @@ class PushRefused(IcsbridgeError):
 @dataclass(frozen=True)
 class PushRequest:
     """One push: ``events`` by UID; ``scope`` says whether it is the whole calendar (a
-    missing UID is a deletion), one event (``uid``), or the deletion of ``uid``."""
+    missing UID is a deletion), one event (``uid``), or the deletion of ``uid``.
+    ``deletable``, when given, limits what a whole-calendar push may delete to those UIDs
+    (a vdir uploads only the files that changed, and deletes only those removed)."""
 
     calendar: str
     events: Mapping[str, UploadedEvent]
     scope: Scope = "calendar"
     uid: str | None = None
     dry_run: bool = False
+    deletable: frozenset[str] | None = None
 
 
 @dataclass
@@ -211,7 +214,8 @@ def _deleted_uids(request: PushRequest, base: Mapping[str, ItemRow]) -> list[str
         return [request.uid]
     if request.scope == "event":
         return []
-    return sorted(uid for uid in base if uid not in request.events)
+    missing = (uid for uid in base if uid not in request.events)
+    return sorted(u for u in missing if request.deletable is None or u in request.deletable)
 
 
 def _remote_by_uid(source: str, cal: PulledCalendar, rows: list[ItemRow]) -> dict[str, _Remote]:

@@ -4,13 +4,20 @@ Layout: ``<output_dir>/vdir/<source>/<calendar path>/``, each a collection as kh
 vdirsyncer's filesystem storage read them (``fileext = ".ics"``), with a ``displayname``
 file. Every file is a whole VCALENDAR holding one event and the VTIMEZONEs it uses.
 
-Edits made there are pushed back at the next sync, before the pull: a calendar whose
-files differ from what was last written (a file changed, added or removed) is pushed as
-a whole calendar through the one engine (``icsbridge.daemon.push.engine``), so a removed file is a
-deletion, within ``max_deletes``. When a push is refused (unsupported rule, conflict,
-read-only source, unreadable file), the calendar's directory is left exactly as the
-user left it and the refusal is logged at each sync, so no edit is lost; delete the
-directory to take the API's version again.
+The state records, file by file, the hash of what icsbridge wrote (``vdir_files``), and
+the calendars to look at are the ones recorded there, so ``run`` and ``export`` see the
+same edits. Edits made there are pushed back at the next sync, before the pull: a file
+whose bytes differ from its record, a new file, or a recorded file that is gone. Such a
+calendar goes through the one engine (``icsbridge.daemon.push.engine``) as a whole
+calendar of which only those files count: the events of changed and new files are
+uploaded, a UID whose written file is gone and that no file holds any more is a deletion
+(within ``max_deletes``), and every other event stays as the API has it. So what
+icsbridge failed to write is never an edit: a file left with its old bytes matches its
+record (it is written at the next sync), and a file never written has no record.
+
+When a push is refused (unsupported rule, conflict, read-only source, unreadable file),
+the calendar's directory is left exactly as the user left it and the refusal is logged
+at each sync, so no edit is lost; delete the directory to take the API's version again.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +47,7 @@ from icsbridge.daemon.sync.pull import RenderedCalendar, source_error_line
 log = logging.getLogger("icsbridge.vdir")
 
 VDIR_FOLDER = "vdir"
+DISPLAYNAME = "displayname"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+=-]")
 
 
@@ -65,27 +73,42 @@ def _on_disk(folder: Path) -> dict[str, str]:
     return {f.name: _digest(f.read_bytes()) for f in sorted(folder.glob("*.ics")) if f.is_file()}
 
 
+def _written(state: StateStore, source: str, key: str) -> dict[str, str]:
+    """What icsbridge last wrote to the calendar's event files, by file name."""
+    return {n: h for n, h in state.vdir_hashes(source, key).items() if n != DISPLAYNAME}
+
+
 def edited_calendars(output_dir: Path, source: str, state: StateStore) -> list[str]:
-    """The calendars whose vdir differs from what icsbridge last wrote there: those the
-    state has vdir files of, so the daemon finds them as export does."""
+    """The calendars whose vdir differs from what icsbridge last wrote there (raises
+    ``OSError`` when a folder cannot be read)."""
     out = []
     for key in state.vdir_calendars(source):
         folder = vdir_path(output_dir, key)
-        if folder.is_dir() and _on_disk(folder) != state.vdir_hashes(source, key):
+        if folder.is_dir() and _on_disk(folder) != _written(state, source, key):
             out.append(key)
     return out
 
 
-def read_vdir(folder: Path) -> dict[str, UploadedEvent]:
-    """Every event of a vdir, by UID; :class:`UploadError` names the file at fault."""
-    events: dict[str, UploadedEvent] = {}
+def vdir_request(
+    key: str, folder: Path, written: Mapping[str, str], published: Iterable[str]
+) -> PushRequest:
+    """The push of an edited vdir (see the module doc): ``written`` is what icsbridge
+    wrote there by file name, ``published`` the calendar's UIDs. :class:`UploadError`
+    names a file that cannot be read or a UID held by two files."""
     origin: dict[str, Path] = {}
+    events: dict[str, UploadedEvent] = {}
     for file in sorted(folder.glob("*.ics")):
-        for uid, event in parse_upload(file.read_bytes(), what=str(file)).items():
-            if uid in events:
+        if not file.is_file():
+            continue
+        data = file.read_bytes()
+        for uid, event in parse_upload(data, what=str(file)).items():
+            if uid in origin:
                 raise UploadError(f'{file}: the UID "{uid}" is also in {origin[uid]}; keep one')
-            events[uid], origin[uid] = event, file
-    return events
+            origin[uid] = file
+            if written.get(file.name) != _digest(data):
+                events[uid] = event
+    gone = frozenset(u for u in published if file_name(u) in written and u not in origin)
+    return PushRequest(key, events, deletable=gone)
 
 
 async def vdir_edits(
@@ -110,24 +133,40 @@ async def push_vdir_edits(
 ) -> set[str]:
     """Push every edited vdir of ``source``; returns the calendars left as the user left
     them because their push was refused (see the module doc)."""
+    name = source.name
+    try:
+        edited = edited_calendars(output_dir, name, state)
+    except OSError as exc:
+        # Without knowing which calendar was edited, none may be written over.
+        log.warning(
+            "%s; no vdir of the source is written until it can be read",
+            source_error_line(name, f"vdir {exc.filename or output_dir}: {exc.strerror or exc}"),
+        )
+        return set(state.vdir_calendars(name))
     held: set[str] = set()
-    for key in edited_calendars(output_dir, source.name, state):
+    for key in edited:
         folder = vdir_path(output_dir, key)
         try:
-            events = read_vdir(folder)
-            outcome = await push(source, state, PushRequest(key, events), now=now)
+            published = [row.uid for row in state.items(name, key)]
+            request = vdir_request(key, folder, _written(state, name, key), published)
+            outcome = await push(source, state, request, now=now)
         except PushRefused as exc:
             held.add(key)
             details = "".join(f"\n  {line}" for line in exc.lines)
-            line = source_error_line(source.name, exc.message)
+            line = source_error_line(name, exc.message)
             log.warning("%s (vdir %s is left as it is)%s", line, folder, details)
             continue
         except UploadError as exc:
             held.add(key)
-            log.warning("%s; the vdir is left as it is", source_error_line(source.name, str(exc)))
+            log.warning("%s; the vdir is left as it is", source_error_line(name, str(exc)))
+            continue
+        except OSError as exc:
+            held.add(key)
+            line = source_error_line(name, f"vdir {exc.filename or folder}: {exc.strerror or exc}")
+            log.warning("%s; the vdir is left as it is", line)
             continue
         for line in outcome.plan:
-            log.info('source "%s": vdir %s: %s', source.name, key, line)
+            log.info('source "%s": vdir %s: %s', name, key, line)
     return held
 
 
@@ -141,34 +180,68 @@ def write_vdirs(
 ) -> None:
     """Write one file per event, only where bytes changed; drop files of gone events.
     Calendars in ``held`` are not touched. A sync that returned no event at all writes
-    nothing (the feeds' empty guard holds it the same way)."""
+    nothing (the feeds' empty guard holds it the same way).
+
+    Each calendar's record is what its folder holds once done, file by file, and is made
+    durable after the folder: a write failing part way (disk full, permissions) stops
+    that calendar and leaves nothing that reads as an edit at the next sync, which writes
+    again. The failures are raised as one :class:`IcsbridgeError` line."""
     if not any(cal.events for cal in calendars):
         return
-    touched: set[Path] = set()
+    failures: list[str] = []
     for cal in calendars:
         if cal.meta.key in held:
             continue
         folder = vdir_path(output_dir, cal.meta.key)
+        wanted = {file_name(ev.uid): assemble(cal.meta, [ev]) for ev in cal.events}
+        wanted[DISPLAYNAME] = cal.meta.name.encode("utf-8")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            present = _on_disk(folder)
-            wanted = {file_name(ev.uid): assemble(cal.meta, [ev]) for ev in cal.events}
-            hashes = {}
-            for name, data in sorted(wanted.items()):
-                hashes[name] = _digest(data)
-                if present.get(name) != hashes[name]:
-                    write_atomic(folder / name, data, sync_dir=False)
-                    touched.add(folder)
-            for name in sorted(present.keys() - wanted.keys()):
-                (folder / name).unlink(missing_ok=True)
-                touched.add(folder)
-            display = folder / "displayname"
-            if not display.exists() or display.read_text(encoding="utf-8") != cal.meta.name:
-                write_atomic(display, cal.meta.name.encode("utf-8"), sync_dir=False)
+            # Whatever the folder holds now is accounted for: the calendar was not
+            # edited, or its edits were pushed.
+            record = _on_disk(folder)
+            display = folder / DISPLAYNAME
+            if display.is_file():
+                record[DISPLAYNAME] = _digest(display.read_bytes())
         except OSError as exc:
-            raise IcsbridgeError(
-                f"vdir {folder}: {exc.strerror}; check [daemon].output_dir and permissions"
-            ) from exc
-        with state.transaction():
-            state.set_vdir_hashes(source, cal.meta.key, hashes)
-    sync_dirs(touched)
+            failures.append(_write_failure(exc.filename or folder, exc))
+            continue  # its record stays as it was
+        found = dict(record)
+        failure = _write_folder(folder, wanted, record)
+        if failure is not None:
+            failures.append(failure)
+        if record != found:
+            sync_dirs({folder})  # the renames are durable before the record naming them
+        if record != state.vdir_hashes(source, cal.meta.key):
+            with state.transaction():
+                state.set_vdir_hashes(source, cal.meta.key, record)
+    if failures:
+        more = f"; writing {len(failures) - 1} other calendar(s) failed too" * (len(failures) > 1)
+        raise IcsbridgeError(failures[0] + more)
+
+
+def _write_folder(folder: Path, wanted: dict[str, bytes], record: dict[str, str]) -> str | None:
+    """Bring ``folder`` to ``wanted`` (file name -> bytes), keeping ``record`` (file name
+    -> hash of what the folder holds) true after each step. The first failure stops it
+    and is returned as one line."""
+    path = folder
+    try:
+        for name, data in sorted(wanted.items()):
+            path, digest = folder / name, _digest(data)
+            if record.get(name) != digest:
+                write_atomic(path, data, sync_dir=False)
+                record[name] = digest
+        for name in sorted(record.keys() - wanted.keys()):
+            path = folder / name
+            path.unlink(missing_ok=True)
+            del record[name]
+    except OSError as exc:
+        return _write_failure(path, exc)
+    return None
+
+
+def _write_failure(path: object, exc: OSError) -> str:
+    return (
+        f"vdir {path}: {exc.strerror or exc}; check [daemon].output_dir and free space or "
+        "permissions (the next sync writes it again)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -13,9 +14,11 @@ from icalendar import Calendar, vText
 from support import paths
 from support.webex_org import NOW, write_config
 
+import icsbridge.daemon.push.vdir
 from icsbridge.config.loader import load_settings
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.cli.export import run_export
+from icsbridge.daemon.feeds.atomic import write_atomic
 from icsbridge.daemon.push.vdir import VDIR_FOLDER, file_name
 from icsbridge.daemon.simulators.webex.app import WebexSimState
 
@@ -176,3 +179,86 @@ async def test_a_read_only_source_keeps_its_vdir_edits_and_says_so(
     assert len(sim.writes()) == writes
     assert not file.exists()
     assert any("is read-only" in r.getMessage() for r in caplog.records)
+
+
+def _paris(sim: WebexSimState) -> str:
+    return next(loc.id for loc in sim.locations.values() if loc.name == "Paris HQ")
+
+
+def _paris_names(sim: WebexSimState) -> set[str]:
+    return set(sim.schedule_by_name(_paris(sim), "holidays", "French Holidays").events)
+
+
+def _paris_dir(settings: Settings) -> Path:
+    return settings.daemon.output_dir.joinpath(
+        VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
+    )
+
+
+def _by_summary(folder: Path) -> dict[str, Path]:
+    return {
+        str(_only_event(f).walk("VEVENT")[0]["SUMMARY"]): f for f in sorted(folder.glob("*.ics"))
+    }
+
+
+def _rename_in_file(file: Path, summary: str) -> None:
+    cal = _only_event(file)
+    cal.walk("VEVENT")[0]["SUMMARY"] = vText(summary)
+    file.write_bytes(cal.to_ical())
+
+
+@pytest.mark.parametrize("then", ["nothing", "an edit elsewhere in the calendar"])
+async def test_a_vdir_write_failing_half_way_is_never_pushed_as_an_edit(
+    then: str,
+    tmp_path: Path,
+    sim: WebexSimState,
+    transport_for: Transports,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _settings(tmp_path, sim)
+    await _export(settings, transport_for)
+    folder = _paris_dir(settings)
+    # The API changes three events of one calendar: two renames and a new one, so the next
+    # write has three files to write; the disk fills up at the second.
+    paris = _paris(sim)
+    sim.rename_event(paris, "holidays", "French Holidays", "Christmas", "Noel")
+    sim.rename_event(paris, "holidays", "French Holidays", "New Year", "Nouvel An")
+    sim.set_event(
+        paris,
+        "holidays",
+        "French Holidays",
+        {"name": "Fete des Voisins", "startDate": "2025-05-30", "endDate": "2025-05-30"}
+        | {"allDayEnabled": True},
+    )
+    api = _paris_names(sim)
+    calls: list[Path] = []
+
+    def disk_full(path: Path, data: bytes, mode: int = 0o644, *, sync_dir: bool = True) -> None:
+        if path.suffix == ".ics":
+            calls.append(path)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        write_atomic(path, data, mode, sync_dir=sync_dir)
+
+    monkeypatch.setattr(icsbridge.daemon.push.vdir, "write_atomic", disk_full)
+    report = await run_export(settings, now=NOW, transport_for=transport_for)
+    monkeypatch.undo()
+    monkeypatch.setenv("ICSBRIDGE_TEST_WEBEX_TOKEN", "demo-token")
+    assert len(calls) == 2
+    assert report.failures == [
+        f'source "hq": vdir {calls[1]}: No space left on device; check [daemon].output_dir '
+        "and free space or permissions (the next sync writes it again)"
+    ]
+    feed = settings.daemon.output_dir / "hq/locations/Paris HQ/holidays/French Holidays.ics"
+    assert b"SUMMARY:Noel" in feed.read_bytes()  # the feed files were still written
+
+    writes = len(sim.writes())
+    if then != "nothing":
+        _rename_in_file(_by_summary(folder)["Ascension 2025"], "Ascension Thursday")
+        api = api - {"Ascension 2025"} | {"Ascension Thursday"}
+    await _export(settings, transport_for)
+    # Nothing icsbridge failed to write was read as an edit: the renames were not undone,
+    # the new event was not deleted, and only the user's own edit was sent.
+    assert _paris_names(sim) == api
+    assert len(sim.writes()) == writes + (0 if then == "nothing" else 1)
+    assert set(_by_summary(folder)) == api  # the next sync wrote what had failed
