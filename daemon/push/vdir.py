@@ -2,7 +2,9 @@
 
 Layout: ``<output_dir>/vdir/<source>/<calendar path>/``, each a collection as khal and
 vdirsyncer's filesystem storage read them (``fileext = ".ics"``), with a ``displayname``
-file. Every file is a whole VCALENDAR holding one event and the VTIMEZONEs it uses.
+file. Every file is a whole VCALENDAR holding one event and the VTIMEZONEs it uses. A UID
+that cannot be a file name as it is gets one that can (:func:`file_name`); edits are read
+by the UID inside each file, so the name only has to be stable.
 
 The state records, file by file, the hash of what icsbridge wrote (``vdir_files``), and
 the calendars to look at are the ones recorded there, so ``run`` and ``export`` see the
@@ -49,6 +51,10 @@ log = logging.getLogger("icsbridge.vdir")
 VDIR_FOLDER = "vdir"
 DISPLAYNAME = "displayname"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+=-]")
+_MAX_NAME = 200
+"""Bytes in a file name: NAME_MAX (255) less what write_atomic's temporary file beside it
+adds (``.<name>.XXXXXXXX.tmp``), with room to spare."""
+_HEAD = 64  # characters of a too-long name kept in front of its hash, to stay readable
 
 
 def vdir_path(output_dir: Path, key: str) -> Path:
@@ -60,9 +66,19 @@ def vdir_path(output_dir: Path, key: str) -> Path:
 
 
 def file_name(uid: str) -> str:
-    """``<uid>.ics`` with anything unsafe in a file name percent-encoded."""
+    """``<uid>.ics`` with anything unsafe in a file name percent-encoded. A name that would
+    be too long keeps its first characters and ends with ``~`` and the UID's SHA-256:
+    an encoded name never holds ``~`` (it becomes ``%7E``), so no two UIDs share a name,
+    and a UID gets the same name at every run."""
     safe = _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), uid)
-    return (safe if not safe.startswith(".") else "%2E" + safe[1:]) + ".ics"
+    if safe.startswith("."):
+        safe = "%2E" + safe[1:]
+    if len(safe) + len(".ics") <= _MAX_NAME:
+        return safe + ".ics"
+    head = safe[:_HEAD]
+    if "%" in head[-2:]:  # do not cut a %XX in two
+        head = head[: head.rindex("%")]
+    return f"{head}~{_digest(uid.encode())}.ics"
 
 
 def _digest(data: bytes) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -262,3 +263,50 @@ async def test_a_vdir_write_failing_half_way_is_never_pushed_as_an_edit(
     assert _paris_names(sim) == api
     assert len(sim.writes()) == writes + (0 if then == "nothing" else 1)
     assert set(_by_summary(folder)) == api  # the next sync wrote what had failed
+
+
+async def test_a_300_character_uid_round_trips_through_the_vdir_and_stays_in_the_api(
+    tmp_path: Path, sim: WebexSimState, transport_for: Transports
+) -> None:
+    settings = _settings(tmp_path, sim)
+    await _export(settings, transport_for)
+    folder = _paris_dir(settings)
+    uid = ("retreat-" + "0123456789" * 30)[:288] + "@example.com"
+    assert len(uid) == 300
+    added = _only_event(_by_summary(folder)["Ascension 2025"])
+    event = added.walk("VEVENT")[0]
+    event["UID"] = vText(uid)
+    event["SUMMARY"] = vText("Company retreat")
+    (folder / "retreat.ics").write_bytes(added.to_ical())
+
+    await _export(settings, transport_for)
+    assert "Company retreat" in _paris_names(sim)
+    file = _by_summary(folder)["Company retreat"]
+    assert file.name == file_name(uid) and len(file.name.encode()) <= 255
+    assert str(_only_event(file).walk("VEVENT")[0]["UID"]) == uid
+    assert not (folder / "retreat.ics").exists()
+    writes = len(sim.writes())
+    await _export(settings, transport_for)
+    assert len(sim.writes()) == writes
+
+    # An edit of that file reaches the API through the UID it holds, not its name.
+    _rename_in_file(file, "Company retreat (two days)")
+    await _export(settings, transport_for)
+    assert "Company retreat (two days)" in _paris_names(sim)
+    assert "Company retreat" not in _paris_names(sim)
+    assert file.exists() and "Company retreat (two days)" in _by_summary(folder)
+    assert [w for w in sim.writes() if w.method == "DELETE"] == []
+
+
+@pytest.mark.parametrize(
+    "uid",
+    ["x" * 300, "é" * 120 + "@example.com", 'a/b\\c:d*e?f"g<h>i|j\x00k' * 20, ".hidden"],
+)
+def test_a_uid_that_cannot_be_a_file_name_gets_one_that_can(uid: str) -> None:
+    name = file_name(uid)
+    assert name.endswith(".ics") and not name.startswith(".")
+    # Room for the temporary file write_atomic makes beside it (".<name>.XXXXXXXX.tmp").
+    assert len(name.encode()) + 14 <= 255
+    assert re.fullmatch(r"[A-Za-z0-9@._+=%~-]+", name)
+    assert file_name(uid) == name  # stable across runs
+    assert file_name(uid + "y") != name
