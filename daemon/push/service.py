@@ -4,8 +4,11 @@ The web layer reads a request (HTTP PUT/DELETE today) into an :class:`EditReques
 turns the :class:`EditAnswer` back into its protocol; nothing here knows HTTP.
 
 A push and a sync of the same source never run at once (:meth:`PushService.lock`): the
-sync job takes the same lock. After a push the source's feeds are updated from the
-re-read, so the answer carries the feed's new ETag and the next GET serves the edit.
+sync job takes the same lock. An edit's preconditions are checked once it holds the
+lock, against the feed as it is then: a whole-calendar upload is refused (412 with
+If-Match, 409 without) when a push or sync changed the feed while it waited. After a
+push the source's feeds are updated from the re-read, so the answer carries the feed's
+new ETag and the next GET serves the edit.
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ class PushService:
         return self._locks.setdefault(source, asyncio.Lock())
 
     async def __call__(self, request: EditRequest) -> EditAnswer:
+        """Read the upload, wait for the source's lock, check the request against the feed
+        as it is then (412/409, see :meth:`_stale`) and push, all while holding the lock."""
         src = self._settings().source_of_calendar(request.feed)
         if src is None or not src.feed_writes:
             return refusal(
@@ -102,23 +107,53 @@ class PushService:
         content = self._feeds.get(request.feed)
         if content is None:
             return refusal(404, f'feed "{request.feed}" is not published (yet)')
-        if (
-            request.uid is None
-            and request.precondition is not None
-            and not request.precondition(content.etag)
-        ):
-            return refusal(
-                412,
-                f'feed "{request.feed}" changed since the ETag in If-Match; fetch it again, '
-                "re-apply the edits and upload again",
-            )
+        # The newest feed the client can have based its upload on: anything published
+        # while the edit waits for the lock is news to it.
+        seen = content.etag
+        stale = self._stale(request, seen, seen)  # refused early, before the parse
+        if stale is not None:
+            return stale
         try:
             scope, events = self._read(request)
         except UploadError as exc:
             return refusal(400, str(exc))
         push_request = PushRequest(request.feed, events, scope, request.uid, request.dry_run)
         async with self.lock(src.name):
+            # Checked again under the lock: a push or sync that ran meanwhile changed the
+            # feed the upload would be planned against.
+            current = self._feeds.get(request.feed)
+            if current is None:
+                return refusal(404, f'feed "{request.feed}" is not published (any more)')
+            stale = self._stale(request, seen, current.etag)
+            if stale is not None:
+                return stale
             return await self._push(src, push_request)
+
+    @staticmethod
+    def _stale(request: EditRequest, seen: str, current: str) -> EditAnswer | None:
+        """The refusal of a whole-calendar edit made against another feed than ``current``
+        (``seen``: the feed when the request arrived), or None when it may go ahead."""
+        if request.uid is not None:
+            return None  # one event: the plan checks it against the last sync (conflicts)
+        if request.precondition is not None:
+            if request.precondition(current):
+                return None
+            return refusal(
+                412,
+                f'feed "{request.feed}" changed since the ETag in If-Match; fetch it again, '
+                "re-apply the edits and upload again",
+            )
+        if current == seen:
+            return None
+        # Without If-Match the upload stands for the feed it arrived at: planned against
+        # the newer one, an event published meanwhile would read as deleted by it, and one
+        # changed meanwhile as edited back.
+        return refusal(
+            409,
+            f'feed "{request.feed}" changed while this upload waited for a sync or push of '
+            "its source, and the upload would undo those changes; nothing was applied: "
+            "fetch it again, re-apply the edits and upload again",
+        )
 
     def _read(self, request: EditRequest) -> tuple[Scope, dict[str, UploadedEvent]]:
         if request.delete:

@@ -7,9 +7,10 @@
 
 ``?dry_run=1`` answers with the plan and sends nothing. ``If-Match`` on a PUT of the
 whole calendar must name the feed's current ETag (412 otherwise), so an app cannot
-overwrite edits it has not seen. Write tokens are separate from read tokens and exist
-only for the calendars of sources with ``feed_writes = true``; a PUT on a read URL is a
-405. Answers are JSON: ``{"plan": [...], "notes": [...], "etag": ...}`` or
+overwrite edits it has not seen; it is checked once the edit holds its source's lock
+(see ``icsbridge.daemon.push.service``). Write tokens are separate from read tokens and
+exist only for the calendars of sources with ``feed_writes = true``; a PUT on a read URL
+is a 405. Answers are JSON: ``{"plan": [...], "notes": [...], "etag": ...}`` or
 ``{"error": "...", "details": [...]}``; a successful push carries the feed's new ETag.
 """
 
