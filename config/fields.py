@@ -185,6 +185,30 @@ def check_page_size(value: object) -> int:
     return check_whole_number(value, 1, 1000)
 
 
+MAX_WRITE_WAIT = timedelta(minutes=10)
+
+
+def check_write_wait(value: object) -> timedelta:
+    """How long an edit may wait for a running sync or push of its source: a duration
+    ("30s") or whole seconds, from "0s" (answer at once) to :data:`MAX_WRITE_WAIT`."""
+    limit = int(MAX_WRITE_WAIT.total_seconds())
+    if isinstance(value, timedelta):
+        seconds, shown = value.total_seconds(), quote(format_duration(int(value.total_seconds())))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        seconds, shown = value, f"{value} seconds"
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise problem(str(exc)) from None
+        shown = quote(value)
+    else:
+        raise problem(f'expected a duration like "30s", got {toml_type(value)}')
+    if not 0 <= seconds <= limit:
+        raise problem(f'{shown} is out of range ("0s" to "{format_duration(limit)}")')
+    return timedelta(seconds=seconds)
+
+
 def _zone_key(zone: ZoneInfo) -> str:
     return zone.key
 
@@ -208,3 +232,11 @@ Interval = Annotated[
     WithJsonSchema({"type": "string", "description": 'duration, e.g. "15m" or "1h30m"'}),
 ]
 """A timedelta read from "15m"-style text or seconds; serialised back to text in JSON."""
+
+WriteWait = Annotated[
+    timedelta,
+    PlainValidator(check_write_wait),
+    PlainSerializer(_interval_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "description": 'duration, e.g. "30s" (0s to 10m)'}),
+]
+"""How long an edit waits for the source's lock (see :func:`check_write_wait`)."""

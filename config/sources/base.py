@@ -15,13 +15,14 @@ Besides the common fields, the base checks what the kinds share:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 from icsbridge.config import fields
-from icsbridge.config.fields import IanaZone, Interval
+from icsbridge.config.fields import IanaZone, Interval, WriteWait
 from icsbridge.config.secrets import SecretRef
 from icsbridge.config.validation import detail, validate_adding
 from icsbridge.config.wording import quote
@@ -49,6 +50,9 @@ class SourceSettingsBase(BaseModel):
     feed_writes: bool = False
     """Give each calendar feed of the source a write URL (a token of its own) taking
     PUT/DELETE of edited calendars and events. Off by default."""
+    write_wait: WriteWait = timedelta(seconds=30)
+    """How long an edit over HTTP waits for a running sync or push of the source before it
+    is answered 503 with Retry-After, applying nothing ("0s": refuse at once)."""
     vdir: bool = False
     """Also write one ``<uid>.ics`` per event under ``output_dir/vdir/``; edits made there
     are pushed back at the next sync (khal, vdirsyncer's filesystem storage)."""

@@ -4,9 +4,10 @@ The web layer reads a request (HTTP PUT/DELETE today) into an :class:`EditReques
 turns the :class:`EditAnswer` back into its protocol; nothing here knows HTTP.
 
 A push and a sync of the same source never run at once (:meth:`PushService.lock`): the
-sync job takes the same lock. An edit's preconditions are checked once it holds the
-lock, against the feed as it is then: a whole-calendar upload is refused (412 with
-If-Match, 409 without) when a push or sync changed the feed while it waited. After a
+sync job takes the same lock. An edit waits for it at most the source's ``write_wait``
+(then 503 with Retry-After, nothing applied), and its preconditions are checked once it
+holds the lock, against the feed as it is then: a whole-calendar upload is refused (412
+with If-Match, 409 without) when a push or sync changed the feed while it waited. After a
 push the source's feeds are updated from the re-read, so the answer carries the feed's
 new ETag and the next GET serves the edit.
 """
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from icsbridge.config.durations import format_duration
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.config.wording import quote
 from icsbridge.converters.ical.upload import UploadedEvent, UploadError, parse_upload
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.push.engine import PushOutcome, outcome_json, push
@@ -55,16 +60,30 @@ class EditRequest:
 @dataclass(frozen=True)
 class EditAnswer:
     """What became of an edit: ``status`` in the push engine's terms (HTTP status codes,
-    which the CLI maps to exit statuses), ``payload`` the plan, notes or refusal, and the
-    feed's ETag after an applied push."""
+    which the CLI maps to exit statuses), ``payload`` the plan, notes or refusal, the
+    feed's ETag after an applied push, and when to try again after a 503."""
 
     status: int
     payload: dict[str, Any]
     etag: str | None = None
+    retry_after: int | None = None
+    """Seconds after which a refused edit (503) may be sent again."""
 
 
 def refusal(status: int, message: str, details: list[str] | None = None) -> EditAnswer:
     return EditAnswer(status, {"error": message, "details": details or []})
+
+
+def _busy(src: SourceSettings, wait: float) -> EditAnswer:
+    """503: the source stayed locked (a slow sync or push) for longer than ``write_wait``;
+    the client is told to come back after about as long."""
+    answer = refusal(
+        503,
+        f'source "{src.name}": a sync or push of it has been running for longer than '
+        f"write_wait = {quote(format_duration(int(wait)))}; nothing was applied, try again "
+        "shortly",
+    )
+    return replace(answer, retry_after=max(1, math.ceil(wait)))
 
 
 class PushService:
@@ -80,7 +99,10 @@ class PushService:
         clock: Callable[[], datetime],
         sleep: Callable[[float], Awaitable[None]] | None = None,
         published: Callable[[str, list[RenderedCalendar], datetime], None] | None = None,
+        timeout: Callable[[float], AbstractAsyncContextManager[object]] = asyncio.timeout,
     ) -> None:
+        """``timeout(seconds)`` bounds the wait for the source's lock (tests expire it
+        without waiting)."""
         self._settings = settings
         self._state = state
         self._feeds = feeds
@@ -88,6 +110,7 @@ class PushService:
         self._clock = clock
         self._sleep = sleep or asyncio.sleep
         self._published = published
+        self._timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
 
     def lock(self, source: str) -> asyncio.Lock:
@@ -95,8 +118,9 @@ class PushService:
         return self._locks.setdefault(source, asyncio.Lock())
 
     async def __call__(self, request: EditRequest) -> EditAnswer:
-        """Read the upload, wait for the source's lock, check the request against the feed
-        as it is then (412/409, see :meth:`_stale`) and push, all while holding the lock."""
+        """Read the upload, wait for the source's lock (at most its
+        ``write_wait``: 503), check the request against the feed as it is then (412/409,
+        see :meth:`_stale`) and push, all while holding the lock."""
         src = self._settings().source_of_calendar(request.feed)
         if src is None or not src.feed_writes:
             return refusal(
@@ -118,7 +142,14 @@ class PushService:
         except UploadError as exc:
             return refusal(400, str(exc))
         push_request = PushRequest(request.feed, events, scope, request.uid, request.dry_run)
-        async with self.lock(src.name):
+        lock = self.lock(src.name)
+        wait = src.write_wait.total_seconds()
+        try:
+            async with self._timeout(wait):
+                await lock.acquire()
+        except TimeoutError:
+            return _busy(src, wait)
+        try:
             # Checked again under the lock: a push or sync that ran meanwhile changed the
             # feed the upload would be planned against.
             current = self._feeds.get(request.feed)
@@ -128,6 +159,8 @@ class PushService:
             if stale is not None:
                 return stale
             return await self._push(src, push_request)
+        finally:
+            lock.release()
 
     @staticmethod
     def _stale(request: EditRequest, seen: str, current: str) -> EditAnswer | None:

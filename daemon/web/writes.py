@@ -8,10 +8,12 @@
 ``?dry_run=1`` answers with the plan and sends nothing. ``If-Match`` on a PUT of the
 whole calendar must name the feed's current ETag (412 otherwise), so an app cannot
 overwrite edits it has not seen; it is checked once the edit holds its source's lock
-(see ``icsbridge.daemon.push.service``). Write tokens are separate from read tokens and
-exist only for the calendars of sources with ``feed_writes = true``; a PUT on a read URL
-is a 405. Answers are JSON: ``{"plan": [...], "notes": [...], "etag": ...}`` or
-``{"error": "...", "details": [...]}``; a successful push carries the feed's new ETag.
+(see ``icsbridge.daemon.push.service``), and an edit that waited longer than the source's
+``write_wait`` for a running sync or push gets 503 with Retry-After, nothing applied.
+Write tokens are separate from read tokens and exist only for the calendars of sources
+with ``feed_writes = true``; a PUT on a read URL is a 405. Answers are JSON:
+``{"plan": [...], "notes": [...], "etag": ...}`` or ``{"error": "...", "details": [...]}``;
+a successful push carries the feed's new ETag.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
 
 def encode(answer: EditAnswer) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """The HTTP answer to an edit: its status, JSON body and, after a push, the new ETag."""
+    """The HTTP answer to an edit: its status, JSON body and, after a push, the new ETag
+    (after a 503, Retry-After)."""
     body = json.dumps(answer.payload, ensure_ascii=False, sort_keys=True).encode() + b"\n"
     headers = [
         (b"content-type", b"application/json"),
@@ -38,6 +41,8 @@ def encode(answer: EditAnswer) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     ]
     if answer.etag is not None:
         headers.append((b"etag", answer.etag.encode("ascii")))
+    if answer.retry_after is not None:
+        headers.append((b"retry-after", b"%d" % answer.retry_after))
     return answer.status, headers, body
 
 

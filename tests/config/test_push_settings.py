@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -35,16 +36,24 @@ def test_defaults_keep_writes_off(tmp_path: Path) -> None:
     assert source.vdir is False
     assert source.conflict == "reject"
     assert source.max_deletes == 10
+    assert source.write_wait == timedelta(seconds=30)
 
 
 def test_values_are_read(tmp_path: Path) -> None:
     text = WEBEX + (
         'concurrency = 2\nfeed_writes = true\nvdir = true\nconflict = "local-wins"\n'
-        "max_deletes = 0\n"
+        'max_deletes = 0\nwrite_wait = "1m30s"\n'
     )
     source = load_config(tmp_path, text).sources[0]
     assert (source.concurrency, source.feed_writes, source.vdir) == (2, True, True)
     assert (source.conflict, source.max_deletes) == ("local-wins", 0)
+    assert source.write_wait == timedelta(seconds=90)
+
+
+@pytest.mark.parametrize(("line", "seconds"), [('write_wait = "0s"', 0), ("write_wait = 45", 45)])
+def test_write_wait_takes_zero_and_whole_seconds(tmp_path: Path, line: str, seconds: int) -> None:
+    source = load_config(tmp_path, f"{WEBEX}{line}\n").sources[0]
+    assert source.write_wait == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +63,17 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("max_deletes = -1", 'field "max_deletes": -1 is out of range (0-100000)'),
         ('vdir = "yes"', 'field "vdir": expected true or false'),
         ('conflict = "mine"', 'field "conflict"'),
+        (
+            'write_wait = "soon"',
+            'field "write_wait": "soon" is not a duration (e.g. "15m", "1h30m")',
+        ),
+        ('write_wait = "2h"', 'field "write_wait": "2h" is out of range ("0s" to "10m")'),
+        ("write_wait = -1", 'field "write_wait": -1 seconds is out of range ("0s" to "10m")'),
+        (
+            "write_wait = 100000000000000000000",
+            'field "write_wait": 100000000000000000000 seconds is out of range ("0s" to "10m")',
+        ),
+        ("write_wait = true", 'field "write_wait": expected a duration like "30s", got a boolean'),
         (
             "feed_writes = true\nread_only = true",
             "feed_writes = true contradicts read_only = true; remove one of them",

@@ -18,7 +18,7 @@ FIXTURES = paths.FIXTURES / "config"
 KNOWN = (
     "known: base_url, client_id, client_secret, concurrency, conflict, feed_writes, interval, "
     "kind, locations, max_deletes, name, org_id, page_size, people, read_only, refresh_token, "
-    "timezone, token, vdir"
+    "timezone, token, vdir, write_wait"
 )
 SOURCE = """
 [[sources]]

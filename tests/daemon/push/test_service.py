@@ -8,8 +8,8 @@ is decided by asyncio events, never by timing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +26,8 @@ pytestmark = pytest.mark.anyio
 
 SOURCE = "b2core-demo"
 FEED = "b2core-demo/events"
+GUARD = 10.0
+"""Seconds a test waits for what should happen at once; reached only when it fails."""
 
 
 class QueueWatch(asyncio.Lock):
@@ -165,3 +167,53 @@ async def test_a_calendar_saved_as_a_sync_starts_keeps_the_event_that_sync_broug
     assert "Created meanwhile" in world.captions()
     assert world.writes() == []
     assert world.feed() is synced
+
+
+def _expiring_at_once(
+    asked: list[float],
+) -> Callable[[float], AbstractAsyncContextManager[object]]:
+    def timeout(seconds: float) -> AbstractAsyncContextManager[object]:
+        asked.append(seconds)
+        return asyncio.timeout(0)  # the wait runs out at the loop's next turn
+
+    return timeout
+
+
+async def test_a_write_stuck_behind_a_slow_sync_is_503_with_retry_after_and_applies_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[float] = []
+    monkeypatch.setattr(world.daemon.pusher, "_timeout", _expiring_at_once(asked))
+    before = world.feed()
+    await world.lock.acquire()  # a sync that takes its time
+    put = world.put(_renaming(before.data, 0, "Too late"))
+    await asyncio.wait({put}, timeout=GUARD)  # answered without the lock coming free
+    world.lock.release()
+    answer = await put
+
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "30"
+    assert answer.json()["error"] == (
+        f'source "{SOURCE}": a sync or push of it has been running for longer than '
+        'write_wait = "30s"; nothing was applied, try again shortly'
+    )
+    assert asked == [30.0]
+    await world.daemon._sync_job(SOURCE)  # the lock is free again; nothing runs late
+    assert "Too late" not in world.captions()
+    assert world.writes() == []
+    assert world.feed().etag == before.etag
+
+
+async def test_write_wait_zero_refuses_at_once_while_a_sync_runs(tmp_path: Path) -> None:
+    async with open_world(tmp_path, 'write_wait = "0s"\n') as world:
+        before = world.feed()
+        await world.lock.acquire()
+        put = world.put(_renaming(before.data, 0, "Not now"))
+        await asyncio.wait({put}, timeout=GUARD)
+        world.lock.release()
+        answer = await put
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "1"
+        assert world.writes() == []
+        # With the lock free, the same upload goes through at once.
+        assert (await world.put(_renaming(before.data, 0, "Now"))).status_code == 200
