@@ -8,7 +8,8 @@ push``) ends in :func:`push`, which is source-agnostic:
 3. pull the calendar fresh and plan (``icsbridge.daemon.push.plan``): every event is converted by
    the kind's ``from_vevent`` and every conflict found before anything is sent, so the
    push applies whole or is refused whole (422 unsupported, 409 conflicts, 422 over the
-   deletion cap), and a dry run stops here with the plan;
+   deletion cap), and a dry run stops here with the plan; the plan is made in a worker
+   thread (it touches neither the state store nor the network);
 4. journal every call in the state store, then send them one by one, marking each done
    (with the key the API answered) in the same transaction that updates the UID
    mapping; a crash anywhere leaves pending entries that step 2 of the next run
@@ -21,6 +22,7 @@ Callers serialise pushes and syncs of one source (the daemon holds a lock per so
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -89,11 +91,16 @@ async def _push_locked(
     if cal is None:
         raise PushRefused(404, f'source "{source.name}" has no calendar "{request.calendar}"')
     settings = source.settings
-    plan = plan_push(
+    rows = state.items(source.name, cal.meta.key)  # SQLite stays on the loop's thread
+    # Planning converts every event (seconds for a large upload): in a worker thread, so
+    # the loop keeps serving feeds. It is pure: the writer's payload and plan methods are
+    # (EventWriter), and the rows were read above.
+    plan = await asyncio.to_thread(
+        plan_push,
         writer,
         source.name,
         cal,
-        state.items(source.name, cal.meta.key),
+        rows,
         request,
         policy=settings.conflict,
         max_deletes=settings.max_deletes,

@@ -118,7 +118,7 @@ class PushService:
         return self._locks.setdefault(source, asyncio.Lock())
 
     async def __call__(self, request: EditRequest) -> EditAnswer:
-        """Read the upload, wait for the source's lock (at most its
+        """Read the upload (off the loop), wait for the source's lock (at most its
         ``write_wait``: 503), check the request against the feed as it is then (412/409,
         see :meth:`_stale`) and push, all while holding the lock."""
         src = self._settings().source_of_calendar(request.feed)
@@ -132,13 +132,14 @@ class PushService:
         if content is None:
             return refusal(404, f'feed "{request.feed}" is not published (yet)')
         # The newest feed the client can have based its upload on: anything published
-        # while the edit waits for the lock is news to it.
+        # while the edit waits (for the parse, then the lock) is news to it.
         seen = content.etag
         stale = self._stale(request, seen, seen)  # refused early, before the parse
         if stale is not None:
             return stale
         try:
-            scope, events = self._read(request)
+            # Off the loop: a large upload takes seconds to read, feeds are served meanwhile.
+            scope, events = await asyncio.to_thread(self._read, request)
         except UploadError as exc:
             return refusal(400, str(exc))
         push_request = PushRequest(request.feed, events, scope, request.uid, request.dry_run)

@@ -8,6 +8,7 @@ is decided by asyncio events, never by timing.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from support.push_world import NOW, events_of, kind_setup, renamed, with_events
 from support.webex_org import FakeSleep
 
 from icsbridge.daemon.feeds.tokens import feed_url_path, write_name
+from icsbridge.daemon.push import engine, service
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.store.state import StateStore
 
@@ -217,3 +219,44 @@ async def test_write_wait_zero_refuses_at_once_while_a_sync_runs(tmp_path: Path)
         assert world.writes() == []
         # With the lock free, the same upload goes through at once.
         assert (await world.put(_renaming(before.data, 0, "Now"))).status_code == 200
+
+
+async def test_a_feed_is_served_while_a_large_upload_is_parsed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsing, parsed = threading.Event(), threading.Event()
+    real = service.parse_upload
+
+    def slow_parse(data: bytes, **kwargs: Any) -> Any:
+        parsing.set()
+        # Blocks until the feed below was served: on the event loop, it never would be.
+        assert parsed.wait(GUARD), "the feed was not served while the upload was parsed"
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(service, "parse_upload", slow_parse)
+    before = world.feed()
+    put = world.put(_renaming(before.data, 0, "Parsed aside"))
+    assert await asyncio.to_thread(parsing.wait, GUARD)
+    answer = await world.call("GET", world.daemon.tokens.url_path(FEED))
+    parsed.set()
+    assert answer.status_code == 200
+    assert answer.headers["etag"] == before.etag
+    assert (await put).status_code == 200
+    assert "Parsed aside" in world.captions()
+
+
+async def test_a_push_is_planned_off_the_event_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned_in: list[int] = []
+    real = engine.plan_push
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        planned_in.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "plan_push", recording)
+    answer = await world.put(_renaming(world.feed().data, 0, "Planned aside"))
+    assert answer.status_code == 200, answer.text
+    assert len(planned_in) == 1
+    assert planned_in[0] != threading.get_ident()  # not the loop's thread
