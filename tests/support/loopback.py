@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
 from starlette.types import ASGIApp
 
 from icsbridge.daemon.cli.demo import serve_on_loopback
+from icsbridge.daemon.web.binding import QuietServer, bind, feed_server
+from icsbridge.daemon.web.limits import ServerLimits
+
+Serve = Callable[[ASGIApp], Awaitable[tuple[QuietServer, "asyncio.Task[None]", int]]]
 
 WAIT = 60.0  # generous bound for a slow CI machine; tests never wait without cause
 
 
 class ServedApp:
-    """``app`` on 127.0.0.1:<port>, served by uvicorn on its own thread and loop."""
+    """``app`` on 127.0.0.1:<port>, served by uvicorn on its own thread and loop
+    (``serve``: how; a simulator's plain uvicorn unless told)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, serve: Serve = serve_on_loopback) -> None:
         self.app = app
+        self.serve = serve
         self.loop = asyncio.new_event_loop()
         self._started: Future[int] = Future()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -29,7 +35,7 @@ class ServedApp:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.server, self.task, port = self.loop.run_until_complete(serve_on_loopback(self.app))
+            self.server, self.task, port = self.loop.run_until_complete(self.serve(self.app))
         except BaseException as exc:
             self._started.set_exception(exc)
             return
@@ -52,3 +58,21 @@ class ServedApp:
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=WAIT)
+
+
+def as_feed_server(limits: ServerLimits) -> Serve:
+    """Serve the way the daemon does (``binding.bind`` + ``binding.feed_server``), with
+    ``limits``."""
+
+    async def serve(app: ASGIApp) -> tuple[QuietServer, asyncio.Task[None], int]:
+        sock = bind("127.0.0.1", 0)
+        server = feed_server(app, limits)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:  # uvicorn says so no other way; the daemon waits alike
+            if task.done():
+                task.result()
+                raise RuntimeError("the feed server stopped during start-up")
+            await asyncio.sleep(0.005)
+        return server, task, int(sock.getsockname()[1])
+
+    return serve

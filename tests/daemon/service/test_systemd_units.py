@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
+from icsbridge.daemon.web.limits import ServerLimits
+
 UNITS = REPO / "systemd"
 SERVICE = UNITS / "icsbridge.service"
 EXPORT_SERVICE = UNITS / "icsbridge-export.service"
@@ -88,6 +90,18 @@ def test_service_settings_the_daemon_relies_on() -> None:
     assert set(one["RestrictAddressFamilies"].split()) == {"AF_INET", "AF_INET6", "AF_UNIX"}
     assert service.get("PrivateNetwork", ["no"])[-1] == "no"
     assert service.get("IPAddressDeny", []) == []
+
+
+def test_the_unit_leaves_files_beyond_the_feed_servers_sockets_and_bounds_memory() -> None:
+    # 1,100 idle connections took the default 1024 descriptors: syncs failed with "Too
+    # many open files". The feed server now keeps at most max_sockets; the unit must
+    # leave at least as many again for everything else.
+    one = {key: values[-1] for key, values in _parse_unit(SERVICE)["Service"].items()}
+    assert int(one["LimitNOFILE"]) >= 2 * ServerLimits().max_sockets
+    match = re.fullmatch(r"(\d+)([MG])", one["MemoryMax"])
+    assert match, one["MemoryMax"]
+    megabytes = int(match.group(1)) * (1024 if match.group(2) == "G" else 1)
+    assert 512 <= megabytes <= 4096
 
 
 def test_service_shows_how_to_load_credentials() -> None:
