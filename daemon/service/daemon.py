@@ -40,10 +40,11 @@ from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
 from icsbridge.daemon.service.scheduler import SourceScheduler
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
+from icsbridge.daemon.store.lock import daemon_lock
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import pull_source, source_error_line
 from icsbridge.daemon.web.app import create_app
-from icsbridge.daemon.web.binding import ListenError, QuietServer, bind, feed_server
+from icsbridge.daemon.web.binding import bind, feed_server, wait_started
 from icsbridge.daemon.web.health import SourceHealth, health_report, restore_health
 from icsbridge.daemon.web.metrics import Metrics
 
@@ -118,6 +119,10 @@ class Daemon:
         )
 
     async def run(self) -> int:
+        with daemon_lock(self.settings.daemon.state):  # first: a second daemon is told so
+            return await self._serve()
+
+    async def _serve(self) -> int:
         settings = self.settings
         sock = bind(settings.daemon.host, settings.daemon.port)
         self.bound_port = int(sock.getsockname()[1])
@@ -128,7 +133,7 @@ class Daemon:
             loop = asyncio.get_running_loop()
             self._install_signals(loop)
             try:
-                await self._wait_started(server, server_task)
+                await wait_started(server, server_task)
                 self.scheduler = SourceScheduler(self._sync_job, self._job_problem, loop=loop)
                 self.scheduler.start(settings.sources)
                 self.notifier.ready(
@@ -156,13 +161,6 @@ class Daemon:
                 await self.clients.aclose()
         log.info("stopped")
         return 0
-
-    async def _wait_started(self, server: QuietServer, task: asyncio.Task[None]) -> None:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what uvicorn raised
-                raise ListenError("the feed server stopped during start-up")
-            await asyncio.sleep(0.005)
 
     async def _main_loop(self) -> None:
         while not self._stop.is_set():

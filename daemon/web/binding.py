@@ -3,6 +3,7 @@ serving benchmark use the same functions)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
@@ -49,6 +50,15 @@ def feed_server(app: Any, limits: ServerLimits | None = None) -> QuietServer:
             proxy_headers=False,
         )
     )
+
+
+async def wait_started(server: QuietServer, task: asyncio.Task[None]) -> None:
+    """Until ``server`` (run by ``task``) listens; what it raised if it stopped instead."""
+    while not server.started:  # uvicorn offers no event to wait on
+        if task.done():
+            task.result()  # raises what uvicorn raised
+            raise ListenError("the feed server stopped during start-up")
+        await asyncio.sleep(0.005)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from icsbridge.daemon.cli.demo import serve_on_loopback
-from icsbridge.daemon.web.binding import QuietServer, bind, feed_server
+from icsbridge.daemon.web.binding import QuietServer, bind, feed_server, wait_started
 from icsbridge.daemon.web.limits import ServerLimits
 
 Serve = Callable[[ASGIApp], Awaitable[tuple[QuietServer, "asyncio.Task[None]", int]]]
@@ -68,11 +68,7 @@ def as_feed_server(limits: ServerLimits) -> Serve:
         sock = bind("127.0.0.1", 0)
         server = feed_server(app, limits)
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:  # uvicorn says so no other way; the daemon waits alike
-            if task.done():
-                task.result()
-                raise RuntimeError("the feed server stopped during start-up")
-            await asyncio.sleep(0.005)
+        await wait_started(server, task)
         return server, task, int(sock.getsockname()[1])
 
     return serve
