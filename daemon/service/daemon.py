@@ -45,7 +45,7 @@ from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import pull_source, source_error_line
 from icsbridge.daemon.web.app import create_app
 from icsbridge.daemon.web.binding import bind, feed_server, wait_started
-from icsbridge.daemon.web.health import SourceHealth, health_report, restore_health
+from icsbridge.daemon.web.health import SourceHealth, StateWatch, health_report, restore_health
 from icsbridge.daemon.web.metrics import Metrics
 
 log = logging.getLogger("icsbridge.daemon")
@@ -101,6 +101,7 @@ class Daemon:
         for src in settings.sources:
             self.health_by_source.setdefault(src.name, SourceHealth())
         self._restore_health()
+        self.state_watch = StateWatch(state)
         self.pusher = PushService(
             settings=lambda: self.settings,
             state=state,
@@ -257,6 +258,7 @@ class Daemon:
         now = self.clock()
         health = self.health_by_source.setdefault(name, SourceHealth())
         output_dir = self.settings.daemon.output_dir
+        self.state_watch()  # logs it if the state file went (health says it too)
         try:
             held = await vdir_edits(
                 src,
@@ -365,8 +367,12 @@ class Daemon:
         restore_health(self.health_by_source, self.state)
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        """200 when every source's last sync succeeded, else 503; warnings never fail it."""
-        return health_report(self.health_by_source, self.feeds, now=self.clock())
+        """200 when every source's last sync succeeded and the state file is still the one
+        open (not deleted or replaced), else 503; warnings never fail it."""
+        problem = self.state_watch()
+        return health_report(
+            self.health_by_source, self.feeds, now=self.clock(), state_problem=problem
+        )
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()

@@ -180,6 +180,8 @@ class StateStore(PushState, FeedsState):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            opened = os.stat(path)  # the file SQLite has open: it created or read it above
+            self._opened = (opened.st_dev, opened.st_ino)
         except sqlite3.DatabaseError as exc:
             raise StateError(
                 f"state file {path}: cannot be used as a SQLite database ({exc}); "
@@ -198,6 +200,26 @@ class StateStore(PushState, FeedsState):
 
     def close(self) -> None:
         self._db.close()
+
+    def file_problem(self) -> str | None:
+        """None while ``path`` is still the file this store has open, else one line: a
+        state deleted or replaced under a running daemon would be lost at its restart."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return (
+                f"state file {self.path} was deleted while icsbridge runs: it goes on with "
+                "the open copy, but its next start begins afresh (new feed URLs and event "
+                "UIDs); put the file back from a backup before restarting it"
+            )
+        except OSError as exc:
+            return f"state file {self.path}: {exc.strerror}; check [daemon].state"
+        if (now.st_dev, now.st_ino) != self._opened:
+            return (
+                f"state file {self.path} was replaced while icsbridge runs; it keeps "
+                "writing the file it opened: restart it to use the new one"
+            )
+        return None
 
     # -- schema ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ The daemon keeps a :class:`SourceHealth` per source, restored from the state at 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +19,8 @@ from starlette.routing import Route
 
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.store.state import StateStore
+
+log = logging.getLogger("icsbridge.daemon")
 
 
 @dataclass
@@ -40,13 +43,35 @@ def restore_health(by_source: Mapping[str, SourceHealth], state: StateStore) -> 
             health.last_error = status.last_error
 
 
+class StateWatch:
+    """Whether the state file is still the one the daemon has open (``StateStore.
+    file_problem``), asked at each sync and health request; logged once when it changes."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+        self.reported: str | None = None
+
+    def __call__(self) -> str | None:
+        problem = self.state.file_problem()
+        if problem != self.reported:
+            if problem is not None:
+                log.error("%s", problem)
+            self.reported = problem
+        return problem
+
+
 def health_report(
-    by_source: Mapping[str, SourceHealth], feeds: FeedStore, *, now: datetime
+    by_source: Mapping[str, SourceHealth],
+    feeds: FeedStore,
+    *,
+    now: datetime,
+    state_problem: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """200 when every source's last sync succeeded, else 503; warnings never fail it."""
+    """200 when every source's last sync succeeded and the state file is the one in use,
+    else 503; warnings never fail it."""
     warnings = feeds.warnings()
     sources: dict[str, Any] = {}
-    healthy = True
+    healthy = state_problem is None
     for name, h in sorted(by_source.items()):
         ok = h.last_success is not None and h.last_error is None
         healthy = healthy and ok
@@ -74,7 +99,12 @@ def health_report(
             "last_modified": content.last_modified.isoformat(),
             "warnings": warnings.get(name, []),
         }
-    body = {"status": "ok" if healthy else "degraded", "sources": sources, "feeds": published}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "state": {"ok": state_problem is None, "problem": state_problem},
+        "sources": sources,
+        "feeds": published,
+    }
     return (200 if healthy else 503), body
 
 

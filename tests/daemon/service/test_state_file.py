@@ -1,4 +1,5 @@
-"""The state file under a running daemon: one daemon per state (issue 19, item 12).
+"""The state file under a running daemon: one daemon per state (issue 19, item 12), and a
+state deleted or replaced while it runs is said in /healthz and the log (item 16).
 
 The first daemon runs in-process (``Daemon.run`` on the test's loop, the Webex
 simulator in-process); the test waits on its READY notification, never on time.
@@ -7,7 +8,9 @@ simulator in-process); the test waits on its READY notification, never on time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -126,3 +129,44 @@ async def test_the_daemon_lock_is_released_when_the_daemon_stops(tmp_path: Path)
         pass
     with daemon_lock(state):  # a restart takes it again; the file stays
         assert (tmp_path / "state.sqlite.lock").read_text() == f"{os.getpid()}\n"
+
+
+async def test_a_state_file_deleted_under_the_daemon_makes_healthz_say_so(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await running.healthz()).status_code == 200
+    running.state.unlink()
+    caplog.set_level(logging.ERROR, logger="icsbridge.daemon")
+    expected = (
+        f"state file {running.state} was deleted while icsbridge runs: it goes on with the "
+        "open copy, but its next start begins afresh (new feed URLs and event UIDs); put "
+        "the file back from a backup before restarting it"
+    )
+    for _ in range(2):
+        answer = await running.healthz()
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["status"] == "degraded"
+        assert body["state"] == {"ok": False, "problem": expected}
+        assert body["sources"]["hq"]["ok"] is True  # the syncs themselves still work
+    assert [r.getMessage() for r in caplog.records] == [expected]  # once, not per request
+
+
+async def test_a_state_file_replaced_under_the_daemon_makes_healthz_say_so(
+    running: Running,
+) -> None:
+    copy = running.state.with_name("copy.sqlite")
+    shutil.copyfile(running.state, copy)
+    copy.replace(running.state)  # e.g. a backup restored while it runs
+    answer = await running.healthz()
+    assert answer.status_code == 503
+    assert answer.json()["state"] == {
+        "ok": False,
+        "problem": f"state file {running.state} was replaced while icsbridge runs; it keeps "
+        "writing the file it opened: restart it to use the new one",
+    }
+
+
+def test_a_state_file_left_alone_has_no_problem(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.sqlite") as state:
+        assert state.file_problem() is None
