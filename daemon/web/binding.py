@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -33,10 +34,12 @@ def feed_server(app: Any, limits: ServerLimits | None = None) -> QuietServer:
     No access log (metrics count requests), no lifespan, no Server header, and no
     proxy-header parsing: nothing uses the client address, and skipping it is about 5%
     more 304s per second. The HTTP protocol is uvicorn's httptools one with ``limits``
-    (``web.limits``: a header timeout, a header size cap, a connection limit); no
+    (``web.limits``: a header timeout, a header size cap, a connection limit that fits
+    the process's open-file limit unless ``limits`` says otherwise); no
     WebSocket upgrade, which would hand the socket to a protocol without them.
     """
-    limits = limits or ServerLimits()
+    if limits is None:
+        limits = ServerLimits.for_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     return QuietServer(
         uvicorn.Config(
             app,

@@ -37,9 +37,9 @@ _WARN_EVERY = 60.0  # seconds between two "connection limit reached" lines
 class ServerLimits:
     """The feed server's bounds (the daemon's defaults; tests make them tiny).
 
-    The feed server keeps at most :attr:`max_sockets` sockets open, so ``LimitNOFILE=``
-    in ``systemd/icsbridge.service`` leaves room above it for syncs, the state and the
-    feed files.
+    The feed server keeps at most :attr:`max_sockets` sockets open; the daemon takes
+    :meth:`for_open_files` of its limit, and ``LimitNOFILE=`` in
+    ``systemd/icsbridge.service`` is set so that the defaults fit.
     """
 
     header_timeout: float = 10.0  # seconds from connect, or a request's first bytes,
@@ -47,6 +47,14 @@ class ServerLimits:
     max_header_bytes: int = 64 * 1024  # request line + headers; above it 431 and close
     max_connections: int = 1000  # served at once; the next ones get 503 and a close
     keep_alive: int = 5  # seconds an idle kept-alive connection stays open (uvicorn's)
+
+    @classmethod
+    def for_open_files(cls, limit: int) -> ServerLimits:
+        """The defaults, with no more connections than leave half of ``limit`` (the
+        process's RLIMIT_NOFILE, 1024 outside systemd) to syncs, the state and feeds."""
+        if limit < 0:  # RLIM_INFINITY
+            return cls()
+        return cls(max_connections=max(1, min(cls.max_connections, limit // 4)))
 
     @property
     def max_sockets(self) -> int:

@@ -7,6 +7,7 @@ Closes are awaited as EOF on the socket with a bounded timeout; nothing sleeps.
 from __future__ import annotations
 
 import contextlib
+import resource
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -220,9 +221,20 @@ def test_past_twice_the_limit_a_connection_is_closed_at_once(
         sock.close()
 
 
-def test_the_daemon_serves_with_the_default_limits() -> None:
+def test_the_daemon_serves_with_limits_that_fit_its_open_file_limit() -> None:
     config = feed_server(lambda scope, receive, send: None).config
     assert isinstance(config.http, type) and issubclass(config.http, LimitedHttpToolsProtocol)
-    assert config.http.limits == ServerLimits()
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert config.http.limits == ServerLimits.for_open_files(soft)
+    assert config.http.limits.max_sockets <= soft // 2 or soft < 0
     assert config.timeout_keep_alive == ServerLimits().keep_alive
     assert config.ws == "none"
+
+
+def test_the_connection_limit_leaves_half_the_open_files_to_the_rest() -> None:
+    # Outside systemd the soft limit is 1024: 1,100 idle connections exhausted it.
+    assert ServerLimits.for_open_files(1024).max_connections == 256
+    assert ServerLimits.for_open_files(1024).max_sockets == 512
+    assert ServerLimits.for_open_files(4096) == ServerLimits()  # the unit's LimitNOFILE
+    assert ServerLimits.for_open_files(resource.RLIM_INFINITY) == ServerLimits()
+    assert ServerLimits.for_open_files(3).max_connections == 1
