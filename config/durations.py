@@ -26,10 +26,12 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text)
     if not text or match is None:
         raise ValueError(f"{quote(text)} is not a duration {DURATION_EXAMPLES}")
-    days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
     try:
+        # int() refuses more than 4300 digits (ValueError), timedelta() more than
+        # 999999999 days (OverflowError): both are the same mistake to the user.
+        days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
         return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    except OverflowError:
+    except (OverflowError, ValueError):
         raise ValueError(f"{quote(text)} is too long a duration") from None
 
 

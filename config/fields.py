@@ -26,6 +26,9 @@ PROBLEM = "icsbridge"
 """Error type of every message written here; its text is shown as is."""
 
 MIN_INTERVAL = timedelta(seconds=60)
+MAX_INTERVAL = timedelta(days=30)
+"""The longest interval: a feed refreshed less often than monthly is a file, not a feed, and
+the scheduler must be able to add an interval to now (a far larger one overflows it)."""
 _NAME = re.compile(r"[a-z0-9-]+")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -118,11 +121,16 @@ def relative_path(value: object, info: ValidationInfo) -> Path:
 
 
 def check_interval(value: object) -> timedelta:
-    """A duration ("15m", "1h30m") or whole seconds, at least :data:`MIN_INTERVAL`."""
+    """A duration ("15m", "1h30m") or whole seconds, from :data:`MIN_INTERVAL` to
+    :data:`MAX_INTERVAL`."""
     if isinstance(value, timedelta):
         interval, shown = value, quote(format_duration(int(value.total_seconds())))
     elif isinstance(value, int) and not isinstance(value, bool):
-        interval, shown = timedelta(seconds=value), f"{value} seconds"
+        shown = f"{value} seconds"
+        # Compared before timedelta() sees it: a huge integer would overflow there.
+        if value > MAX_INTERVAL.total_seconds():
+            raise problem(f"{shown} is {_interval_range()}")
+        interval = timedelta(seconds=value)
     elif isinstance(value, str):
         try:
             interval = parse_duration(value)
@@ -134,7 +142,14 @@ def check_interval(value: object) -> timedelta:
     if interval < MIN_INTERVAL:
         minimum = format_duration(int(MIN_INTERVAL.total_seconds()))
         raise problem(f'{shown} is shorter than the minimum "{minimum}"')
+    if interval > MAX_INTERVAL:
+        raise problem(f"{shown} is {_interval_range()}")
     return interval
+
+
+def _interval_range() -> str:
+    low, high = (format_duration(int(d.total_seconds())) for d in (MIN_INTERVAL, MAX_INTERVAL))
+    return f'longer than the maximum "{high}" (an interval is from "{low}" to "{high}")'
 
 
 def check_zone(value: object) -> ZoneInfo:

@@ -49,6 +49,10 @@ def load_settings(path: Path) -> Settings:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{shown}: {_toml_problem(str(exc), text)}"]) from None
+    except ValueError:  # an integer of more than 4300 digits: int() refuses it
+        raise ConfigError(
+            [f"{shown}: a number in the file is too long to read; no setting takes one that long"]
+        ) from None
 
     problems: list[str] = []
     config_file = Path(os.path.abspath(path))

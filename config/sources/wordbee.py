@@ -21,6 +21,8 @@ MIN_THROTTLE_WAIT = 10.0
 """Wordbee asks for at least 10 s after a 429 that carries no Retry-After."""
 MAX_THROTTLE_WAIT = 3600.0
 MAX_HOURLY_QUOTA = 100_000
+MAX_PERSON_ID = 2**63 - 1
+"""Ids are 64-bit integers at most, as JSON APIs and SQLite hold them."""
 
 
 class WordbeeSourceSettings(SourceSettingsBase):
@@ -102,6 +104,10 @@ def check_person_ids(value: object) -> list[int]:
             )
         if item <= 0:
             raise fields.problem(f"item {number}: {item} is not a person id (ids are above 0)")
+        if item > MAX_PERSON_ID:
+            raise fields.problem(
+                f"item {number}: {item} is too large for a person id (at most {MAX_PERSON_ID})"
+            )
         ids.append(item)
     return ids
 
@@ -115,7 +121,10 @@ def check_throttle_wait(value: object) -> float:
             raise fields.problem(str(exc)) from None
         shown = quote(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds, shown = float(value), f"{value} seconds"
+        shown = f"{value} seconds"
+        if isinstance(value, int) and value > MAX_THROTTLE_WAIT:  # float() overflows on huge ones
+            raise fields.problem(f"{shown} is longer than the maximum of one hour")
+        seconds = float(value)
         if not math.isfinite(seconds):
             raise fields.problem(f"{value} is not a number of seconds")
     else:
