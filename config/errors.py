@@ -25,3 +25,23 @@ class ConfigError(IcsbridgeError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class Problems(IcsbridgeError):
+    """Several errors found in one pass (``icsbridge check``): each is shown as it would
+    be alone (:func:`error_lines`), and the exit status is the highest of theirs."""
+
+    def __init__(self, errors: list[IcsbridgeError]) -> None:
+        self.errors = list(errors)
+        self.exit_code = max((e.exit_code for e in self.errors), default=1)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def error_lines(exc: IcsbridgeError) -> list[str]:
+    """The lines the CLI prints for ``exc``: a config's problems as they are (they start
+    with the file name), any other error as ``icsbridge: <line>``."""
+    if isinstance(exc, Problems):
+        return [line for error in exc.errors for line in error_lines(error)]
+    if isinstance(exc, ConfigError):
+        return list(exc.problems)
+    return [f"icsbridge: {exc}"]

@@ -1,4 +1,10 @@
-"""`icsbridge check`: validate the config, resolve its secrets, say what each source reads."""
+"""`icsbridge check`: every problem `icsbridge run` would stop at, then what each source reads.
+
+The problems come from ``daemon.service.preflight``, the checks `run` itself makes (its
+secrets, feed tokens, listen address and state file), so each reads the same line here
+as there. One exception: a listen address held by a running icsbridge is what a check
+before ``systemctl reload`` finds, so it is a note, not a problem.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,34 @@ import asyncio
 import httpx
 
 from icsbridge.config.durations import format_duration
-from icsbridge.config.errors import ConfigError
-from icsbridge.config.loader import resolve_secrets
+from icsbridge.config.errors import IcsbridgeError, Problems
 from icsbridge.config.settings import Settings
+from icsbridge.daemon.service.preflight import run_problems
 from icsbridge.daemon.sources.kinds import source_for
+from icsbridge.daemon.web.binding import ListenError
+
+_PROBE_TIMEOUT = 2.0
 
 
 def cmd_check(settings: Settings) -> int:
-    problems = resolve_secrets(settings)
-    if problems:
-        raise ConfigError(problems)
+    errors: list[IcsbridgeError] = []
+    serving = False
+    for error in run_problems(settings):
+        if isinstance(error, ListenError) and error.in_use and _icsbridge_answers(settings):
+            serving = True
+        else:
+            errors.append(error)
+    if errors:
+        raise Problems(errors)
     print(f"{settings.path}: OK, {len(settings.sources)} source(s)")
     print(f"  state file: {settings.daemon.state}")
     print(f"  files written to: {settings.daemon.output_dir}")
     print(f"  feeds served on: {settings.daemon.listen} as {settings.daemon.public_url}")
+    if serving:
+        print(
+            f"  note: a running icsbridge holds {settings.daemon.listen}: fine for a reload, "
+            "but another `icsbridge run` there would fail"
+        )
 
     async def describe() -> None:
         async with httpx.AsyncClient() as client:
@@ -33,6 +53,22 @@ def cmd_check(settings: Settings) -> int:
 
     asyncio.run(describe())
     return 0
+
+
+def _icsbridge_answers(settings: Settings) -> bool:
+    """True when what listens on ``[daemon].listen`` answers ``/healthz`` as icsbridge does."""
+    host, port = settings.daemon.host, settings.daemon.port
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        answer = httpx.get(
+            f"http://{shown}:{port}/healthz", timeout=_PROBE_TIMEOUT, trust_env=False
+        )
+        body = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(body, dict) and {"status", "sources", "feeds"} <= body.keys()
 
 
 class _NoTokens:

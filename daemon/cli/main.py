@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from icsbridge.config.errors import ConfigError, IcsbridgeError
+from icsbridge.config.errors import ConfigError, IcsbridgeError, error_lines
 from icsbridge.config.loader import load_settings
 
 log = logging.getLogger("icsbridge")
@@ -127,14 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.debug, service=args.command in ("run", "demo"))
     try:
         code = _dispatch(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
-        code = exc.exit_code
     except IcsbridgeError as exc:
-        if args.debug:
+        if args.debug and not isinstance(exc, ConfigError):
             log.exception("failed")
-        print(f"icsbridge: {exc}", file=sys.stderr)
+        for line in error_lines(exc):
+            print(line, file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("icsbridge: interrupted", file=sys.stderr)

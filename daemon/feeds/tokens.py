@@ -63,6 +63,25 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+def configured_problem(configured: Mapping[str, str]) -> str | None:
+    """The first problem of the configured tokens (by feed name), or None: one unfit for a
+    URL (``token_problem``) or shared by two feeds. ``run``, ``check`` and a reload all
+    refuse a config with it; the line never contains a token."""
+    owners: dict[str, str] = {}
+    for feed, token in sorted(configured.items()):
+        problem = token_problem(token)
+        if problem is not None:
+            return f'feed "{feed}": field "token": {problem}'
+    for feed, token in sorted(configured.items()):
+        if token in owners:
+            return (
+                f'feeds "{owners[token]}" and "{feed}": field "token": both use the '
+                "same token; give each feed its own"
+            )
+        owners[token] = feed
+    return None
+
+
 def feed_url_path(token: str, feed: str) -> str:
     """``/feeds/<token>/<feed>.ics`` with each '/'-separated part percent-encoded."""
     encoded = "/".join(quote(part, safe="") for part in feed.split("/"))
@@ -92,19 +111,10 @@ class FeedTokens:
         Raises TokenError for a configured token that is unfit (see ``token_problem``) or
         shared by two feeds; nothing is changed then.
         """
-        for feed, token in sorted(configured.items()):
-            problem = token_problem(token)
-            if problem is not None:
-                raise TokenError(f'feed "{feed}": field "token": {problem}')
-        owners: dict[str, str] = {}
-        for feed, token in sorted(configured.items()):
-            if token in owners:
-                raise TokenError(
-                    f'feeds "{owners[token]}" and "{feed}": field "token": both use the '
-                    "same token; give each feed its own"
-                )
-            owners[token] = feed
-
+        problem = configured_problem(configured)
+        if problem is not None:
+            raise TokenError(problem)
+        owners = {token: feed for feed, token in configured.items()}
         self._load()
         wanted: dict[str, str] = {}
         for feed in sorted({*feeds, *configured}):

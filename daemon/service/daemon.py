@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from icsbridge.config.errors import ConfigError, IcsbridgeError
-from icsbridge.config.loader import load_settings, resolve_secrets
-from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.config.settings import SourceSettings
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.feeds.tokens import FeedTokens, TokenError
 from icsbridge.daemon.feeds.urls import token_names
 from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.service import PushService
 from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
+from icsbridge.daemon.service import preflight
 from icsbridge.daemon.service.scheduler import SourceScheduler
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
@@ -72,7 +72,7 @@ class Daemon:
         self.clock = clock
         self.transport_for = transport_for
         self.sleep = sleep
-        self.settings = _load(config_path)
+        self.settings = preflight.read_config(config_path)
         self.health_by_source: dict[str, SourceHealth] = {}
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -87,14 +87,14 @@ class Daemon:
         """Build the feed store, tokens, metrics and the ASGI app on ``state`` (no I/O
         beyond the state and the published files). ``run()`` calls it; tests may too."""
         settings = self.settings
+        error = preflight.token_error(settings)  # a configured [[feeds]] token unfit for a URL
+        if error is not None:
+            raise error
         self.state = state
         self.feeds = FeedStore(settings, state, accept_empty=self.accept_empty)
         self.feeds.load_published()
         self.tokens = FeedTokens(state, clock=self.clock)
-        try:
-            self._ensure_tokens()
-        except TokenError as exc:  # a configured [[feeds]] token unfit for a URL
-            raise ConfigError([f"{self.config_path}: {exc}"]) from None
+        self._ensure_tokens()
         self.clients = SourceClients(self.transport_for)  # one pooled client per source
         self.metrics = Metrics()
         self._update_feed_metrics()
@@ -127,7 +127,7 @@ class Daemon:
         settings = self.settings
         sock = bind(settings.daemon.host, settings.daemon.port)
         self.bound_port = int(sock.getsockname()[1])
-        with StateStore(settings.daemon.state) as state:
+        with sock, StateStore(settings.daemon.state) as state:
             self.open(state)
             server = feed_server(self.app)
             server_task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -199,10 +199,7 @@ class Daemon:
         """Re-read the config; a config with problems is refused and the old one kept."""
         self.notifier.reloading()
         try:
-            fresh = _load(self.config_path)
-            problems = resolve_secrets(fresh)
-            if problems:
-                raise ConfigError(problems)
+            fresh = preflight.read_config(self.config_path)
         except ConfigError as exc:
             for line in exc.problems:
                 log.error("reload refused: %s", line)
@@ -344,7 +341,7 @@ class Daemon:
     # -- tokens, health, metrics ------------------------------------------------------
 
     def _ensure_tokens(self) -> None:
-        configured = {f.name: f.token.resolve() for f in self.settings.feeds if f.token}
+        configured = preflight.configured_tokens(self.settings)
         names = [*self.feeds.names(), *(f.name for f in self.settings.feeds)]
         self.tokens.ensure(token_names(self.settings, names), configured)
 
@@ -381,11 +378,3 @@ class Daemon:
         while True:
             self.notifier.watchdog()
             await asyncio.sleep(interval)
-
-
-def _load(path: Path) -> Settings:
-    settings = load_settings(path)
-    problems = resolve_secrets(settings)
-    if problems:
-        raise ConfigError(problems)
-    return settings

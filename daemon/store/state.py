@@ -30,6 +30,7 @@ from icsbridge.config.errors import IcsbridgeError
 from icsbridge.converters.ical.render_cache import digest_of
 from icsbridge.daemon.store.feeds import FeedsState
 from icsbridge.daemon.store.journal import PushState, ts
+from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line, state_path_problem
 
 SCHEMA_VERSION = 3
 
@@ -109,6 +110,12 @@ class StateError(IcsbridgeError):
     """The state file cannot be opened or is from a newer icsbridge."""
 
 
+def state_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be opened as the state (one line), by looking only: ``check``
+    asks it, and ``StateStore`` asks it first (see ``daemon.store.location``)."""
+    return state_path_problem(path, SCHEMA_VERSION)
+
+
 @dataclass(frozen=True)
 class ItemRow:
     """One published item as the store remembers it."""
@@ -170,6 +177,9 @@ class StateStore(PushState, FeedsState):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        problem = state_problem(path)
+        if problem is not None:  # the line `icsbridge check` gives for this path
+            raise StateError(problem)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
@@ -183,10 +193,7 @@ class StateStore(PushState, FeedsState):
             opened = os.stat(path)  # the file SQLite has open: it created or read it above
             self._opened = (opened.st_dev, opened.st_ino)
         except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"state file {path}: cannot be used as a SQLite database ({exc}); "
-                "move it aside and run again to start a fresh state"
-            ) from exc
+            raise StateError(not_sqlite_line(path, str(exc))) from exc
         except OSError as exc:
             raise StateError(
                 f"state file {path}: {exc.strerror}; check [daemon].state and permissions"
@@ -226,10 +233,7 @@ class StateStore(PushState, FeedsState):
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
-            raise StateError(
-                f"state file {self.path}: schema version {version} is newer than this "
-                f"icsbridge understands ({SCHEMA_VERSION}); upgrade icsbridge"
-            )
+            raise StateError(newer_schema_line(self.path, version, SCHEMA_VERSION))
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # executescript() would COMMIT on its own: run statement by statement so a
             # migration applies whole or not at all.

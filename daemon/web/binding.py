@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import resource
 import socket
 from collections.abc import Iterator
@@ -17,7 +18,12 @@ from icsbridge.daemon.web.limits import ServerLimits, limited_protocol
 
 
 class ListenError(IcsbridgeError):
-    pass
+    """The feed server cannot listen on ``[daemon].listen``; ``in_use`` when something
+    else already listens there."""
+
+    def __init__(self, line: str, *, in_use: bool = False) -> None:
+        super().__init__(line)
+        self.in_use = in_use
 
 
 class QuietServer(uvicorn.Server):
@@ -65,19 +71,49 @@ async def wait_started(server: QuietServer, task: asyncio.Task[None]) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket, or one line saying why not."""
+    """A listening TCP socket, or ListenError: one line saying why not."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-        sock = socket.socket(family, kind, proto)
+    except OSError as exc:  # socket.gaierror: the host does not resolve
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {host} does not resolve "
+            f"({exc.strerror or exc}); change [daemon].listen"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(512)
         sock.setblocking(False)
     except OSError as exc:
-        raise ListenError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
-            "change [daemon].listen or stop what uses that port"
-        ) from None
+        sock.close()
+        raise _listen_error(host, port, exc) from None
     return sock
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise the ListenError :func:`bind` would, without keeping the socket (``check``)."""
+    bind(host, port).close()
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> ListenError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(
+            f"cannot listen on {host}:{port}: {reason}; "
+            "change [daemon].listen or stop what uses that port",
+            in_use=True,
+        )
+    if exc.errno == errno.EACCES and port < 1024:
+        return ListenError(
+            f"cannot listen on {host}:{port}: {reason} (ports below 1024 need privileges); "
+            "change [daemon].listen"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ListenError(
+            f"cannot listen on {host}:{port}: {reason} ({host} is not an address of this "
+            "machine); change [daemon].listen"
+        )
+    return ListenError(f"cannot listen on {host}:{port}: {reason}; change [daemon].listen")

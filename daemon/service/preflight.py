@@ -1,0 +1,83 @@
+"""What ``icsbridge run`` refuses to start with, one function per check.
+
+``run`` meets each problem where it would fail (reading the config, binding the socket,
+opening the state, giving the feeds their tokens) and stops at the first; ``check``
+calls :func:`run_problems` to find them all without starting anything. Each check is
+the same function in both, so a problem reads the same in ``check`` and ``run``:
+
+- the config and its secrets: :func:`read_config` (``config.loader``);
+- the ``[[feeds]]`` tokens (short, not URL-safe, shared): :func:`token_error`
+  (``daemon.feeds.tokens.configured_problem``);
+- ``[daemon].listen``: :func:`listen_error` (``daemon.web.binding.bind``; resolvable,
+  free, ours to bind);
+- ``[daemon].state``: :func:`state_error` (``daemon.store.state.state_problem``; not a
+  folder, readable and writable, SQLite of a schema this icsbridge reads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from icsbridge.config.errors import ConfigError, IcsbridgeError
+from icsbridge.config.loader import load_settings, resolve_secrets
+from icsbridge.config.settings import Settings
+from icsbridge.daemon.feeds.tokens import configured_problem
+from icsbridge.daemon.store.state import StateError, state_problem
+from icsbridge.daemon.web.binding import ListenError, check_listen
+
+
+def read_config(path: Path) -> Settings:
+    """The config at ``path`` with every secret readable, or ConfigError."""
+    settings = load_settings(path)
+    problems = resolve_secrets(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def configured_tokens(settings: Settings) -> dict[str, str]:
+    """The ``[[feeds]]`` tokens given in the config, read, by feed name; a token that
+    cannot be read is left out (``resolve_secrets`` names it)."""
+    tokens: dict[str, str] = {}
+    for feed in settings.feeds:
+        if feed.token is None:
+            continue
+        try:
+            tokens[feed.name] = feed.token.resolve()
+        except ConfigError:
+            continue
+    return tokens
+
+
+def token_error(settings: Settings) -> ConfigError | None:
+    """A configured feed token unfit for a URL, or shared by two feeds."""
+    problem = configured_problem(configured_tokens(settings))
+    return None if problem is None else ConfigError([f"{settings.path}: {problem}"])
+
+
+def listen_error(settings: Settings) -> ListenError | None:
+    """Why the feed server could not listen on ``[daemon].listen`` now (bound, then closed)."""
+    try:
+        check_listen(settings.daemon.host, settings.daemon.port)
+    except ListenError as exc:
+        return exc
+    return None
+
+
+def state_error(settings: Settings) -> StateError | None:
+    """Why ``[daemon].state`` cannot be opened (by looking only: nothing is created)."""
+    problem = state_problem(settings.daemon.state)
+    return None if problem is None else StateError(problem)
+
+
+def run_problems(settings: Settings) -> list[IcsbridgeError]:
+    """Every error ``run`` would stop at with ``settings`` (already loaded), in the order
+    it meets them: secrets, listen, state, feed tokens."""
+    errors: list[IcsbridgeError] = []
+    secrets = resolve_secrets(settings)
+    if secrets:
+        errors.append(ConfigError(secrets))
+    for error in (listen_error(settings), state_error(settings), token_error(settings)):
+        if error is not None:
+            errors.append(error)
+    return errors
