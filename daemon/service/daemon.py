@@ -10,7 +10,9 @@ One asyncio process:
 
 Signals (handled on the loop, installed only by :meth:`Daemon.run`):
 SIGHUP re-reads the config (added, removed and changed sources and feeds take effect;
-served feeds stay up; a config with problems is refused and the old one kept);
+served feeds stay up). A reload is all or nothing: the new schedule, tokens and feeds are
+built before anything is swapped, and a config with problems, or any error on the way,
+leaves the old one in force, said in the log, systemd's STATUS and ``/healthz``;
 SIGUSR1 syncs every source now; SIGTERM/SIGINT stop: no new syncs, an in-flight sync
 gets ``STOP_GRACE`` seconds to finish and is then cancelled (its state transaction is
 all-or-nothing), exit status 0.
@@ -28,16 +30,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from icsbridge.config.errors import ConfigError, IcsbridgeError
-from icsbridge.config.settings import SourceSettings
+from icsbridge.config.errors import IcsbridgeError
+from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.feeds.store import FeedStore
-from icsbridge.daemon.feeds.tokens import FeedTokens, TokenError
+from icsbridge.daemon.feeds.tokens import FeedTokens
 from icsbridge.daemon.feeds.urls import token_names
 from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.service import PushService
 from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
 from icsbridge.daemon.service import preflight
-from icsbridge.daemon.service.scheduler import SourceScheduler
+from icsbridge.daemon.service.reload import ReloadStatus, refused, warn_restart_needed
+from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
 from icsbridge.daemon.store.lock import daemon_lock
@@ -45,7 +48,13 @@ from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import pull_source, source_error_line
 from icsbridge.daemon.web.app import create_app
 from icsbridge.daemon.web.binding import bind, feed_server, wait_started
-from icsbridge.daemon.web.health import SourceHealth, StateWatch, health_report, restore_health
+from icsbridge.daemon.web.health import (
+    SourceHealth,
+    StateWatch,
+    follow_sources,
+    health_report,
+    restore_health,
+)
 from icsbridge.daemon.web.metrics import Metrics
 
 log = logging.getLogger("icsbridge.daemon")
@@ -73,6 +82,7 @@ class Daemon:
         self.transport_for = transport_for
         self.sleep = sleep
         self.settings = preflight.read_config(config_path)
+        self.last_reload: ReloadStatus | None = None
         self.health_by_source: dict[str, SourceHealth] = {}
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -98,9 +108,8 @@ class Daemon:
         self.clients = SourceClients(self.transport_for)  # one pooled client per source
         self.metrics = Metrics()
         self._update_feed_metrics()
-        for src in settings.sources:
-            self.health_by_source.setdefault(src.name, SourceHealth())
-        self._restore_health()
+        follow_sources(self.health_by_source, (s.name for s in settings.sources))
+        restore_health(self.health_by_source, state)
         self.state_watch = StateWatch(state)
         self.pusher = PushService(
             settings=lambda: self.settings,
@@ -196,44 +205,56 @@ class Daemon:
             self.scheduler.run_now()
 
     def reload(self) -> None:
-        """Re-read the config; a config with problems is refused and the old one kept."""
+        """Re-read the config and apply it whole, or keep the old one (module doc)."""
         self.notifier.reloading()
+        previous = self.settings
         try:
             fresh = preflight.read_config(self.config_path)
-        except ConfigError as exc:
-            for line in exc.problems:
-                log.error("reload refused: %s", line)
-            self.notifier.ready("reload refused: the config has problems (see the log)")
+            error = preflight.reload_error(fresh, previous)
+            if error is not None:
+                raise error
+            plan = self.scheduler.plan(fresh.sources)  # the new jobs, built but not scheduled
+        except Exception as exc:
+            self._refuse(exc)
             return
-        if (fresh.daemon.listen, fresh.daemon.state) != (
-            self.settings.daemon.listen,
-            self.settings.daemon.state,
-        ):
-            log.warning("[daemon] listen and state take effect at the next restart")
-        previous = self.settings
-        self.settings = fresh
+        jobs = self.scheduler.jobs()
         try:
-            self._ensure_tokens()
-        except TokenError as exc:
-            self.settings = previous
-            log.error("reload refused: %s: %s", self.config_path, exc)
-            self.notifier.ready("reload refused: the config has problems (see the log)")
+            self._ensure_tokens(fresh)  # one transaction: the new feeds' tokens, or none
+            rescheduled = self.scheduler.commit(plan)  # puts the old jobs back on error
+            self.settings = fresh
+            changed = self.feeds.reconfigure(fresh)
+        except Exception as exc:
+            self._roll_back(previous, jobs)
+            self._refuse(exc)
             return
-        for src in fresh.sources:
-            self.health_by_source.setdefault(src.name, SourceHealth())
-        for gone in set(self.health_by_source) - {s.name for s in fresh.sources}:
-            del self.health_by_source[gone]
+        warn_restart_needed(fresh, previous)
+        follow_sources(self.health_by_source, (s.name for s in fresh.sources))
         self.clients.retain(s.name for s in fresh.sources)  # removed sources' connections
-        changed = self.feeds.reconfigure(fresh)
-        self._ensure_tokens()  # feeds the new config created
-        rescheduled = self.scheduler.apply(fresh.sources)
         log.warning(
             "config reloaded: %d sources (%s rescheduled), %d feeds changed",
             len(fresh.sources),
             ", ".join(rescheduled) or "none",
             len(changed),
         )
-        self.notifier.ready(f"reloaded: {len(fresh.sources)} sources")
+        self.last_reload = ReloadStatus(self.clock())
+        self.notifier.ready(self.last_reload.status_line(len(fresh.sources)))
+
+    def _refuse(self, exc: Exception) -> None:
+        self.last_reload = refused(exc, self.clock())
+        self.notifier.ready(self.last_reload.status_line(len(self.settings.sources)))
+
+    def _roll_back(self, previous: Settings, jobs: Jobs) -> None:
+        """Back to ``previous`` after a swap failed part way (each step is idempotent)."""
+        self.settings = previous
+        for step in (
+            lambda: self.scheduler.restore(jobs),
+            lambda: self.feeds.reconfigure(previous),
+            lambda: self._ensure_tokens(previous),
+        ):
+            try:
+                step()
+            except Exception as exc:  # the first error is the one reported
+                log.error("while putting the old config back: %s: %s", type(exc).__name__, exc)
 
     # -- syncing ----------------------------------------------------------------------
 
@@ -340,10 +361,10 @@ class Daemon:
 
     # -- tokens, health, metrics ------------------------------------------------------
 
-    def _ensure_tokens(self) -> None:
-        configured = preflight.configured_tokens(self.settings)
-        names = [*self.feeds.names(), *(f.name for f in self.settings.feeds)]
-        self.tokens.ensure(token_names(self.settings, names), configured)
+    def _ensure_tokens(self, settings: Settings | None = None) -> None:
+        settings = settings or self.settings
+        names = [*self.feeds.names(), *(f.name for f in settings.feeds)]
+        self.tokens.ensure(token_names(settings, names), preflight.configured_tokens(settings))
 
     def _after_publish(self) -> None:
         """New feeds get their tokens (read, and write where enabled); metrics follow."""
@@ -360,16 +381,16 @@ class Daemon:
             self.metrics.drop_feed(gone)
         self._metric_feeds = names
 
-    def _restore_health(self) -> None:
-        restore_health(self.health_by_source, self.state)
-
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded and the state file is still the one
-        open (not deleted or replaced), else 503; warnings never fail it."""
+        open (not deleted or replaced), else 503; warnings (and a refused reload: the old
+        config serves on) never fail it."""
         problem = self.state_watch()
-        return health_report(
+        status, body = health_report(
             self.health_by_source, self.feeds, now=self.clock(), state_problem=problem
         )
+        body["reload"] = None if self.last_reload is None else self.last_reload.report()
+        return status, body
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()

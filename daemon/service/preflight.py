@@ -2,8 +2,9 @@
 
 ``run`` meets each problem where it would fail (reading the config, binding the socket,
 opening the state, giving the feeds their tokens) and stops at the first; ``check``
-calls :func:`run_problems` to find them all without starting anything. Each check is
-the same function in both, so a problem reads the same in ``check`` and ``run``:
+calls :func:`run_problems` to find them all without starting anything; a reload calls
+the ones a running daemon can still fail. Each check is the same function everywhere,
+so a problem reads the same in ``check``, ``run`` and the reload's log:
 
 - the config and its secrets: :func:`read_config` (``config.loader``);
 - the ``[[feeds]]`` tokens (short, not URL-safe, shared): :func:`token_error`
@@ -81,3 +82,20 @@ def run_problems(settings: Settings) -> list[IcsbridgeError]:
         if error is not None:
             errors.append(error)
     return errors
+
+
+def reload_error(fresh: Settings, current: Settings) -> IcsbridgeError | None:
+    """What refuses ``fresh`` (read by :func:`read_config`) as a reload of ``current``:
+    its feed tokens, and a changed listen or state that the next start would refuse
+    (they take effect then, and a daemon that cannot start again is worse than a
+    refused reload)."""
+    error: IcsbridgeError | None = token_error(fresh)
+    if error is None and fresh.daemon.listen != current.daemon.listen:
+        error = listen_error(fresh)
+        if isinstance(error, ListenError) and error.in_use:
+            # Most likely by this daemon ("127.0.0.1:8080" -> "0.0.0.0:8080"), which frees
+            # it before the restart; something else would have it on the old one too.
+            error = None if fresh.daemon.port == current.daemon.port else error
+    if error is None and fresh.daemon.state != current.daemon.state:
+        error = state_error(fresh)
+    return error

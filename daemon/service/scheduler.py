@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import (
@@ -43,6 +44,22 @@ def jitter_for(interval_seconds: int) -> int:
 def grace_for(interval_seconds: int) -> int:
     """A run late by up to half an interval still runs; later than that, the next one will."""
     return max(30, interval_seconds // 2)
+
+
+Jobs = dict[str, tuple[int, IntervalTrigger, datetime | None]]
+"""Each job's interval in seconds, trigger and next run time, by source name."""
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    """The jobs a list of sources needs (:meth:`SourceScheduler.plan`)."""
+
+    intervals: dict[str, int]
+    """Every source's interval in seconds."""
+    triggers: dict[str, IntervalTrigger]
+    """The new or changed jobs' triggers, already built."""
+    removed: list[str]
+    """Sources whose job goes."""
 
 
 class SourceScheduler:
@@ -77,35 +94,82 @@ class SourceScheduler:
         self._scheduler.start()
 
     def apply(self, sources: Iterable[SourceSettings]) -> list[str]:
-        """Make the jobs match ``sources``; returns the names whose job was (re)created.
+        """Make the jobs match ``sources`` (:meth:`plan`, then :meth:`commit`); returns the
+        names whose job was (re)created."""
+        return self.commit(self.plan(sources))
 
-        New sources and sources whose interval changed sync right away; removed sources
-        lose their job. Other settings of a source are read by the job at each run.
+    def plan(self, sources: Iterable[SourceSettings]) -> SchedulePlan:
+        """The jobs ``sources`` need, built but not scheduled: nothing changes yet.
+
+        Raises what APScheduler raises for an interval it cannot hold (OverflowError
+        for one that takes a run past year 9999): a reload builds its plan before it
+        swaps anything in, so such an error leaves the running jobs as they are.
         """
         wanted = {s.name: s.interval_seconds for s in sources}
-        for name in sorted(set(self._intervals) - set(wanted)):
-            self._scheduler.remove_job(name)
-            del self._intervals[name]
-            log.info("source %s: removed from the schedule", name)
-        changed = []
+        now = self._clock()
+        triggers: dict[str, IntervalTrigger] = {}
         for name, seconds in sorted(wanted.items()):
             if self._intervals.get(name) == seconds:
                 continue
-            self._scheduler.add_job(
-                self._sync,
-                IntervalTrigger(seconds=seconds, jitter=jitter_for(seconds), timezone=UTC),
-                args=[name],
-                id=name,
-                name=f"sync {name}",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=grace_for(seconds),
-                next_run_time=self._clock(),
-            )
-            self._intervals[name] = seconds
-            changed.append(name)
-        return changed
+            trigger = IntervalTrigger(seconds=seconds, jitter=jitter_for(seconds), timezone=UTC)
+            # What APScheduler computes after the first run: fail here rather than there.
+            trigger.get_next_fire_time(now, now)
+            triggers[name] = trigger
+        return SchedulePlan(wanted, triggers, sorted(set(self._intervals) - set(wanted)))
+
+    def commit(self, plan: SchedulePlan) -> list[str]:
+        """Make the jobs what ``plan`` says; returns the names whose job was (re)created.
+
+        New sources and sources whose interval changed sync right away; removed sources
+        lose their job. Other settings of a source are read by the job at each run.
+        All or nothing: on any error the jobs are put back as they were, then it is raised.
+        """
+        before = self.jobs()
+        try:
+            for name in plan.removed:
+                self._scheduler.remove_job(name)
+                del self._intervals[name]
+                log.info("source %s: removed from the schedule", name)
+            for name, trigger in plan.triggers.items():
+                self._add(name, trigger, plan.intervals[name], self._clock())
+        except BaseException:
+            self.restore(before)
+            raise
+        return list(plan.triggers)
+
+    def _add(self, name: str, trigger: IntervalTrigger, seconds: int, when: datetime) -> None:
+        self._scheduler.add_job(
+            self._sync,
+            trigger,
+            args=[name],
+            id=name,
+            name=f"sync {name}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=grace_for(seconds),
+            next_run_time=when,
+        )
+        self._intervals[name] = seconds
+
+    def jobs(self) -> Jobs:
+        """The jobs as they are now, for :meth:`restore`."""
+        jobs = {name: self._scheduler.get_job(name) for name in self._intervals}
+        return {
+            name: (seconds, job.trigger, job.next_run_time)
+            for name, seconds in self._intervals.items()
+            if (job := jobs[name]) is not None
+        }
+
+    def restore(self, before: Jobs) -> None:
+        """The jobs of ``before`` (:meth:`jobs`), each with its trigger and next run time,
+        and no other."""
+        for job in self._scheduler.get_jobs():
+            if job.id not in before:
+                job.remove()
+        self._intervals = {}
+        for name, (seconds, trigger, when) in sorted(before.items()):
+            self._add(name, trigger, seconds, when or self._clock())
 
     def run_now(self, names: Iterable[str] | None = None) -> None:
         """Bring the next run of these sources (all by default) forward to now."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +29,15 @@ class SourceHealth:
     last_error: str | None = None
     last_duration: float | None = None
     problem: str | None = None  # from the scheduler listener (crash, missed, skipped)
+
+
+def follow_sources(by_source: dict[str, SourceHealth], names: Iterable[str]) -> None:
+    """One entry per source of ``names``: a new source starts blank, a removed one goes."""
+    keep = set(names)
+    for name in keep:
+        by_source.setdefault(name, SourceHealth())
+    for gone in set(by_source) - keep:
+        del by_source[gone]
 
 
 def restore_health(by_source: Mapping[str, SourceHealth], state: StateStore) -> None:
