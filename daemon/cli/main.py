@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.debug, service=args.command in ("run", "demo"))
     try:
         code = _dispatch(args)
+        sys.stdout.flush()  # a reader gone shows here, not in the interpreter's last flush
+    except BrokenPipeError:
+        code = _reader_gone()
     except IcsbridgeError as exc:
         if args.debug and not isinstance(exc, ConfigError):
             log.exception("failed")
@@ -137,6 +140,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("icsbridge: interrupted", file=sys.stderr)
         code = 130
     return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (``icsbridge check | head -1``): it had what it wanted,
+    so stop quietly, as ``head`` expects, with status 0."""
+    # What is still buffered would fail again at exit: send it nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:

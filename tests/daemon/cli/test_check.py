@@ -1,15 +1,18 @@
 """`icsbridge check` finds what `icsbridge run` would stop at, in the same words (issue 19,
-item 10: check passed configs that run refused)."""
+item 10: check passed configs that run refused), and survives a reader that goes away."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.loopback import ServedApp
+from support.loopback import WAIT, ServedApp
 from support.paths import FIXTURES
 
 from icsbridge.daemon.cli.demo import free_port
@@ -229,3 +232,41 @@ def test_check_notes_a_running_icsbridge_on_its_address_instead_of_refusing(
         f"  note: a running icsbridge holds 127.0.0.1:{served.port}: fine for a reload, "
         "but another `icsbridge run` there would fail\n"
     ) in captured.out
+
+
+def _check_command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "icsbridge.daemon.cli", "check", "--config", str(config)]
+
+
+def test_check_into_a_pipe_closed_before_it_writes_exits_cleanly(tmp_path: Path) -> None:
+    config = _config(tmp_path, listen=f"127.0.0.1:{free_port()}")
+    read, write = os.pipe()
+    os.close(read)  # nobody will ever read: the first write gets EPIPE
+    try:
+        proc = subprocess.run(
+            _check_command(config),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            env={**os.environ, "ICSBRIDGE_TEST_WEBEX_TOKEN": "demo-token"},
+        )
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 0
+
+
+def test_check_piped_into_head_exits_cleanly(tmp_path: Path) -> None:
+    config = _config(tmp_path, listen=f"127.0.0.1:{free_port()}")
+    command = shlex.join(_check_command(config))
+    proc = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        env={**os.environ, "ICSBRIDGE_TEST_WEBEX_TOKEN": "demo-token"},
+    )
+    assert proc.stdout == f"{config}: OK, 1 source(s)\n"
+    assert proc.stderr == ""
+    assert proc.returncode == 0
