@@ -70,9 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     push.add_argument("--config", required=True, type=Path, metavar="FILE")
     push.add_argument(
-        "--calendar", required=True, metavar="SOURCE/CALENDAR", help="the calendar's key"
+        "--calendar",
+        required=True,
+        type=_calendar_key,
+        metavar="SOURCE/CALENDAR",
+        help="the calendar's key",
     )
-    push.add_argument(
+    # Exactly one of the two: argparse says so with the usage and exit status 2.
+    what = push.add_mutually_exclusive_group(required=True)
+    what.add_argument(
         "file",
         nargs="?",
         metavar="FILE.ics",
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="push the events in the file and delete none",
     )
-    push.add_argument("--delete", metavar="UID", help="delete this one event")
+    what.add_argument("--delete", metavar="UID", help="delete this one event")
 
     feeds = sub.add_parser("feeds", help="print each feed's subscription URLs")
     feeds.add_argument("--config", required=True, type=Path, metavar="FILE")
@@ -105,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="stop after the first sync instead of serving on"
     )
     return parser
+
+
+def _calendar_key(text: str) -> str:
+    if "/" not in text.strip("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not SOURCE/CALENDAR (e.g. hq/people/alice/holidays/Holidays; "
+            "`icsbridge feeds --config FILE` lists the calendars)"
+        )
+    return text
 
 
 def setup_logging(debug: bool, *, service: bool = False) -> None:

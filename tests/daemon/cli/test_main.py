@@ -112,3 +112,30 @@ def test_demo_runs_offline_as_a_real_process(tmp_path: Path) -> None:
         for path in files:
             assert validate_feed(path.read_bytes()) == [], path
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["bogus"], "argument COMMAND: invalid choice: 'bogus'"),
+        (["check"], "the following arguments are required: --config"),
+        (["push", "--calendar", "hq/x"], "one of the arguments FILE.ics --delete is required"),
+        (
+            ["push", "--calendar", "hq/x", "edited.ics", "--delete", "u1"],
+            "argument --delete: not allowed with argument FILE.ics",
+        ),
+        (["push", "--calendar", "hq", "edited.ics"], "argument --calendar: 'hq' is not SOURCE/"),
+    ],
+)
+def test_command_line_usage_errors_exit_2_not_1(
+    settings: Settings, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if args[:1] == ["push"]:
+        args = [*args, "--config", str(settings.path)]
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: icsbridge")
+    assert f"error: {says}" in err
