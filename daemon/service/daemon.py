@@ -214,10 +214,10 @@ class Daemon:
             if error is not None:
                 raise error
             plan = self.scheduler.plan(fresh.sources)  # the new jobs, built but not scheduled
+            jobs = self.scheduler.jobs()
         except Exception as exc:
             self._refuse(exc)
             return
-        jobs = self.scheduler.jobs()
         try:
             self._ensure_tokens(fresh)  # one transaction: the new feeds' tokens, or none
             rescheduled = self.scheduler.commit(plan)  # puts the old jobs back on error
