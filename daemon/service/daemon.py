@@ -372,14 +372,8 @@ class Daemon:
         self._update_feed_metrics()
 
     def _update_feed_metrics(self) -> None:
-        names = set(self.feeds.names())
-        for name in names:
-            content = self.feeds.get(name)
-            if content is not None:
-                self.metrics.set_feed(name, content.events, len(content.data))
-        for gone in getattr(self, "_metric_feeds", set()) - names:
-            self.metrics.drop_feed(gone)
-        self._metric_feeds = names
+        served = {name: self.feeds.get(name) for name in self.feeds.names()}
+        self.metrics.set_feeds({n: (c.events, len(c.data)) for n, c in served.items() if c})
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded and the state file is still the one

@@ -64,6 +64,13 @@ class Metrics:
         self._feed_events[name] = events
         self._feed_bytes[name] = size
 
+    def set_feeds(self, served: Mapping[str, tuple[int, int]]) -> None:
+        """The feeds served now, name -> (events, bytes); the gauges of any other go."""
+        for gone in self._feed_events.keys() - served.keys():
+            self.drop_feed(gone)
+        for name, (events, size) in served.items():
+            self.set_feed(name, events, size)
+
     def drop_feed(self, name: str) -> None:
         """Feed ``name`` is no longer served."""
         self._feed_events.pop(name, None)
