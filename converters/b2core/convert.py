@@ -12,7 +12,10 @@ Mapping, both directions:
 - ``notifications`` <-> VALARMs (ACTION:DISPLAY, DESCRIPTION: the caption): ``"PT2H"``
   is ``TRIGGER:-PT2H`` (before the start); an absolute notification is
   ``TRIGGER;VALUE=DATE-TIME`` in UTC. On push, a trigger related to the END is moved to
-  the start with the event's duration; one after the start is refused;
+  the start with the event's duration; one after the start is refused. An alarm that
+  stands for "no alert" or for the app's default (``ACTION:NONE``, Apple's
+  ``X-APPLE-DEFAULT-ALARM``: :func:`~icsbridge.converters.ical.upload.placeholder_alarm`)
+  is no notification (the push plan drops the other alarms apps add on their own first);
 - ``recipients`` <-> ``ATTENDEE:mailto:<address>``. RFC 5545 wants an ORGANIZER next to
   attendees, and B2CORE does not say who made an event, so the caller names a neutral
   :class:`Organizer` (the source uses ``noreply@<B2CORE host>``, "B2CORE Back Office").
@@ -51,6 +54,7 @@ from icsbridge.converters.b2core.models import (
 from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical import rrule
 from icsbridge.converters.ical.model import ConvertedEvent
+from icsbridge.converters.ical.upload import placeholder_alarm
 from icsbridge.converters.wire.span import time_properties
 
 __all__ = [
@@ -258,6 +262,8 @@ def _notifications(
 ) -> list[Reminder]:
     found: list[Reminder] = []
     for alarm in vevent.walk("VALARM"):
+        if placeholder_alarm(alarm):
+            continue
         trigger = alarm.get("TRIGGER")
         if trigger is None or isinstance(trigger, vBroken):
             problems.append("VALARM without a readable TRIGGER")

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from icalendar import Event
+
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical.assembly import prepare
 from icsbridge.converters.ical.model import ConvertedEvent
-from icsbridge.converters.ical.upload import UploadedEvent, edit_hash
+from icsbridge.converters.ical.upload import UploadedEvent, edit_hash, own_alarms
 from icsbridge.daemon.sources.base import PulledCalendar
 from icsbridge.daemon.sources.writes import EventWriter, Payload, PlannedWrite
 from icsbridge.daemon.store.state import ItemRow
@@ -97,6 +99,16 @@ def plan_push(
     unsupported: list[str] = []
     conflicts: list[str] = []
     creates_or_updates: list[tuple[str, Payload, ItemRow | None]] = []
+    # The alarms apps add on their own are not edits (converters.ical.upload.own_alarms).
+    components = own_alarms(
+        {uid: uploaded.component for uid, uploaded in request.events.items()},
+        {
+            uid: r.event.component
+            for uid, r in remote.items()
+            if isinstance(r.event.component, Event)
+        },
+    )
+    _note_dropped_alarms(writer, components, target, plan)
 
     for uid, uploaded in request.events.items():
         if uploaded.overridden:
@@ -106,12 +118,13 @@ def plan_push(
             )
             continue
         row = base.get(uid)
-        local_hash = edit_hash(uploaded.component)
+        component = components[uid]
+        local_hash = edit_hash(component)
         if row is not None and local_hash == row.content_hash:
             plan.unchanged += 1
             continue
         try:
-            payload = writer.payload_for(cal.ref, uploaded.component)
+            payload = writer.payload_for(cal.ref, component)
         except UnsupportedByTarget as exc:
             unsupported.append(f"{uid}: {exc.target} cannot hold: {'; '.join(exc.parts)}")
             continue
@@ -204,6 +217,20 @@ def describe(write: PlannedWrite) -> str:
         if before.get(key) != after.get(key)
     ]
     return f"update {_name_of(before)} (UID {write.uid}): {', '.join(changed) or 'rewrite'}"
+
+
+def _note_dropped_alarms(
+    writer: EventWriter, components: Mapping[str, Event], target: str, plan: Plan
+) -> None:
+    """One note per upload when the user's alarms have nowhere to go (Webex, APIO)."""
+    if writer.holds_alarms:
+        return
+    count = sum(1 for c in components.values() if any(s.name == "VALARM" for s in c.subcomponents))
+    if count:
+        plan.notes.append(
+            f"alarms (VALARM) of {count} event(s) are not written: {target} has no alarms "
+            "(the calendar app keeps them)"
+        )
 
 
 def _deleted_uids(request: PushRequest, base: Mapping[str, ItemRow]) -> list[str]:

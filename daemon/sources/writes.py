@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from icalendar import Event
 
@@ -56,7 +56,11 @@ class EventWriter(ABC):
     """Mixin of a source kind that can write events back (Webex, APIO, B2CORE).
 
     ``ref`` is the calendar's ``PulledCalendar.ref`` from the latest pull.
+    ``holds_alarms`` says whether the API keeps an event's alarms (VALARM): where it does
+    not, the push plan says so in a note instead of dropping them silently.
     """
+
+    holds_alarms: ClassVar[bool] = False
 
     @abstractmethod
     def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:

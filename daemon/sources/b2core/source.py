@@ -75,6 +75,7 @@ class B2coreSource(EventWriter, Source):
     """B2CORE back-office calendar events (see the module docstring)."""
 
     kind = "b2core"
+    holds_alarms = True  # as notifications
     settings: B2coreSourceSettings
 
     def _setup(self) -> None:
