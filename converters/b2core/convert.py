@@ -25,8 +25,9 @@ Mapping, both directions:
 Refused on push (:class:`UnsupportedByTarget`, naming each part): RRULE, RDATE, EXDATE,
 EXRULE and RECURRENCE-ID (B2CORE events do not repeat), a date-only DTSTART (no all-day
 events), a floating time when no zone is known, no SUMMARY, DTEND before DTSTART, alarms
-after the start, attendees that are not e-mail addresses. Other properties (LOCATION,
-CATEGORIES, URL...) have no B2CORE field and are dropped.
+after the start, attendees that are not e-mail addresses, STATUS:CANCELLED (B2CORE has
+no cancelled state: the event would stay live; deleting it is how to cancel it). Other
+properties (LOCATION, CATEGORIES, URL...) have no B2CORE field and are dropped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Event, vCalAddress
 from icalendar.prop import vBroken, vDDDTypes, vText
 
+from icsbridge.config.sources.b2core import MAX_WINDOW_DAYS
 from icsbridge.converters.b2core.models import (
     B2coreEvent,
     Reminder,
@@ -62,6 +64,7 @@ __all__ = [
     "B2coreEvent",
     "Organizer",
     "from_vevent",
+    "outside_window",
     "page_items",
     "parse_event",
     "to_vevent",
@@ -70,6 +73,10 @@ __all__ = [
 ]
 
 TARGET = "B2CORE calendar event"
+CANCELLED = (
+    "STATUS:CANCELLED (B2CORE has no cancelled state, so the event would stay live; "
+    "delete the event to cancel it)"
+)
 _MAILTO = re.compile(r"mailto:", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _RECURRENCE_PARTS = (
@@ -175,6 +182,8 @@ def from_vevent(
     if not caption.strip():
         problems.append("missing SUMMARY (a B2CORE event needs a caption)")
     problems.extend(words for name, words in _RECURRENCE_PARTS if vevent.get(name) is not None)
+    if str(vevent.get("STATUS") or "").strip().upper() == "CANCELLED":
+        problems.append(CANCELLED)
     span = _read_span(vevent, tz, problems)
     recipients = _recipients(vevent, organizer, problems)
     notifications = _notifications(vevent, span, tz, problems)
@@ -189,6 +198,41 @@ def from_vevent(
         notifications=notifications,
         recipients=recipients,
     )
+
+
+def outside_window(
+    event: B2coreEvent, window: tuple[datetime, datetime], *, days_back: int, days_ahead: int
+) -> str | None:
+    """Why ``event``, once written, would never be in the feed: a source reads the events
+    that start at or after ``window[0]`` and end by ``window[1]`` (``days_back`` and
+    ``days_ahead`` around today), so one outside would land in B2CORE and vanish, and its
+    next edit would read as deleted in the API. None when it is inside."""
+    first, last = window
+    shown = f"{_utc_text(first)} to {_utc_text(last)} UTC"
+    if event.startDate < first:
+        name, need = "days_back", days_back + _whole_days(first - event.startDate)
+        when = f"starts {_utc_text(event.startDate)} UTC"
+    elif event.endDate > last:
+        name, need = "days_ahead", days_ahead + _whole_days(event.endDate - last)
+        when = f"ends {_utc_text(event.endDate)} UTC"
+    else:
+        return None
+    fix = f"or set {name} = {need}"
+    if need > MAX_WINDOW_DAYS:
+        fix = f"({name} stops at {MAX_WINDOW_DAYS})"
+    return (
+        f"a time outside the window this source reads: it {when}, the window is {shown} "
+        f"(days_back = {days_back}, days_ahead = {days_ahead}), so the feed would never show "
+        f"it; move the event into the window {fix}"
+    )
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _whole_days(span: timedelta) -> int:
+    return -(-span // timedelta(days=1))  # rounded up
 
 
 def _read_span(

@@ -72,6 +72,10 @@ changes what it makes of the same answer (a memo must never outlive its converte
 
 TYPE_LABELS = {"businessHours": "Business hours", "holidays": "Holidays"}
 TARGETS: dict[str, str] = {"PEOPLE": "Webex person schedule", "LOCATION": "Webex location schedule"}
+CANCELLED = (
+    "STATUS:CANCELLED (a Webex event has no cancelled state, so it would stay live; "
+    "delete the event to cancel it)"
+)
 
 
 # --- pull: Webex -> iCalendar -------------------------------------------------------------
@@ -161,12 +165,16 @@ def from_vevent(vevent: Event, *, level: Level, tz: ZoneInfo) -> WebexEvent:
     it allows; no end means recurForEver. Single events in another zone are converted to
     ``tz`` wall time; recurring ones only if that zone keeps tz's UTC offsets. A DTSTART
     its RRULE does not select is refused: Webex would silently drop that occurrence.
+    STATUS:CANCELLED is refused: a Webex event has no such state, and would stay live
+    (deleting it is how to cancel it).
     """
     problems: list[str] = []
     uid = str(vevent["UID"]) if vevent.get("UID") else None
     name = str(vevent.get("SUMMARY") or "").strip()
     if not name:
         problems.append("missing SUMMARY (a Webex event needs a name)")
+    if str(vevent.get("STATUS") or "").strip().upper() == "CANCELLED":
+        problems.append(CANCELLED)
     span, recurrence = read_first_occurrence(vevent, tz, _TARGETS_BY_LEVEL[level], problems)
     if problems or span is None:
         raise UnsupportedByTarget(TARGETS[level], problems, uid)

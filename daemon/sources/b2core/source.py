@@ -22,7 +22,8 @@ one object, and a calendar per recipient would publish it several times under on
 
 Writes: :meth:`B2coreSource.create_event` (POST), :meth:`~B2coreSource.update_event`
 (PATCH with the changed fields only, or PUT with every field when asked),
-:meth:`~B2coreSource.delete_event` (DELETE, 204). B2CORE ids survive edits.
+:meth:`~B2coreSource.delete_event` (DELETE, 204). B2CORE ids survive edits. A push of an
+event outside the window is refused: it would land in B2CORE and never be in the feed.
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ import httpx
 from icalendar import Event
 
 from icsbridge.config.sources.b2core import B2coreSourceSettings
-from icsbridge.converters.b2core.convert import Organizer, from_vevent, to_vevents
+from icsbridge.converters.b2core.convert import (
+    TARGET,
+    Organizer,
+    from_vevent,
+    outside_window,
+    to_vevents,
+)
 from icsbridge.converters.b2core.models import (
     B2coreEvent,
     instant_text,
@@ -47,7 +54,8 @@ from icsbridge.converters.b2core.models import (
     parse_event,
     unwrap_object,
 )
-from icsbridge.converters.ical.model import CalendarMeta
+from icsbridge.converters.errors import UnsupportedByTarget
+from icsbridge.converters.ical.model import CalendarMeta, ConvertedEvent
 from icsbridge.daemon.sources.b2core.auth import (
     SIGNIN_REFUSED,
     B2coreAuth,
@@ -311,7 +319,23 @@ class B2coreSource(EventWriter, Source):
     # -- the push engine's interface (daemon.sources.writes) -------------------------------------
 
     def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
-        return self.event_from_vevent(ref, vevent).to_wire()
+        """Also refuses an event the window would hide (see ``outside_window``)."""
+        event = self.event_from_vevent(ref, vevent)
+        s = self.settings
+        why = outside_window(event, self.window(), days_back=s.days_back, days_ahead=s.days_ahead)
+        if why is not None:
+            raise UnsupportedByTarget(TARGET, [why], str(vevent.get("UID") or "") or None)
+        return event.to_wire()
+
+    def payload_of(self, ref: Mapping[str, str], event: ConvertedEvent) -> Payload | None:
+        # What the API holds was read through the window: only uploads are held to it.
+        component = event.vevent()
+        if not isinstance(component, Event):
+            return None
+        try:
+            return self.event_from_vevent(ref, component).to_wire()
+        except UnsupportedByTarget:
+            return None
 
     def same_payload(self, a: Payload, b: Payload) -> bool:
         # Instants compare as instants: "+01:00" and "Z" spellings of one time are equal.
