@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from icsbridge.config import secrets
 from icsbridge.config.errors import ConfigError
 from icsbridge.config.secrets import SecretRef
 
@@ -88,9 +92,20 @@ def test_where_does_not_take_part_in_equality() -> None:
 
 
 def test_env_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEBEX_TOKEN", "abc\n")
+    monkeypatch.setenv("WEBEX_TOKEN", "abc ")
     # Only files lose their final newline; an environment value is taken as is.
-    assert SecretRef.parse("env:WEBEX_TOKEN").resolve() == "abc\n"
+    assert SecretRef.parse("env:WEBEX_TOKEN").resolve() == "abc "
+
+
+def test_an_env_secret_with_a_newline_is_refused_not_stripped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEBEX_TOKEN", "abc-secret\n")
+    ref = SecretRef.parse("env:WEBEX_TOKEN", where=WHERE)
+    assert resolve_problem(ref) == (
+        f"{WHERE}: environment variable WEBEX_TOKEN has a line break in its value; "
+        "set it to the secret alone, on one line"
+    )
 
 
 def test_env_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,3 +176,110 @@ def test_credential_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         f'{WHERE}: credential "webex-token": file {tmp_path / "webex-token"} '
         "is not readable: No such file or directory"
     )
+
+
+def finishes(work: Callable[[], object], seconds: float = 10.0) -> None:
+    """Run ``work`` in a thread and fail, instead of hanging, if it is not done in time."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(seconds), "it blocked"
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        ("tok-123\nsecret-456\n", "a line break"),
+        ("tok-123\r\nsecret-456", "a line break"),
+        ("tok-123\u2028secret-456", "a line break"),
+        ("tok-123\tsecret-456", "a control character (U+0009)"),
+        ("tok-123\x00secret-456", "a control character (U+0000)"),
+        ("tok-123\x1b[0msecret-456", "a control character (U+001B)"),
+        ("\ntok-123secret-456", "a line break"),
+    ],
+)
+def test_a_secret_file_with_an_inner_newline_is_refused(
+    tmp_path: Path, content: str, what: str
+) -> None:
+    (tmp_path / "token").write_text(content, newline="")
+    line = resolve_problem(SecretRef.parse("file:token", base_dir=tmp_path, where=WHERE))
+    assert line == (
+        f"{WHERE}: file {tmp_path / 'token'} has {what} inside the secret; "
+        "a secret is one line: remove it (one final newline is fine)"
+    )
+    assert "tok-123" not in line and "secret-456" not in line
+
+
+def test_a_credential_with_an_inner_newline_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "webex-token").write_text("tok-123\nsecret-456\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    ref = SecretRef.parse("credential:webex-token", where=WHERE)
+    assert resolve_problem(ref) == (
+        f'{WHERE}: credential "webex-token": file {tmp_path / "webex-token"} has a line '
+        "break inside the secret; a secret is one line: remove it (one final newline is fine)"
+    )
+
+
+def test_a_fifo_secret_is_refused_without_opening_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer
+    ref = SecretRef.parse("file:token", base_dir=tmp_path, where=WHERE)
+    lines: list[str] = []
+    finishes(lambda: lines.append(resolve_problem(ref)))
+    assert lines == [
+        f"{WHERE}: file {fifo} is a named pipe (FIFO), not a regular file, and reading it "
+        "could block; put the secret in a plain file"
+    ]
+
+
+def test_a_device_secret_is_refused(tmp_path: Path) -> None:
+    ref = SecretRef.parse("file:/dev/zero", where=WHERE)  # would read for ever
+    lines: list[str] = []
+    finishes(lambda: lines.append(resolve_problem(ref)))
+    assert lines == [
+        f"{WHERE}: file /dev/zero is a character device, not a regular file, and reading "
+        "it could block; put the secret in a plain file"
+    ]
+
+
+def test_a_secret_read_that_hangs_gives_up_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "token").write_text("tok-123\n")
+    release = threading.Event()
+
+    def hung_read(path: Path, limit: int) -> bytes:  # a hung network file system
+        release.wait(10)
+        return b"tok-123\n"
+
+    monkeypatch.setattr(secrets, "read_regular_file", hung_read)
+    monkeypatch.setattr(secrets, "READ_TIMEOUT", 0)  # do not wait at all
+    ref = SecretRef.parse("file:token", base_dir=tmp_path, where=WHERE)
+    try:
+        lines: list[str] = []
+        finishes(lambda: lines.append(resolve_problem(ref)))
+    finally:
+        release.set()
+    assert lines == [
+        f"{WHERE}: file {tmp_path / 'token'} could not be read within 0 s (a hung network "
+        "file system?); put the secret in a file on a local disk"
+    ]
+
+
+def test_a_secret_file_too_large_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "token").write_bytes(b"x" * (secrets.MAX_SECRET_BYTES + 1))
+    ref = SecretRef.parse("file:token", base_dir=tmp_path, where=WHERE)
+    assert resolve_problem(ref) == (
+        f"{WHERE}: file {tmp_path / 'token'} is larger than 64 KiB, too large for a secret; "
+        "check the path"
+    )
+    (tmp_path / "token").write_bytes(b"x" * secrets.MAX_SECRET_BYTES)
+    assert ref.resolve() == "x" * secrets.MAX_SECRET_BYTES
