@@ -3,8 +3,11 @@ policy, Retry-After, reason phrases, and scrubbing secrets from text."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import json as jsonlib
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -52,10 +55,113 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each of ``secrets`` replaced by ``***`` (longest first)."""
+    """``text`` with every form of each of ``secrets`` replaced by ``***`` (longest first).
+
+    The one scrubber of every message that leaves a source: an error line, a log line.
+    A message quotes a secret in whatever form it met it, so each is looked for:
+
+    - as it is;
+    - escaped the way ``repr()`` (of a str or of bytes, as httpx quotes an illegal header
+      value) and JSON write it, also escaped again (``\\\\n``);
+    - percent-encoded, in any mix with plain characters, either hex case, ``+`` for a
+      space, encoded twice (``%2541``);
+    - in base64, standard or URL-safe, also inside a longer value such as a Basic
+      ``Authorization`` header (``base64("id:secret")``): only the characters that
+      carry the secret's bits alone are replaced;
+    - with its whitespace collapsed (error lines are made one line), and each piece
+      between control characters on its own (a header value broken at a newline is
+      quoted in pieces).
+    """
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
+        text = _secret_pattern(secret).sub("***", text)
     return text
+
+
+_MIN_PIECE = 4
+"""Pieces of a secret and base64 runs shorter than this are not looked for on their own:
+they would match ordinary words, and tell next to nothing of the secret."""
+_NAMED_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "\v": "v"}
+# One backslash, or more where an escaped text was escaped again, also percent-encoded.
+# Possessive (no backtracking into it): what follows is a letter or a quote, and a regex
+# that may split a run of backslashes many ways takes exponential time.
+_BACKSLASHES = r"(?:\\|%(?:25){0,3}5[Cc])++"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# How _spelled cuts a secret: runs of backslashes, runs of blanks, single characters.
+_RUNS = re.compile(r"\\+|[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+|.", re.DOTALL)
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """One regex for every form of ``secret`` (see :func:`scrub`), most of it first."""
+    pieces = [p for p in _CONTROL.split(secret) if len(p) >= _MIN_PIECE and p != secret]
+    forms = [_spelled(secret)]
+    forms += [re.escape(run) for run in _base64_runs(secret)]
+    forms += [_spelled(piece) for piece in sorted(set(pieces), key=len, reverse=True)]
+    return re.compile("|".join(forms))
+
+
+def _spelled(secret: str) -> str:
+    """A regex for ``secret`` with each character in any of its escaped forms.
+
+    A run of backslashes matches any run of backslashes (each escaping doubles them);
+    a run of blanks and control characters matches any run of whitespace (a message
+    made one line collapses it) or the characters escaped one by one.
+    """
+    parts: list[str] = []
+    for run in _RUNS.findall(secret):
+        if run[0] == "\\":
+            parts.append(_BACKSLASHES)
+        elif run.isspace() or _CONTROL.fullmatch(run):
+            spelled = "".join(_char_forms(char) for char in run)
+            parts.append(f"(?:\\s++|{spelled})")
+        else:
+            parts.append(_char_forms(run))
+    return "".join(parts)
+
+
+def _char_forms(char: str) -> str:
+    code = ord(char)
+    data = char.encode("utf-8", "surrogatepass")
+    percent = "".join(f"%(?:25){{0,3}}{_hex(byte, 2)}" for byte in data)
+    forms = [percent]
+    if char == " ":
+        forms.append(r"\+")
+    if char in _NAMED_ESCAPES:
+        forms.append(_BACKSLASHES + _NAMED_ESCAPES[char])
+    if char in "'\"/":  # the quote itself may be percent-encoded after its backslash
+        forms.append(f"{_BACKSLASHES}(?:{re.escape(char)}|{percent})")
+    if code < 0x100:
+        forms.append(f"{_BACKSLASHES}x{_hex(code, 2)}")
+    if code < 0x10000:
+        forms.append(f"{_BACKSLASHES}u{_hex(code, 4)}")
+    else:  # JSON writes it as a UTF-16 surrogate pair
+        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        forms.append(f"{_BACKSLASHES}u{_hex(high, 4)}{_BACKSLASHES}u{_hex(low, 4)}")
+    forms.append(f"{_BACKSLASHES}U{_hex(code, 8)}")
+    if len(data) > 1:  # repr() of bytes: the UTF-8 bytes, one escape each
+        forms.append("".join(f"{_BACKSLASHES}x{_hex(byte, 2)}" for byte in data))
+    forms.append(re.escape(char))  # last: "%" and "\\" are taken escaped when they can be
+    return f"(?:{'|'.join(forms)})"
+
+
+def _hex(value: int, digits: int) -> str:
+    """A regex for ``value`` in hex, either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{digits}x}")
+
+
+def _base64_runs(secret: str) -> list[str]:
+    """The base64 characters that carry ``secret``'s bits alone, at each of the three
+    offsets it can start at inside a longer value, standard and URL-safe alphabets."""
+    data = secret.encode("utf-8", "surrogatepass")
+    runs: list[str] = []
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        # Characters 6 bits each: skip those mixing in the bytes before, and after.
+        run = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+        if len(run) >= _MIN_PIECE:
+            runs += [run, run.translate(_URLSAFE)]
+    return sorted(set(runs), key=len, reverse=True)
 
 
 def reason_phrase(resp: httpx.Response) -> str:
