@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from icsbridge.daemon.store.state import StateError
+from icsbridge.daemon.store.state import StateError, state_problem
 
 
 class StateInUse(StateError):
@@ -32,6 +32,9 @@ def daemon_lock(state: Path) -> Iterator[None]:
 
     The holder's pid is written into the file, so the refusal can name it.
     """
+    problem = state_problem(state)
+    if problem is not None:  # said as check says it, not as the lock file's error
+        raise StateError(problem)
     path = lock_path(state)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
