@@ -7,6 +7,7 @@ folding, its own X- properties): none of those change the hash, so none is an ed
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,23 @@ _CLIENT_NOISE = frozenset({"CREATED", "X-LIC-ERROR", "X-MOZ-GENERATION", "X-MOZ-
 _CLIENT_PREFIXES = ("X-APPLE-", "X-MOZ-", "X-GOOGLE-", "X-MICROSOFT-", "X-MS-OLK-")
 
 MAX_EVENTS = 100_000
+MAX_NESTING = 10
+"""How deep components may nest (VCALENDAR > VEVENT > VALARM is 3). icalendar parses,
+copies and writes components recursively: hundreds of levels end in a RecursionError."""
+# Where components begin and end, found in the raw text in one pass (unfolding 20 MB
+# first costs seconds). icalendar unfolds ``(\r?\n)+[ \t]`` (so a line starting with a
+# blank or tab is always a continuation), splits lines at ``\r?\n``, ends a name at the
+# first ``;`` or ``:``, strips it and drops blanks and tabs in it. A BEGIN is matched
+# loosely (folds and blanks anywhere, parameters): counting one the parser would not see
+# only refuses a freak upload. An END is matched strictly (no folds, no parameters):
+# counting one the parser would not see would let nesting through. Each fold is pinned
+# to the first line break of its run, as icalendar does, so no input makes this slow.
+_FOLD = r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*+[ \t]"
+_GAP = rf"(?:[^\S\n]|{_FOLD})*+"  # what a name may be stripped of, folds included
+_IN = rf"(?:[ \t]|{_FOLD})*+"  # blanks, tabs and folds inside a name
+_BEGIN = _GAP + "(?P<begin>" + _IN.join("BEGIN") + ")" + _GAP + "[;:]"
+_END = r"[^\S\n]*+" + r"[ \t]*+".join(("[Ee]", "[Nn]", "[Dd]")) + r"[ \t]*+:"
+_BEGIN_OR_END = re.compile(rf"^(?![ \t])(?:(?i:{_BEGIN})|{_END})", re.MULTILINE)
 
 
 class UploadError(PayloadError):
@@ -51,6 +69,7 @@ def parse_upload(data: bytes, *, what: str = "the upload") -> dict[str, Uploaded
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UploadError(f"{what}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    _check_nesting(text, what)
     try:
         calendars = Calendar.from_ical(text, multiple=True)
     except (ValueError, IndexError, KeyError) as exc:
@@ -84,6 +103,24 @@ def parse_upload(data: bytes, *, what: str = "the upload") -> dict[str, Uploaded
             "the upload does not contain"
         )
     return {uid: UploadedEvent(uid, ev, uid in overridden) for uid, ev in masters.items()}
+
+
+def _check_nesting(text: str, what: str) -> None:
+    """Refuse components nested deeper than :data:`MAX_NESTING`, before the parser sees
+    them (see ``_BEGIN_OR_END`` for how BEGIN and END lines are told)."""
+    depth = 0
+    for found in _BEGIN_OR_END.finditer(text):
+        if found.group("begin") is None:
+            depth = max(depth - 1, 0)
+            continue
+        depth += 1
+        if depth > MAX_NESTING:
+            line = text.count("\n", 0, found.start("begin")) + 1
+            raise UploadError(
+                f"{what}: components nested more than {MAX_NESTING} deep (the BEGIN on "
+                f"line {line}); an event holds alarms, not alarms in alarms: remove the "
+                "nested components and upload again"
+            )
 
 
 # icalendar names the type it expected; users read what that is.

@@ -56,3 +56,60 @@ def test_a_windows_zone_name_is_read_as_its_iana_zone() -> None:
     start = events["windows-zone@example.com"].component["DTSTART"].dt
     assert isinstance(start, datetime) and start.tzinfo is not None
     assert start.utcoffset() is not None and start.utcoffset().total_seconds() == 3600
+
+
+def test_deeply_nested_valarms_are_refused_in_one_line_before_the_parser_recurses() -> None:
+    # 489 VALARMs inside one another (13 KB, made once by a loop): icalendar parsed them,
+    # then a later copy or write recursed past Python's limit, a 500 and a 3,000-line
+    # traceback per request.
+    with pytest.raises(UploadError) as caught:
+        _read("deeply_nested_valarms.ics")
+    assert str(caught.value) == (
+        "deeply_nested_valarms.ics: components nested more than 10 deep (the BEGIN on "
+        "line 18); an event holds alarms, not alarms in alarms: remove the nested "
+        "components and upload again"
+    )
+
+
+def _nested(depth: int, begin: str = "BEGIN:VALARM", inside: tuple[str, ...] = ()) -> bytes:
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN", "BEGIN:VEVENT"]
+    event = ["UID:n@example.com", "DTSTAMP:20261121T090000Z", "DTSTART:20261201T090000Z"]
+    alarms = [begin, *inside] * (depth - 2) + ["END:VALARM"] * (depth - 2)
+    return "\r\n".join([*head, *event, *alarms, "END:VEVENT", "END:VCALENDAR", ""]).encode()
+
+
+def test_ten_levels_of_components_are_still_read() -> None:
+    assert list(parse_upload(_nested(10))) == ["n@example.com"]
+
+
+def test_siblings_do_not_add_up_to_depth() -> None:
+    # ENDs written in lower case or with blanks still close their component.
+    event = (
+        "BEGIN:VEVENT\r\nUID:{n}@example.com\r\nDTSTAMP:20261121T090000Z\r\n"
+        "DTSTART:20261201T090000Z\r\nbegin:valarm\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
+        "end:valarm\r\nE ND :VEVENT\r\n"
+    )
+    body = "".join(event.format(n=n) for n in range(30))
+    data = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{body}END:VCALENDAR\r\n"
+    assert len(parse_upload(data.encode())) == 30
+
+
+@pytest.mark.parametrize(
+    ("begin", "inside"),
+    [
+        ("begin:VALARM", ()),
+        ("BEGIN;X-A=1:VALARM", ()),
+        ("B EGIN\t:VALARM", ()),
+        ("BEG\r\n IN:VALARM", ()),
+        ("\x0cBEGIN:VALARM", ()),
+        # Lines that look like an END but are none to the parser: a fold's continuation
+        # (part of the X-A value), also after a blank line.
+        ("BEGIN:VALARM", ("X-A:b", " END:VALARM")),
+        ("BEGIN:VALARM", ("X-A:b", "\r\n END:VALARM")),
+    ],
+)
+def test_nesting_is_counted_on_lines_as_the_parser_reads_them(
+    begin: str, inside: tuple[str, ...]
+) -> None:
+    with pytest.raises(UploadError, match="components nested more than 10 deep"):
+        parse_upload(_nested(11, begin, inside))
