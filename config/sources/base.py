@@ -60,15 +60,17 @@ class SourceSettingsBase(BaseModel):
     """What a push does with an event changed in the API since the last sync as well."""
     max_deletes: int = 10
     """A push that would delete more events than this applies nothing (0: no deletes)."""
+    max_creates: int = 100
+    """A whole-calendar push that would create more events than this applies nothing."""
 
     @field_validator("concurrency", mode="plain")
     @classmethod
     def _check_concurrency(cls, value: object) -> int:
         return fields.check_whole_number(value, 1, 64)
 
-    @field_validator("max_deletes", mode="plain")
+    @field_validator("max_deletes", "max_creates", mode="plain")
     @classmethod
-    def _check_max_deletes(cls, value: object) -> int:
+    def _check_push_caps(cls, value: object) -> int:
         return fields.check_whole_number(value, 0, 100_000)
 
     @field_validator("read_only", "feed_writes", "vdir", mode="plain")

@@ -5,8 +5,8 @@ and a documented exit status; a traceback only with --debug.
 
 Exit statuses: 0 success; 1 a source failed or another runtime error (the other sources
 were still written); 2 the config (or the command line) is wrong. ``push`` adds 3 (an
-event the API cannot hold, or over max_deletes), 4 (conflicting edits) and 5 (the
-source is read-only); nothing is applied in those cases.
+event the API cannot hold, or over max_deletes or max_creates), 4 (conflicting edits)
+and 5 (the source is read-only); nothing is applied in those cases.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ push``) ends in :func:`push`, which is source-agnostic:
 3. pull the calendar fresh and plan (``icsbridge.daemon.push.plan``): every event is converted by
    the kind's ``from_vevent`` and every conflict found before anything is sent, so the
    push applies whole or is refused whole (422 unsupported, 409 conflicts, 422 over the
-   deletion cap), and a dry run stops here with the plan; the plan is made in a worker
-   thread (it touches neither the state store nor the network);
+   deletion or creation cap), and a dry run stops here with the plan; the plan is made in
+   a worker thread (it touches neither the state store nor the network);
 4. journal every call in the state store, then send them one by one, marking each done
    (with the key the API answered) in the same transaction that updates the UID
    mapping; a crash anywhere leaves pending entries that step 2 of the next run
@@ -104,6 +104,7 @@ async def _push_locked(
         request,
         policy=settings.conflict,
         max_deletes=settings.max_deletes,
+        max_creates=settings.max_creates,
         target=f"the {source.kind} API",
     )
     lines = [plan_line(w) for w in plan.writes]

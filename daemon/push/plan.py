@@ -90,6 +90,7 @@ def plan_push(
     *,
     policy: Policy,
     max_deletes: int,
+    max_creates: int,
     target: str,
 ) -> Plan:
     """The writes ``request`` needs (see the module doc); raises :class:`PushRefused`."""
@@ -188,14 +189,9 @@ def plan_push(
     # Deletions go first: they free names that renames and creates may take (Webex and
     # APIO key events by name).
     plan.writes.sort(key=lambda w: w.action != "delete")
-    n_deletes = sum(1 for w in plan.writes if w.action == "delete")
-    if request.scope == "calendar" and n_deletes > max_deletes:
-        raise PushRefused(
-            422,
-            f"the upload would delete {n_deletes} events, more than max_deletes = "
-            f"{max_deletes}; nothing was applied (raise max_deletes on the source if meant)",
-            [f"{w.uid}: would be deleted" for w in plan.writes if w.action == "delete"],
-        )
+    if request.scope == "calendar":
+        _check_cap(plan, "delete", max_deletes)
+        _check_cap(plan, "create", max_creates)
     return plan
 
 
@@ -230,6 +226,20 @@ def _note_dropped_alarms(
         plan.notes.append(
             f"alarms (VALARM) of {count} event(s) are not written: {target} has no alarms "
             "(the calendar app keeps them)"
+        )
+
+
+def _check_cap(plan: Plan, action: Literal["create", "delete"], cap: int) -> None:
+    """Refuse a whole-calendar push with more ``action`` writes than the source's
+    ``max_deletes`` / ``max_creates``: an emptied or mistaken upload applies nothing."""
+    uids = [w.uid for w in plan.writes if w.action == action]
+    if len(uids) > cap:
+        setting = f"max_{action}s"
+        raise PushRefused(
+            422,
+            f"the upload would {action} {len(uids)} events, more than {setting} = {cap}; "
+            f"nothing was applied (raise {setting} on the source if meant)",
+            [f"{uid}: would be {action}d" for uid in uids],
         )
 
 

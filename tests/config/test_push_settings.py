@@ -36,17 +36,18 @@ def test_defaults_keep_writes_off(tmp_path: Path) -> None:
     assert source.vdir is False
     assert source.conflict == "reject"
     assert source.max_deletes == 10
+    assert source.max_creates == 100
     assert source.write_wait == timedelta(seconds=30)
 
 
 def test_values_are_read(tmp_path: Path) -> None:
     text = WEBEX + (
         'concurrency = 2\nfeed_writes = true\nvdir = true\nconflict = "local-wins"\n'
-        'max_deletes = 0\nwrite_wait = "1m30s"\n'
+        'max_deletes = 0\nmax_creates = 5000\nwrite_wait = "1m30s"\n'
     )
     source = load_config(tmp_path, text).sources[0]
     assert (source.concurrency, source.feed_writes, source.vdir) == (2, True, True)
-    assert (source.conflict, source.max_deletes) == ("local-wins", 0)
+    assert (source.conflict, source.max_deletes, source.max_creates) == ("local-wins", 0, 5000)
     assert source.write_wait == timedelta(seconds=90)
 
 
@@ -61,6 +62,8 @@ def test_write_wait_takes_zero_and_whole_seconds(tmp_path: Path, line: str, seco
     [
         ("concurrency = 0", 'field "concurrency": 0 is out of range (1-64)'),
         ("max_deletes = -1", 'field "max_deletes": -1 is out of range (0-100000)'),
+        ("max_creates = -1", 'field "max_creates": -1 is out of range (0-100000)'),
+        ("max_creates = 1e9", 'field "max_creates": '),
         ('vdir = "yes"', 'field "vdir": expected true or false'),
         ('conflict = "mine"', 'field "conflict"'),
         (
