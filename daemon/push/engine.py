@@ -7,9 +7,10 @@ push``) ends in :func:`push`, which is source-agnostic:
 2. finish any push a crash interrupted (:func:`recover_pending`);
 3. pull the calendar fresh and plan (``icsbridge.daemon.push.plan``): every event is converted by
    the kind's ``from_vevent`` and every conflict found before anything is sent, so the
-   push applies whole or is refused whole (422 unsupported, 409 conflicts, 422 over the
-   deletion or creation cap), and a dry run stops here with the plan; the plan is made in
-   a worker thread (it touches neither the state store nor the network);
+   push applies whole or is refused whole (422 unsupported, 409 conflicts or a UID of
+   another calendar, 422 over the deletion or creation cap), and a dry run stops here with
+   the plan; the plan is made in a worker thread (it touches neither the state store nor
+   the network);
 4. journal every call in the state store, then send them one by one, marking each done
    (with the key the API answered) in the same transaction that updates the UID
    mapping; a crash anywhere leaves pending entries that step 2 of the next run
@@ -91,7 +92,15 @@ async def _push_locked(
     if cal is None:
         raise PushRefused(404, f'source "{source.name}" has no calendar "{request.calendar}"')
     settings = source.settings
-    rows = state.items(source.name, cal.meta.key)  # SQLite stays on the loop's thread
+    # SQLite stays on the loop's thread: the rows, and who owns each UID the calendar does
+    # not have yet, are read here.
+    rows = state.items(source.name, cal.meta.key)
+    known = {row.uid for row in rows}
+    owners = {
+        uid: owner
+        for uid in request.events
+        if uid not in known and (owner := state.calendar_of_uid(uid)) is not None
+    }
     # Planning converts every event (seconds for a large upload): in a worker thread, so
     # the loop keeps serving feeds. It is pure: the writer's payload and plan methods are
     # (EventWriter), and the rows were read above.
@@ -106,6 +115,7 @@ async def _push_locked(
         max_deletes=settings.max_deletes,
         max_creates=settings.max_creates,
         target=f"the {source.kind} API",
+        calendar_of_uid=owners.get,
     )
     lines = [plan_line(w) for w in plan.writes]
     if request.dry_run:

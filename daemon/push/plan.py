@@ -4,7 +4,9 @@ fresh pull, before anything is sent (see ``icsbridge.daemon.push.engine`` for th
 Like vdirsyncer's status sync, each item has a row remembering what was last published
 (its content hash). For every event of the upload:
 
-- a UID the calendar never published is a **create**;
+- a UID the calendar never published is a **create**, unless another calendar's item has
+  it: that is refused (409), since UIDs are unique across the store and the event would
+  otherwise be published under a made-up UID and re-created at every re-send;
 - an event whose content hash still equals the row's is **unchanged** (whatever the
   client did to DTSTAMP, PRODID, VTIMEZONEs, property order or folding);
 - otherwise it is converted to the API's write form; if that equals what the API holds
@@ -19,7 +21,7 @@ or is refused whole with every reason listed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -92,11 +94,16 @@ def plan_push(
     max_deletes: int,
     max_creates: int,
     target: str,
+    calendar_of_uid: Callable[[str], str | None],
 ) -> Plan:
-    """The writes ``request`` needs (see the module doc); raises :class:`PushRefused`."""
+    """The writes ``request`` needs (see the module doc); raises :class:`PushRefused`.
+
+    ``calendar_of_uid`` names the calendar whose item has a UID in the state store (None
+    for a UID no item has)."""
     base = {r.uid: r for r in rows}
     remote = _remote_by_uid(source, cal, rows)
     plan = Plan()
+    foreign: dict[str, str] = {}  # UID -> the calendar that has it
     unsupported: list[str] = []
     conflicts: list[str] = []
     creates_or_updates: list[tuple[str, Payload, ItemRow | None]] = []
@@ -119,6 +126,10 @@ def plan_push(
             )
             continue
         row = base.get(uid)
+        owner = calendar_of_uid(uid) if row is None else None
+        if owner is not None:
+            foreign[uid] = owner
+            continue
         component = components[uid]
         local_hash = edit_hash(component)
         if row is not None and local_hash == row.content_hash:
@@ -132,6 +143,14 @@ def plan_push(
         plan.hashes[uid] = local_hash
         creates_or_updates.append((uid, payload, row))
 
+    if foreign:
+        owners = ", ".join(f'"{c}"' for c in sorted(set(foreign.values())))
+        raise PushRefused(
+            409,
+            f"{len(foreign)} event(s) have a UID already used in calendar {owners}; nothing "
+            "was applied (edit those events in their own calendar, or give them new UIDs)",
+            [f'{uid}: already the UID of an event in calendar "{c}"' for uid, c in foreign.items()],
+        )
     if unsupported:
         raise PushRefused(
             422,

@@ -311,6 +311,12 @@ class StateStore(PushState, FeedsState):
     def forget_item(self, uid: str) -> None:
         self._db.execute("DELETE FROM items WHERE uid = ?", (uid,))
 
+    def calendar_of_uid(self, uid: str) -> str | None:
+        """The key of the calendar whose item has ``uid`` (UIDs are unique across the
+        store), without reading that calendar's rows."""
+        row = self._db.execute("SELECT calendar FROM items WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else str(row[0])
+
     def item_by_uid(self, uid: str) -> ItemRow | None:
         row = self._db.execute(
             "SELECT source, calendar FROM items WHERE uid = ?", (uid,)
