@@ -263,6 +263,12 @@ class AdvancedEvent(Wire):
 # --- schedules -----------------------------------------------------------------------------
 
 
+# ``periods`` is not required, unlike Webex's ``events``: the API's documentation shows
+# it in its GET examples, but also creates schedules "without any periods" and never
+# shows what GET answers for one (``[]`` or no key). A schedule that had periods and
+# answers without them is held back by the feed store's per-calendar empty guard.
+
+
 class TimeSchedule(Wire):
     name: Name
     periods: list[TimePeriod] = Field(default_factory=list)

@@ -191,12 +191,17 @@ class WebexEvent(Wire):
 
 
 class WebexSchedule(Wire):
-    """A schedule as GET .../{type}/{scheduleId} answers it. A missing events list = []."""
+    """A schedule as GET .../{type}/{scheduleId} answers it: ``{id, name, type, events}``.
+
+    ``events`` is always in that answer (``[]`` for a schedule without events), so an
+    answer without it is malformed, never "no events": read as empty, it once published
+    four holiday calendars empty with a healthy status.
+    """
 
     id: StrictStr | None = None
     name: Annotated[StrictStr, Field(min_length=1)]
     type: ScheduleType
-    events: list[WebexEvent] = Field(default_factory=list)
+    events: list[WebexEvent]
 
 
 def parse_schedule(data: object, *, where: str) -> WebexSchedule:

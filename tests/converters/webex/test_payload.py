@@ -263,10 +263,16 @@ def test_event_names_and_ids_are_unique() -> None:
     assert problem(data) == PREFIX + 'event "Day_Shift": the name is used by two events'
 
 
-def test_missing_events_list_means_no_events() -> None:
-    data = weekly_schedule()
-    del data["events"]
-    assert parse_schedule(data, where=WHERE).events == []
+def test_a_schedule_answer_without_events_is_malformed_not_empty() -> None:
+    # Read as "no events", four holiday calendars were published empty with health 200.
+    # webex.md: GET .../{type}/{scheduleId} -> {id,name,type,events:[...]}, always.
+    data = json.loads((FIXTURES / "malformed" / "holidays_without_events.json").read_text())
+    where = 'schedule "French Holidays" (holidays) of location Paris HQ'
+    with pytest.raises(PayloadError) as caught:
+        parse_schedule(data, where=where)
+    assert str(caught.value) == f'webex: {where}: field "events": missing'
+    # An empty list is a schedule without events, as before.
+    assert parse_schedule({**data, "events": []}, where=where).events == []
 
 
 def test_python_values_must_be_whole_minutes() -> None:

@@ -294,6 +294,22 @@ async def test_bad_schedule_payload_fails_the_source(world: World) -> None:
     )
 
 
+async def test_a_schedule_answer_without_events_fails_the_source_not_empties_it(
+    world: World,
+) -> None:
+    # Read as "no events", such answers published holiday feeds empty with health 200.
+    def drop_events(body: Any) -> Any:
+        return {k: v for k, v in body.items() if k != "events"}
+
+    world.sim.mangle(drop_events, path_contains="/holidays/")
+    with pytest.raises(PayloadError) as info:
+        await world.source(people=[world.person("Carol Johnson")]).pull()
+    assert str(info.value) == (
+        'source "hq": webex: schedule "Carol PTO" (holidays) of Carol Johnson: '
+        'field "events": missing'
+    )
+
+
 async def test_person_without_display_name(world: World) -> None:
     world.sim.mangle(lambda body: {**body, "displayName": None}, path_contains="callingData")
     carol = world.person("Carol Johnson")
