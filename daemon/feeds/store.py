@@ -9,7 +9,8 @@ validators before its first sync (:meth:`FeedStore.load_published`).
 
 A source that fails is simply not passed to :meth:`FeedStore.update_source`: its feeds
 keep their content. A source that suddenly answers with nothing where it had events is
-held the same way (the empty guard) unless ``accept_empty``.
+held the same way (the empty guard) unless ``accept_empty``; so is one calendar that
+answers with no events where it had some while others of its source still have events.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from icsbridge.daemon.feeds.files import (
     strong_etag,
     whole_seconds,
 )
+from icsbridge.daemon.feeds.guards import HeldCalendar, HeldSource
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
@@ -43,21 +44,6 @@ from icsbridge.daemon.sync.pull import RenderedCalendar
 __all__ = ["FeedContent", "FeedStore"]
 
 log = logging.getLogger("icsbridge.feeds")
-
-
-@dataclass(frozen=True)
-class _Held:
-    """A source kept at its last good content by the empty guard."""
-
-    events: int
-    calendars: int
-
-    def line(self, source: str) -> str:
-        return (
-            f'source "{source}" answered with nothing where it had {self.calendars} calendars '
-            f"with {self.events} events; its feeds keep their last good content (run with "
-            "--accept-empty if the schedules really were emptied)"
-        )
 
 
 class FeedStore:
@@ -76,7 +62,8 @@ class FeedStore:
         # Merged feeds still serving what load_published() restored: they may hold events
         # of sources not synced yet, so they are not rendered before those sources sync.
         self._restored: set[str] = set()
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, HeldSource] = {}
+        self._held_calendars: dict[str, HeldCalendar] = {}
         self._size_warnings: dict[str, str] = {}
         self._write_warnings: dict[str, str] = {}
 
@@ -93,6 +80,8 @@ class FeedStore:
         out: dict[str, list[str]] = {}
         for source, held in self._held.items():
             out.setdefault(source, []).append(held.line(source))
+        for key, one in self._held_calendars.items():
+            out.setdefault(key, []).append(one.line(key))
         for found in (self._size_warnings, self._write_warnings):
             for name, line in found.items():
                 out.setdefault(name, []).append(line)
@@ -145,10 +134,11 @@ class FeedStore:
         before = self._calendar_keys(source)
         if self._hold_if_empty(source, calendars, before):
             return []
+        held = self._hold_emptied_calendars(source, current)
         changed: list[str] = []
         with self._writes() as writes:
             self._retry_failed_writes(writes)
-            for key in sorted(current):
+            for key in sorted(current.keys() - held):
                 cal = current[key]
                 if self._publish(writes, key, cal.data, len(cal.events), stamp):
                     changed.append(key)
@@ -156,6 +146,9 @@ class FeedStore:
                 self._remove(writes, key)
                 changed.append(key)
             first_sync = source not in self._synced
+            for key in held:
+                kept = self._held_calendars[key].kept
+                current[key] = kept or current[key]
             self._calendars[source] = current
             self._synced.add(source)
             if changed or first_sync:
@@ -186,6 +179,9 @@ class FeedStore:
                     self._calendars.pop(source, None)
                     self._held.pop(source, None)
                     self._synced.discard(source)
+            for key, one in list(self._held_calendars.items()):
+                if one.source not in kept:
+                    del self._held_calendars[key]
             for feed in settings.feeds:
                 if self._render_merged(writes, feed, stamp):
                     changed.append(feed.name)
@@ -234,10 +230,45 @@ class FeedStore:
             )
             return False
         if source not in self._held:
-            held = _Held(events=events, calendars=len(before))
+            held = HeldSource(events=events, calendars=len(before))
             self._held[source] = held
             log.warning("%s", held.line(source))
         return True
+
+    def _hold_emptied_calendars(
+        self, source: str, current: dict[str, RenderedCalendar]
+    ) -> set[str]:
+        """The per-calendar empty guard (the source still has events): the keys of the
+        calendars that answered with no events where their feed had some, and whose
+        events the state still knows (a push that deleted them all forgot them: that
+        emptiness is the user's). Lifted by ``accept_empty``."""
+        held: set[str] = set()
+        for key, cal in current.items():
+            served = self._feeds.get(key)
+            if cal.events or served is None or served.events == 0:
+                continue
+            if not self._state.items(source, key):
+                continue
+            if self._accept_empty:
+                log.warning(
+                    'calendar "%s" answered with no events where it had %d; publishing that '
+                    "(--accept-empty)",
+                    key,
+                    served.events,
+                )
+                continue
+            held.add(key)
+            if key not in self._held_calendars:
+                kept = self._calendars.get(source, {}).get(key)
+                one = HeldCalendar(source, served.events, kept if kept and kept.events else None)
+                self._held_calendars[key] = one
+                log.warning("%s", one.line(key))
+        for key, one in list(self._held_calendars.items()):
+            if one.source == source and key not in held:
+                del self._held_calendars[key]
+                if key in current:
+                    log.info('calendar "%s" answers with events again; its feed follows it', key)
+        return held
 
     def _render_merged(self, writes: Writes, feed: FeedSettings, stamp: datetime) -> bool:
         sources = [s for s in self._settings.sources if feed.reaches(s.name)]
@@ -245,6 +276,9 @@ class FeedStore:
         if waiting and feed.name in self._restored:
             # Rendering now would drop those sources' events: keep what is served.
             log.debug('feed "%s" waits for a first sync of %s', feed.name, ", ".join(waiting))
+            return False
+        if any(h.kept is None and feed.matches(k) for k, h in self._held_calendars.items()):
+            # A held calendar whose events this process never had: keep what is served.
             return False
         calendars = [
             cal

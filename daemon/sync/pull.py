@@ -132,13 +132,15 @@ def render_pulled(
             )
         seen.add(cal.meta.key)
 
-    # A source answering with no event at all is held back by the feed store's empty
-    # guard; keep the items' identities too, so that when the events come back their
-    # SEQUENCE and stamps carry on instead of starting again at 0.
-    keep_items = not any(cal.events for cal in pulled)
+    # A source answering with no event at all, or a calendar answering with none, is held
+    # back by the feed store's empty guards; keep the items' identities too, so that when
+    # the events come back their SEQUENCE and stamps carry on instead of starting again
+    # at 0 (and a push meanwhile is planned against them, not against nothing).
+    source_empty = not any(cal.events for cal in pulled)
     out: list[RenderedCalendar] = []
     with state.transaction():
         for cal in sorted(pulled, key=lambda c: c.meta.key):
+            keep_items = source_empty or not cal.events
             if cache is not None and not keep_items:
                 # The very same converted events (the source's LeanMemo), the same
                 # meta and the same state rows give the same result: reuse it whole
@@ -158,7 +160,7 @@ def render_pulled(
             elif cache is not None:
                 cache.forget(cal.meta.key)
             out.append(rendered)
-    if cache is not None and not keep_items:
+    if cache is not None and not source_empty:
         cache.retain(seen)
     return out
 

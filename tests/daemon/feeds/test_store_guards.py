@@ -175,3 +175,77 @@ def test_a_feed_that_cannot_be_written_is_served_from_memory(
     assert world.state.feed_records()[OFFICE].etag == served.etag
     assert world.store.get(OFFICE) == served  # the content did not change again
     world.all_valid()
+
+
+# -- one calendar emptied while the source still has events -----------------------------
+
+FRENCH_HELD = (
+    f'calendar "{FRENCH}" answered with no events where it had 1, while other calendars of '
+    'source "hq" have events; its feed keeps its last good content (run with --accept-empty '
+    "if it really was emptied)"
+)
+
+
+def test_a_calendar_dropping_to_no_events_is_held_while_the_source_has_events(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A schedule answer without its events list was read as "no events": holiday feeds
+    # were published empty, health 200, while the source's other calendars were fine.
+    world.sync("hq", HQ)
+    before = world.served()
+    caplog.set_level(logging.WARNING, logger="icsbridge.feeds")
+    dropped = {**HQ, FRENCH: []}
+
+    assert world.sync("hq", dropped, later(15)) == []
+    assert world.sync("hq", dropped, later(30)) == []
+    assert world.served() == before
+    assert "Mid-Lent" in world.summaries("holidays")  # the merged feeds keep it too
+    assert world.store.warnings() == {FRENCH: [FRENCH_HELD]}
+    assert [r.getMessage() for r in caplog.records] == [FRENCH_HELD]  # once per occurrence
+
+    # Other calendars of the source still follow their API.
+    edited = {**dropped, OFFICE: HQ[OFFICE][:1]}
+    assert world.sync("hq", edited, later(45)) == [OFFICE, "support", "all-hq"]
+    assert world.served()[FRENCH] == before[FRENCH]
+
+    # Back with its events: the same identities, so the same bytes; the warning goes.
+    assert world.sync("hq", HQ, later(60)) == [OFFICE, "support", "all-hq"]
+    assert world.served()[FRENCH] == before[FRENCH]
+    assert world.store.warnings() == {}
+    world.all_valid()
+
+
+def test_a_held_calendar_after_a_restart_keeps_the_merged_feeds_as_served(
+    world: World,
+) -> None:
+    world.sync("hq", HQ)
+    world.sync("branch", BRANCH, later(1))
+    holidays = world.store.get("holidays")
+    world.restart()
+    assert world.sync("hq", {**HQ, FRENCH: []}, later(15)) == []
+    assert world.store.get("holidays") == holidays
+    assert list(world.store.warnings()) == [FRENCH]
+    assert world.sync("hq", HQ, later(30)) == []
+    assert world.store.warnings() == {}
+
+
+def test_a_calendar_emptied_on_purpose_is_published_empty(tmp_path: Path) -> None:
+    world = World(tmp_path, accept_empty=True)
+    try:
+        world.sync("hq", HQ)
+        assert world.sync("hq", {**HQ, FRENCH: []}, later(15)) == [FRENCH, "holidays", "all-hq"]
+        french = world.store.get(FRENCH)
+        assert french is not None and french.events == 0
+        assert world.store.warnings() == {}
+    finally:
+        world.state.close()
+
+
+def test_a_push_that_deleted_every_event_of_a_calendar_is_not_held(world: World) -> None:
+    # The push engine forgets the items it deleted (journal.record_write): that
+    # emptiness is the user's, and the re-render after the push is published.
+    world.sync("hq", HQ)
+    for row in world.state.items("hq", FRENCH):
+        world.state.forget_item(row.uid)
+    assert world.sync("hq", {**HQ, FRENCH: []}, later(15)) == [FRENCH, "holidays", "all-hq"]
+    assert world.store.warnings() == {}
