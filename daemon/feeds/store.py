@@ -192,6 +192,11 @@ class FeedStore:
     def _source_names(self) -> set[str]:
         return {source.name for source in self._settings.sources}
 
+    def held_calendars(self, source: str) -> set[str]:
+        """The calendars of ``source`` the per-calendar empty guard keeps at their last good
+        content: what else follows that source (its vdirs) must keep them too."""
+        return {key for key, one in self._held_calendars.items() if one.source == source}
+
     def _configured(self, name: str) -> bool:
         if is_calendar_key(name):
             return self._settings.source_of_calendar(name) is not None

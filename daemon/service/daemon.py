@@ -311,7 +311,8 @@ class Daemon:
         self._after_publish()
         if src.vdir:
             try:
-                write_vdirs(output_dir, name, rendered, self.state, held=held)
+                kept = held | self.feeds.held_calendars(name)
+                write_vdirs(output_dir, name, rendered, self.state, held=kept)
             except IcsbridgeError as exc:
                 log.warning("%s", source_error_line(name, str(exc)))
         health.last_success, health.last_error, health.problem = now, None, None

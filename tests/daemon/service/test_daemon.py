@@ -193,3 +193,28 @@ async def test_a_vdir_edit_is_pushed_by_the_daemon_and_the_file_keeps_it(
         clock.now = NOW + timedelta(minutes=30)
         await d._sync_job("hq")
         assert len(sim.writes()) == writes
+
+
+async def test_a_calendar_held_empty_keeps_its_vdir_files(
+    settings: Settings, transport_for: Transports, fake_sleep: FakeSleep, sim: WebexSimState
+) -> None:
+    # The feed store held a calendar that answered with no events while its source had
+    # some, but the vdir was written from the empty render: its files were deleted.
+    settings.path.write_text(settings.path.read_text() + "vdir = true\n")
+    clock = Clock()
+    d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    with StateStore(d.settings.daemon.state) as state:
+        d.open(state)
+        await d._sync_job("hq")
+        folder = d.settings.daemon.output_dir.joinpath(
+            VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
+        )
+        before = {f.name: f.read_bytes() for f in folder.glob("*.ics")}
+        assert before
+        _paris_holidays(sim).clear()
+
+        clock.now = NOW + timedelta(minutes=15)
+        await d._sync_job("hq")
+        assert d.feeds.held_calendars("hq") == {"hq/locations/Paris HQ/holidays/French Holidays"}
+        assert {f.name: f.read_bytes() for f in folder.glob("*.ics")} == before
+        assert sim.writes() == []  # and nothing was read as a deletion
