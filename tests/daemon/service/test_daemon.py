@@ -164,20 +164,30 @@ def _summaries(folder: Path) -> dict[str, Path]:
     return out
 
 
+def _vdir_daemon(
+    settings: Settings, transport_for: Transports, fake_sleep: FakeSleep, clock: Clock
+) -> Daemon:
+    settings.path.write_text(settings.path.read_text() + "vdir = true\n")
+    return Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+
+
+def _french_holidays_vdir(d: Daemon) -> Path:
+    return d.settings.daemon.output_dir.joinpath(
+        VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
+    )
+
+
 async def test_a_vdir_edit_is_pushed_by_the_daemon_and_the_file_keeps_it(
     settings: Settings, transport_for: Transports, fake_sleep: FakeSleep, sim: WebexSimState
 ) -> None:
     # Under `run` nothing fills the export's calendars table: the daemon must find the
     # vdirs it wrote itself, or the edit is never pushed and the next write undoes it.
-    settings.path.write_text(settings.path.read_text() + "vdir = true\n")
     clock = Clock()
-    d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    d = _vdir_daemon(settings, transport_for, fake_sleep, clock)
     with StateStore(d.settings.daemon.state) as state:
         d.open(state)
         await d._sync_job("hq")
-        folder = d.settings.daemon.output_dir.joinpath(
-            VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
-        )
+        folder = _french_holidays_vdir(d)
         file = _summaries(folder)["Christmas"]
         cal = Calendar.from_ical(file.read_bytes())
         cal.walk("VEVENT")[0]["SUMMARY"] = vText("Christmas Eve")
@@ -200,15 +210,12 @@ async def test_a_calendar_held_empty_keeps_its_vdir_files(
 ) -> None:
     # The feed store held a calendar that answered with no events while its source had
     # some, but the vdir was written from the empty render: its files were deleted.
-    settings.path.write_text(settings.path.read_text() + "vdir = true\n")
     clock = Clock()
-    d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    d = _vdir_daemon(settings, transport_for, fake_sleep, clock)
     with StateStore(d.settings.daemon.state) as state:
         d.open(state)
         await d._sync_job("hq")
-        folder = d.settings.daemon.output_dir.joinpath(
-            VDIR_FOLDER, "hq", "locations", "Paris HQ", "holidays", "French Holidays"
-        )
+        folder = _french_holidays_vdir(d)
         before = {f.name: f.read_bytes() for f in folder.glob("*.ics")}
         assert before
         _paris_holidays(sim).clear()
