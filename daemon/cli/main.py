@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,18 @@ def _calendar_key(text: str) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class PrintableFormatter(logging.Formatter):
+    """Control characters a request or an API put in a message (a NUL, an ESC that would
+    drive the terminal, a line feed that fakes a second line) are written as ``\\xNN``:
+    one record is one line. A traceback (--debug) keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", super().formatMessage(record))
+
+
 def setup_logging(debug: bool, *, service: bool = False) -> None:
     """Warnings for one-shot commands, info for the service; debug with --debug."""
     # Under journald (JOURNAL_STREAM set) the journal stamps each line itself.
@@ -129,7 +142,9 @@ def setup_logging(debug: bool, *, service: bool = False) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     level = logging.DEBUG if debug else logging.INFO if service else logging.WARNING
-    logging.basicConfig(level=level, format=fmt)
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
     if not debug:
         # httpx logs every request at INFO with full URLs, APScheduler every job run;
         # our own lines say what matters.

@@ -139,3 +139,22 @@ def test_command_line_usage_errors_exit_2_not_1(
     err = capsys.readouterr().err
     assert err.startswith("usage: icsbridge")
     assert f"error: {says}" in err
+
+
+def test_nul_esc_and_line_feeds_from_a_request_never_reach_a_log_line_raw() -> None:
+    # A UID taken from a write URL carried NUL and ESC into the journal (issue 19, minor).
+    import logging
+
+    from icsbridge.daemon.cli.main import PrintableFormatter
+
+    formatter = PrintableFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord(
+        "icsbridge.push",
+        logging.WARNING,
+        __file__,
+        1,
+        'event "%s" refused',
+        ("a\x00b\x1b[2Jc\nd",),
+        None,
+    )
+    assert formatter.format(record) == 'WARNING event "a\\x00b\\x1b[2Jc\\x0ad" refused'
