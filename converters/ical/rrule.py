@@ -20,6 +20,8 @@ from typing import Any, Literal
 from dateutil import rrule as du
 from icalendar.prop import vRecur
 
+from icsbridge.converters.ical import zones
+
 WEEKDAY_CODES: tuple[str, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 """RFC 5545 weekday codes, indexed like ``date.weekday()`` (Monday = 0)."""
 
@@ -202,16 +204,14 @@ def offsets_agree(first: tzinfo, second: tzinfo, start: datetime, *, days: int =
 
     A recurring wall-clock series written in one zone keeps its wall time in another only
     if the offsets never differ; a year and a bit covers both DST changes of every rule in
-    force (future tzdata changes cannot be known anyway).
+    force (future tzdata changes cannot be known anyway). Answered from each zone's offset
+    changes (``converters.ical.zones``), not by converting 9,600 instants: the same answer,
+    in microseconds once a zone's years are cached.
     """
-    if zone_key(first) is not None and zone_key(first) == zone_key(second):
+    if first is second or (zone_key(first) is not None and zone_key(first) == zone_key(second)):
         return True
     instant = (start if start.tzinfo is not None else start.replace(tzinfo=first)).astimezone(UTC)
-    for hour in range(days * 24):
-        moment = instant + timedelta(hours=hour)
-        if moment.astimezone(first).utcoffset() != moment.astimezone(second).utcoffset():
-            return False
-    return True
+    return not zones.offsets_differ_on_grid(first, second, instant, days * 24)
 
 
 def wall_time(value: datetime, zone: tzinfo) -> datetime:
