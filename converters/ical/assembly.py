@@ -308,7 +308,10 @@ def _zone_dates(lines: Iterable[str]) -> dict[str, tuple[date, date]]:
             digits = piece[:8]
             if len(digits) < 8 or not digits.isdigit():
                 continue
-            day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+            try:
+                day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+            except ValueError:  # digits that are no date (a TZID on a text property)
+                continue
             low, high = zones.get(tzid, (day, day))
             zones[tzid] = (min(low, day), max(high, day))
     return zones
