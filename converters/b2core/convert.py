@@ -309,17 +309,30 @@ def _notifications(
         if placeholder_alarm(alarm):
             continue
         trigger = alarm.get("TRIGGER")
-        if trigger is None or isinstance(trigger, vBroken):
-            problems.append("VALARM without a readable TRIGGER")
+        if isinstance(trigger, list):
+            problems.append(f"VALARM with {len(trigger)} TRIGGER lines (an alarm has one)")
             continue
-        value: Any = trigger.dt
+        if trigger is None:
+            problems.append("VALARM without a TRIGGER")
+            continue
+        if isinstance(trigger, vBroken) or any(n is None for n, _ in alarm.errors):
+            what = f"TRIGGER {str(trigger)[:40]!r}" if isinstance(trigger, vBroken) else "a line"
+            problems.append(
+                f"VALARM with {what} that cannot be read (a trigger is a duration before the "
+                "start, e.g. TRIGGER:-PT15M, or a UTC date-time)"
+            )
+            continue
+        value: Any = getattr(trigger, "dt", None)  # None: a VALUE= that is no time (TEXT)
         if isinstance(value, datetime):
             aware = _aware(value, "VALARM TRIGGER", tz, problems)
             if aware is not None:
                 found.append(aware.replace(microsecond=0))
             continue
         if not isinstance(value, timedelta):
-            problems.append(f"VALARM TRIGGER {trigger.to_ical().decode()} is not a duration")
+            problems.append(
+                f"VALARM TRIGGER;VALUE={trigger.params.get('VALUE', '?')} {_ical(trigger)} (a "
+                "trigger is a duration before the start, e.g. -PT15M, or a UTC date-time)"
+            )
             continue
         if str(trigger.params.get("RELATED", "START")).upper() == "END":
             if span is None:
@@ -333,6 +346,11 @@ def _notifications(
             continue
         found.append(timedelta(seconds=int(-value.total_seconds())))
     return found
+
+
+def _ical(value: Any) -> str:
+    text = value.to_ical()  # bytes from most value types, str from some (vTime)
+    return text.decode() if isinstance(text, bytes) else str(text)
 
 
 def _as_list(value: Any) -> list[Any]:

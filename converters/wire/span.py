@@ -121,7 +121,11 @@ def read_span(vevent: Event, tz: ZoneInfo, *, recurring: bool, problems: list[st
         return None
     if not isinstance(start, datetime):
         return _all_day_span(start, end, duration, problems)
-    return _timed_span(start, end, duration, tz, recurring=recurring, problems=problems)
+    # Zones are named as the file names them (TZID), never by a Python repr.
+    tzid = start_prop.params.get("TZID") or rrule.zone_key(start.tzinfo) or start.tzname()
+    return _timed_span(
+        start, end, duration, tz, recurring=recurring, problems=problems, tzid=str(tzid)
+    )
 
 
 def _all_day_span(
@@ -146,10 +150,10 @@ def _timed_span(
     *,
     recurring: bool,
     problems: list[str],
+    tzid: str,
 ) -> Span | None:
     if recurring and start.tzinfo is not None and not rrule.offsets_agree(start.tzinfo, tz, start):
-        zone = rrule.zone_key(start.tzinfo) or str(start.tzinfo)
-        problems.append(f"recurring event in time zone {zone}; this schedule runs in {tz.key}")
+        problems.append(f"recurring event in time zone {tzid}; this schedule runs in {tz.key}")
         return None
     start_wall = rrule.wall_time(start, tz)
     if end is None:  # RFC 5545: no DTEND and no DURATION is a zero-length event
