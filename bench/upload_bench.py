@@ -81,7 +81,7 @@ def run_icsbridge(data: bytes) -> dict[str, float]:
     from zoneinfo import ZoneInfo
 
     from icsbridge.converters.ical import rrule
-    from icsbridge.converters.ical.upload import parse_upload
+    from icsbridge.converters.ical.upload.read import parse_upload
 
     schedule_zone = ZoneInfo("America/New_York")
     started = time.perf_counter()

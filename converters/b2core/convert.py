@@ -14,7 +14,7 @@ Mapping, both directions:
   ``TRIGGER;VALUE=DATE-TIME`` in UTC. On push, a trigger related to the END is moved to
   the start with the event's duration; one after the start is refused. An alarm that
   stands for "no alert" or for the app's default (``ACTION:NONE``, Apple's
-  ``X-APPLE-DEFAULT-ALARM``: :func:`~icsbridge.converters.ical.upload.placeholder_alarm`)
+  ``X-APPLE-DEFAULT-ALARM``: :func:`~icsbridge.converters.ical.upload.alarms.placeholder_alarm`)
   is no notification (the push plan drops the other alarms apps add on their own first);
 - ``recipients`` <-> ``ATTENDEE:mailto:<address>``. RFC 5545 wants an ORGANIZER next to
   attendees, and B2CORE does not say who made an event, so the caller names a neutral
@@ -56,7 +56,7 @@ from icsbridge.converters.b2core.models import (
 from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical import rrule
 from icsbridge.converters.ical.model import ConvertedEvent
-from icsbridge.converters.ical.upload import placeholder_alarm
+from icsbridge.converters.ical.upload.alarms import placeholder_alarm
 from icsbridge.converters.wire.span import time_properties
 
 __all__ = [

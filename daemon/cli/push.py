@@ -19,7 +19,7 @@ from pathlib import Path
 from icsbridge.config.errors import ConfigError, IcsbridgeError
 from icsbridge.config.loader import resolve_secrets
 from icsbridge.config.settings import Settings, SourceSettings
-from icsbridge.converters.ical.upload import UploadedEvent, parse_upload
+from icsbridge.converters.ical.upload.read import UploadedEvent, parse_upload
 from icsbridge.daemon.feeds.files import ExportReport, write_files
 from icsbridge.daemon.push.engine import EXIT_STATUS, PushOutcome, push
 from icsbridge.daemon.push.plan import PushRefused, PushRequest, Scope

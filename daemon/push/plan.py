@@ -32,7 +32,9 @@ from icsbridge.config.errors import IcsbridgeError
 from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical.assembly import prepare
 from icsbridge.converters.ical.model import ConvertedEvent
-from icsbridge.converters.ical.upload import UploadedEvent, edit_hash, own_alarms
+from icsbridge.converters.ical.upload.alarms import own_alarms
+from icsbridge.converters.ical.upload.identity import edit_hash
+from icsbridge.converters.ical.upload.read import UploadedEvent
 from icsbridge.daemon.sources.base import PulledCalendar
 from icsbridge.daemon.sources.writes import EventWriter, Payload, PlannedWrite
 from icsbridge.daemon.store.state import ItemRow
@@ -107,7 +109,7 @@ def plan_push(
     unsupported: list[str] = []
     conflicts: list[str] = []
     creates_or_updates: list[tuple[str, Payload, ItemRow | None]] = []
-    # The alarms apps add on their own are not edits (converters.ical.upload.own_alarms).
+    # The alarms apps add on their own are not edits (converters.ical.upload.alarms.own_alarms).
     components = own_alarms(
         {uid: uploaded.component for uid, uploaded in request.events.items()},
         {

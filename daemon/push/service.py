@@ -27,7 +27,8 @@ from icsbridge.config.durations import format_duration
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.config.wording import quote
-from icsbridge.converters.ical.upload import UploadedEvent, UploadError, parse_upload
+from icsbridge.converters.ical.upload.errors import UploadError
+from icsbridge.converters.ical.upload.read import UploadedEvent, parse_upload
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.push.engine import PushOutcome, outcome_json, push
 from icsbridge.daemon.push.plan import PushRefused, PushRequest, Scope

@@ -37,7 +37,8 @@ import httpx
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import SourceSettings
 from icsbridge.converters.ical.assembly import assemble
-from icsbridge.converters.ical.upload import UploadedEvent, UploadError, parse_upload
+from icsbridge.converters.ical.upload.errors import UploadError
+from icsbridge.converters.ical.upload.read import UploadedEvent, parse_upload
 from icsbridge.daemon.feeds.atomic import sync_dirs, write_atomic
 from icsbridge.daemon.push.engine import push
 from icsbridge.daemon.push.plan import PushRefused, PushRequest

@@ -18,7 +18,7 @@ from icalendar import Calendar, Event, vText
 
 from icsbridge.config.loader import load_settings
 from icsbridge.config.settings import SourceSettings
-from icsbridge.converters.ical.upload import parse_upload
+from icsbridge.converters.ical.upload.read import parse_upload
 from icsbridge.daemon.push.engine import PushOutcome, push
 from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.plan import PushRequest, Scope

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import paths
 
-from icsbridge.converters.ical.upload import UploadError, component_text, edit_hash, parse_upload
+from icsbridge.converters.ical.upload.errors import UploadError
+from icsbridge.converters.ical.upload.identity import component_text, edit_hash
+from icsbridge.converters.ical.upload.read import parse_upload
 
 FIXTURES = paths.FIXTURES / "ics"
 

@@ -1,11 +1,11 @@
-"""Which alarms of an upload are the user's (converters.ical.upload.own_alarms): the
+"""Which alarms of an upload are the user's (converters.ical.upload.alarms.own_alarms): the
 edges the push tests through the simulators do not reach."""
 
 from __future__ import annotations
 
 from icalendar import Event
 
-from icsbridge.converters.ical.upload import own_alarms
+from icsbridge.converters.ical.upload.alarms import own_alarms
 
 
 def _event(uid: str, *triggers: str, action: str = "DISPLAY") -> Event:

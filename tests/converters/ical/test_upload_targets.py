@@ -19,7 +19,7 @@ from support import paths
 from icsbridge.converters.apio import convert as apio
 from icsbridge.converters.b2core import convert as b2core
 from icsbridge.converters.errors import UnsupportedByTarget
-from icsbridge.converters.ical.upload import parse_upload
+from icsbridge.converters.ical.upload.read import parse_upload
 from icsbridge.converters.webex import convert as webex
 
 FIXTURES = paths.FIXTURES / "ics"

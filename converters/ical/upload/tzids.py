@@ -1,6 +1,6 @@
 """Which zone each TZID of one uploaded calendar means, and binding times to it.
 
-Kept apart from the reading of the file (``converters.ical.upload``) and from zone
+Kept apart from the reading of the file (``converters.ical.upload.read``) and from zone
 arithmetic (``converters.ical.zones``): this is the one place that decides, for an upload,
 what a TZID or a floating time means.
 """

@@ -1,0 +1,1 @@
+"""Reading what calendar apps send back: read (parse_upload), values, alarms, identity."""
