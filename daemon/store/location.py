@@ -1,5 +1,7 @@
 """Whether a path can hold the state file, found by looking only (nothing is created,
 opened for writing or locked), so ``icsbridge check`` can ask while a daemon runs on it.
+Looking includes SQLite's own ``quick_check`` of an existing file, read-only, so a damaged
+state (truncated, overwritten in part) is one line at start, not a traceback later.
 
 ``StateStore`` asks the same question before it opens the file: ``check`` and ``run``
 refuse a state path with the same line.
@@ -8,7 +10,10 @@ refuse a state path with the same line.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+from icsbridge.daemon.store.errors import damaged_line
 
 # The first 100 bytes of a SQLite file: a magic string, and PRAGMA user_version (our
 # schema version) as a 4-byte big-endian integer at offset 60.
@@ -62,7 +67,32 @@ def state_path_problem(path: Path, schema_version: int) -> str | None:
     version = int.from_bytes(header[_USER_VERSION], "big")
     if version > schema_version:
         return newer_schema_line(path, version, schema_version)
-    return None
+    return _damage(path)
+
+
+def _damage(path: Path) -> str | None:
+    """SQLite's ``quick_check`` of the state at ``path``, read-only: the damaged line, or
+    None. With a ``-wal`` beside it (a daemon has it open, or stopped without closing it)
+    it is read as SQLite readers do, with its locks; otherwise as an immutable file, which
+    creates no ``-wal`` or ``-shm`` file beside it."""
+    wal = path.with_name(f"{path.name}-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=2)
+        try:
+            found = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)").fetchall()]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return None  # a daemon is writing it: it reads, so it is not damaged
+        return damaged_line(path, str(exc))
+    if found == ["ok"]:
+        return None
+    lines = [line for text in found for line in text.splitlines() if not line.startswith("***")]
+    first = lines[0] if lines else found[0]
+    return damaged_line(path, f"database disk image is malformed: {first}")
 
 
 def _folder_problem(path: Path) -> str | None:

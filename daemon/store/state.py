@@ -18,6 +18,7 @@ Schema changes go through ``_MIGRATIONS``: each entry upgrades version N-1 to N.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -26,11 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from icsbridge.config.errors import IcsbridgeError
 from icsbridge.converters.ical.render_cache import digest_of
+from icsbridge.daemon.store.connection import StateConnection, connect
+from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
 from icsbridge.daemon.store.feeds import FeedsState
 from icsbridge.daemon.store.journal import PushState, ts
 from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line, state_path_problem
+from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
 SCHEMA_VERSION = 3
 
@@ -106,8 +109,7 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
-class StateError(IcsbridgeError):
-    """The state file cannot be opened or is from a newer icsbridge."""
+__all__ = ["ItemRow", "SourceStatus", "StateError", "StateFull", "StateStore", "StateUnavailable"]
 
 
 def state_problem(path: Path) -> str | None:
@@ -130,18 +132,6 @@ class ItemRow:
     sequence: int
     remote_version: str | None = None
     published_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    name: str
-    last_attempt: datetime | None
-    last_success: datetime | None
-    last_error: str | None
-
-
-def _parsets(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 _SELECT_ITEMS = (
@@ -172,8 +162,15 @@ def rows_digest(rows: Iterable[ItemRow]) -> bytes:
     return digest_of(sorted(_values(r) for r in rows))
 
 
-class StateStore(PushState, FeedsState):
-    """Access to the state file. Use as a context manager or call ``close()``."""
+class StateStore(PushState, FeedsState, SourcesState):
+    """Access to the state file. Use as a context manager or call ``close()``.
+
+    Every method raises :class:`StateFull` when the state's disk is full and
+    :class:`StateUnavailable` when it cannot be read or saved now (``daemon.store.errors``);
+    a transaction that meets either is rolled back whole.
+    """
+
+    _db: StateConnection
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -185,13 +182,15 @@ class StateStore(PushState, FeedsState):
             if not path.exists():
                 # Create it private before SQLite writes anything into it.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db = connect(path, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
             opened = os.stat(path)  # the file SQLite has open: it created or read it above
             self._opened = (opened.st_dev, opened.st_ino)
+        except StateError:
+            raise
         except sqlite3.DatabaseError as exc:
             raise StateError(not_sqlite_line(path, str(exc))) from exc
         except OSError as exc:
@@ -249,14 +248,19 @@ class StateStore(PushState, FeedsState):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing: everything inside commits together or not at all."""
+        """All-or-nothing: everything inside commits together or not at all (a COMMIT
+        that fails, on a full disk say, is rolled back too)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk can end the transaction);
+            # a ROLLBACK that fails too must not hide the error that made it needed.
+            if self._db.in_transaction:
+                with contextlib.suppress(StateUnavailable):
+                    self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # -- items ----------------------------------------------------------------
 
@@ -346,44 +350,3 @@ class StateStore(PushState, FeedsState):
             "DELETE FROM calendars WHERE source = ? AND calendar = ?", (source, calendar)
         )
         self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
-
-    # -- sources --------------------------------------------------------------
-
-    def record_attempt(self, name: str, when: datetime, error: str | None) -> None:
-        """Note a sync attempt; ``error`` None means it succeeded."""
-        if error is None:
-            self._db.execute(
-                "INSERT INTO sources (name, last_attempt, last_success, last_error)"
-                " VALUES (?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET"
-                " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
-                " last_error = NULL",
-                (name, ts(when), ts(when)),
-            )
-        else:
-            self._db.execute(
-                "INSERT INTO sources (name, last_attempt, last_error) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET last_attempt = excluded.last_attempt,"
-                " last_error = excluded.last_error",
-                (name, ts(when), error),
-            )
-
-    def source_status(self, name: str) -> SourceStatus:
-        row = self._db.execute(
-            "SELECT last_attempt, last_success, last_error FROM sources WHERE name = ?", (name,)
-        ).fetchone()
-        if row is None:
-            return SourceStatus(name, None, None, None)
-        return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2])
-
-    # -- secrets (the TokenStore protocol of icsbridge.daemon.sources.base) -------------
-
-    def get_secret(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM secrets WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_secret(self, key: str, value: str) -> None:
-        self._db.execute(
-            "INSERT INTO secrets (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )

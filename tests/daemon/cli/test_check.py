@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.broken_state import truncated
 from support.loopback import WAIT, ServedApp
 from support.paths import FIXTURES
 
@@ -99,6 +100,17 @@ def _state_is_not_sqlite(folder: Path, port: int) -> tuple[Path, str]:
     )
 
 
+def _state_is_damaged(folder: Path, port: int) -> tuple[Path, str]:
+    state = truncated(folder / "state.sqlite")  # a real state, cut short
+    path = _config(folder, listen=f"127.0.0.1:{port}")
+    return path, (
+        f"icsbridge: state file {state}: damaged (database disk image is malformed); stop "
+        "icsbridge and move the file aside (it holds the feed URL tokens and event UIDs: keep "
+        "it, `sqlite3 <file> .recover` may save them); the next start begins a fresh state "
+        "with new feed URLs"
+    )
+
+
 def _state_under_a_file(folder: Path, port: int) -> tuple[Path, str]:
     (folder / "var").write_text("a file where a folder should be\n")
     path = _config(folder, listen=f"127.0.0.1:{port}", state="var/state.sqlite")
@@ -124,6 +136,7 @@ CASES: dict[str, Setup] = {
     "shared token": _shared_token,
     "state is a folder": _state_is_a_folder,
     "state is not SQLite": _state_is_not_sqlite,
+    "state is damaged": _state_is_damaged,
     "state under a file": _state_under_a_file,
 }
 
