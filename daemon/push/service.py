@@ -34,6 +34,7 @@ from icsbridge.daemon.push.engine import PushOutcome, outcome_json, push
 from icsbridge.daemon.push.plan import PushRefused, PushRequest, Scope
 from icsbridge.daemon.sources.kinds import source_for
 from icsbridge.daemon.sources.pool import SourceClients
+from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar, source_error_line
 
@@ -210,6 +211,8 @@ class PushService:
         source = source_for(src, client, tokens=self._state, sleep=self._sleep)
         try:
             outcome = await push(source, self._state, request, now=now)
+        except StateUnavailable:
+            raise  # not the API's doing: the web layer answers it 507 or 503
         except PushRefused as exc:
             if exc.rendered:
                 self._publish(src.name, exc.rendered, now)

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from icsbridge.daemon.feeds.tokens import FeedTokens, write_name
 from icsbridge.daemon.push.service import refusal
+from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.web.metrics import Metrics
 from icsbridge.daemon.web.validators import (
     decode_raw_path,
@@ -30,7 +31,14 @@ from icsbridge.daemon.web.validators import (
     parse_http_date,
     split_feed_path,
 )
-from icsbridge.daemon.web.writes import FeedWriter, edit_request, encode, read_body, split_target
+from icsbridge.daemon.web.writes import (
+    FeedWriter,
+    edit_request,
+    encode,
+    read_body,
+    split_target,
+    state_refusal,
+)
 
 log = logging.getLogger("icsbridge.server")
 
@@ -211,7 +219,11 @@ class FeedRoute:
         body = await read_body(receive)
         if body is None:
             return encode(refusal(413, "the upload is too large (16 MiB at most)"))
-        answer = await self._writer(edit_request(feed, uid, method, body, scope))
+        try:
+            answer = await self._writer(edit_request(feed, uid, method, body, scope))
+        except StateUnavailable as exc:
+            log.warning("edit of %s: %s", feed, exc)
+            answer = state_refusal(exc)
         return encode(answer)
 
     def _parse(self, key: bytes | str) -> tuple[str, str] | None:

@@ -13,18 +13,21 @@ overwrite edits it has not seen; it is checked once the edit holds its source's 
 Write tokens are separate from read tokens and exist only for the calendars of sources
 with ``feed_writes = true``; a PUT on a read URL is a 405. Answers are JSON:
 ``{"plan": [...], "notes": [...], "etag": ...}`` or ``{"error": "...", "details": [...]}``;
-a successful push carries the feed's new ETag.
+a successful push carries the feed's new ETag. A state that cannot be saved is 507 (its
+disk is full) or 503 with Retry-After (damaged, locked, unreadable), with the store's line.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope
 
-from icsbridge.daemon.push.service import EditAnswer, EditRequest
+from icsbridge.daemon.push.service import EditAnswer, EditRequest, refusal
+from icsbridge.daemon.store.errors import StateFull, StateUnavailable
 from icsbridge.daemon.web.validators import etag_matches
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
@@ -44,6 +47,21 @@ def encode(answer: EditAnswer) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     if answer.retry_after is not None:
         headers.append((b"retry-after", b"%d" % answer.retry_after))
     return answer.status, headers, body
+
+
+def state_refusal(exc: StateUnavailable) -> EditAnswer:
+    """The answer to an edit whose state could not be saved: 507 Insufficient Storage on a
+    full disk, else 503 with Retry-After. Whatever the push had not journalled was not
+    sent; a call the API took before the state failed stays pending in the journal, and
+    the next sync (or push) settles it by looking at the API, so sending the edit again
+    never applies it twice."""
+    line = (
+        f"{exc}; the edit was not saved (not sent, or left to the next sync to settle): "
+        "send it again once the state can be saved"
+    )
+    if isinstance(exc, StateFull):
+        return refusal(507, line)
+    return replace(refusal(503, line), retry_after=exc.retry_after)
 
 
 def edit_request(feed: str, uid: str | None, method: str, body: bytes, scope: Scope) -> EditRequest:
