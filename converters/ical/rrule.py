@@ -122,14 +122,18 @@ def read_rule(recur: vRecur) -> RuleParts:
     freq = first("FREQ")
     if freq is None:
         raise ValueError("RRULE without FREQ")
-    interval = first("INTERVAL")
+    interval = 1 if first("INTERVAL") is None else int(first("INTERVAL"))
+    if interval < 1:
+        # A target API would take it as 1 (every period), or refuse it later in its own
+        # terms: RFC 5545 says INTERVAL is a positive integer.
+        raise ValueError(f"INTERVAL={interval}: RFC 5545 wants a positive integer, e.g. 1")
     wkst_text = first("WKST")
     wkst = MONDAY
     if wkst_text is not None:
         wkst = WeekdayRef.parse(str(wkst_text)).weekday
     return RuleParts(
         freq=str(freq).upper(),
-        interval=1 if interval is None else int(interval),
+        interval=interval,
         byday=tuple(WeekdayRef.parse(str(day)) for day in many("BYDAY")),
         bymonth=tuple(int(month) for month in many("BYMONTH")),
         bymonthday=tuple(int(day) for day in many("BYMONTHDAY")),

@@ -286,3 +286,15 @@ def test_dst_edge_events_come_back_as_they_were_read() -> None:
         if original.allDayEnabled:  # stray times on an all-day event carry no meaning
             original = original.model_copy(update={"startTime": None, "endTime": None})
         assert back == original.model_copy(update={"id": None})
+
+
+@pytest.mark.parametrize("level", ["PEOPLE", "LOCATION"])
+def test_interval_0_is_refused_naming_the_event_not_sent_as_interval_1(level: Level) -> None:
+    # Issue 19 (minor): RFC 5545 wants INTERVAL to be a positive integer.
+    with pytest.raises(UnsupportedByTarget) as err:
+        wire(*timed("RRULE:FREQ=WEEKLY;INTERVAL=0;BYDAY=MO"), level=level)
+    who = "person" if level == "PEOPLE" else "location"
+    assert str(err.value) == (
+        f"event ev-1@example.org: Webex {who} schedule cannot hold: unreadable RRULE "
+        "(INTERVAL=0: RFC 5545 wants a positive integer, e.g. 1)"
+    )

@@ -1,0 +1,18 @@
+"""RRULE parts RFC 5545 does not allow are refused when read, not taken as a default."""
+
+from __future__ import annotations
+
+import pytest
+from icalendar.prop import vRecur
+
+from icsbridge.converters.ical.rrule import read_rule
+
+
+@pytest.mark.parametrize("interval", ["0", "-2"])
+def test_an_interval_that_is_not_positive_is_refused_not_read_as_1(interval: str) -> None:
+    # Issue 19 (minor): INTERVAL=0 was sent to the API as interval 1.
+    with pytest.raises(ValueError) as err:
+        read_rule(vRecur.from_ical(f"FREQ=WEEKLY;INTERVAL={interval};BYDAY=MO"))
+    assert str(err.value) == f"INTERVAL={interval}: RFC 5545 wants a positive integer, e.g. 1"
+    assert read_rule(vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO")).interval == 1
+    assert read_rule(vRecur.from_ical("FREQ=WEEKLY;INTERVAL=3")).interval == 3
