@@ -134,12 +134,21 @@ def _all_day_span(
     if duration is not None and duration % ONE_DAY:
         problems.append("DURATION with hours on an all-day event")
         return None
-    exclusive_end = end if end is not None else start + (duration or ONE_DAY)
+    exclusive_end = end if end is not None else start + (ONE_DAY if duration is None else duration)
     if exclusive_end < start:
         problems.append("DTEND before DTSTART")
         return None
-    # DTEND equal to DTSTART is read as one day, as calendar apps show it.
-    return Span(start=start, end=max(start, exclusive_end - ONE_DAY))
+    if exclusive_end == start:
+        # Zero days: RFC 5545 wants DTEND later than DTSTART (it is exclusive). Read as one
+        # day it would become a whole day off in the API without a word, so the user says
+        # which is meant. (No DTEND and no DURATION is one day, as RFC 5545 says.)
+        given = "DURATION:P0D" if end is None else f"DTEND;VALUE=DATE:{end:%Y%m%d}"
+        problems.append(
+            f"an all-day event of zero days ({given}, its DTSTART; RFC 5545 wants a later "
+            f"end); for a one-day event give DTEND;VALUE=DATE:{start + ONE_DAY:%Y%m%d}"
+        )
+        return None
+    return Span(start=start, end=exclusive_end - ONE_DAY)
 
 
 def _timed_span(

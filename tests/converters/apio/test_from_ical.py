@@ -237,3 +237,32 @@ def test_advanced_family_refusals() -> None:
     assert "hourly recurrence (RRULE FREQ=HOURLY)" in refused(
         *timed("RRULE:FREQ=HOURLY"), family="advanced"
     )
+
+
+ZERO_DAYS = (
+    "an all-day event of zero days (DTEND;VALUE=DATE:20261225, its DTSTART; RFC 5545 wants a "
+    "later end); for a one-day event give DTEND;VALUE=DATE:20261226"
+)
+
+
+@pytest.mark.parametrize("family", ["holiday", "advanced"])
+def test_an_all_day_event_of_zero_days_is_refused_not_made_a_one_day_holiday(
+    family: Family,
+) -> None:
+    # Issue 19 (minor): DTEND = DTSTART became a one-day holiday without a word.
+    zero = ("SUMMARY:Closed", "DTSTART;VALUE=DATE:20261225", "DTEND;VALUE=DATE:20261225")
+    assert refused(*zero, family=family) == [ZERO_DAYS]
+    no_end = wire("SUMMARY:Closed", "DTSTART;VALUE=DATE:20261225", family=family)
+    stop = "stopDay" if family == "holiday" else "endDate"
+    assert no_end[stop] == "2026-12-25"  # no DTEND is one day (RFC 5545)
+    p0d = ("SUMMARY:Closed", "DTSTART;VALUE=DATE:20261225", "DURATION:P0D")
+    assert refused(*p0d, family=family) == [
+        ZERO_DAYS.replace("DTEND;VALUE=DATE:20261225", "DURATION:P0D")
+    ]
+
+
+def test_interval_0_is_refused_naming_the_event_not_sent_as_every_week() -> None:
+    # Issue 19 (minor): INTERVAL=0 was taken as 1; RFC 5545 wants a positive integer.
+    parts = refused(*timed("RRULE:FREQ=WEEKLY;INTERVAL=0;BYDAY=FR"), family="advanced")
+    assert parts == ["unreadable RRULE (INTERVAL=0: RFC 5545 wants a positive integer, e.g. 1)"]
+    assert refused(*timed("RRULE:FREQ=WEEKLY;INTERVAL=0;BYDAY=FR")) == parts

@@ -100,13 +100,21 @@ def test_no_dtend_means_zero_length_or_one_day() -> None:
     assert "startTime" not in all_day
 
 
-def test_all_day_dtend_is_exclusive_and_equal_dtend_is_one_day() -> None:
+def test_all_day_dtend_is_exclusive_and_equal_dtend_is_refused_not_made_one_day() -> None:
     assert (
         wire("SUMMARY:Break", "DTSTART;VALUE=DATE:20241224", "DTEND;VALUE=DATE:20241227")["endDate"]
         == "2024-12-26"
     )
-    same = wire("SUMMARY:Break", "DTSTART;VALUE=DATE:20241224", "DTEND;VALUE=DATE:20241224")
-    assert same["endDate"] == "2024-12-24"
+    # Issue 19 (minor): DTEND = DTSTART became a one-day holiday without a word.
+    with pytest.raises(UnsupportedByTarget) as err:
+        wire("SUMMARY:Break", "DTSTART;VALUE=DATE:20241224", "DTEND;VALUE=DATE:20241224")
+    assert str(err.value) == (
+        "event ev-1@example.org: Webex person schedule cannot hold: an all-day event of zero "
+        "days (DTEND;VALUE=DATE:20241224, its DTSTART; RFC 5545 wants a later end); for a "
+        "one-day event give DTEND;VALUE=DATE:20241225"
+    )
+    no_end = wire("SUMMARY:Break", "DTSTART;VALUE=DATE:20241224")  # RFC 5545: one day
+    assert no_end["endDate"] == "2024-12-24"
 
 
 def test_recurring_event_in_a_zone_with_the_same_offsets_is_accepted() -> None:
