@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the files (default: [daemon].output_dir); '-' writes one merged "
         "calendar to stdout",
     )
+    export.add_argument(
+        "--accept-empty",
+        action="store_true",
+        help="write a calendar that suddenly answers with no events (normally held back)",
+    )
 
     run = sub.add_parser("run", help="the service: sync on a schedule and serve the feeds")
     run.add_argument("--config", required=True, type=Path, metavar="FILE")
@@ -190,7 +195,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         from icsbridge.daemon.cli.export import cmd_export
 
-        return cmd_export(load_settings(args.config), args.source, args.output)
+        return cmd_export(
+            load_settings(args.config), args.source, args.output, accept_empty=args.accept_empty
+        )
     if args.command == "run":
         from icsbridge.daemon.cli.run import cmd_run
 

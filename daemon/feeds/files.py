@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,12 +204,17 @@ def write_files(
     state: StateStore,
     results: dict[str, list[RenderedCalendar]],
     report: ExportReport,
+    *,
+    held: AbstractSet[str] = frozenset(),
 ) -> None:
-    """Write each calendar's file and drop the files of calendars that vanished."""
+    """Write each calendar's file and drop the files of calendars that vanished; the
+    calendars in ``held`` (an empty guard's) keep the file they have."""
     touched: set[Path] = set()
     for name, calendars in results.items():
         previous = state.calendars(name)
         for cal in calendars:
+            if cal.meta.key in held:
+                continue
             path = calendar_path(output_dir, cal.meta.key)
             write_atomic(path, cal.data, sync_dir=False)
             touched.add(path.parent)

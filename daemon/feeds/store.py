@@ -36,7 +36,7 @@ from icsbridge.daemon.feeds.files import (
     strong_etag,
     whole_seconds,
 )
-from icsbridge.daemon.feeds.guards import HeldCalendar, HeldSource
+from icsbridge.daemon.feeds.guards import HeldCalendar, HeldSource, emptied_calendars
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
@@ -248,11 +248,10 @@ class FeedStore:
         events the state still knows (a push that deleted them all forgot them: that
         emptiness is the user's). Lifted by ``accept_empty``."""
         held: set[str] = set()
-        for key, cal in current.items():
+        emptied = emptied_calendars(source, current.values(), self._state)
+        for key in (key for key in current if key in emptied):
             served = self._feeds.get(key)
-            if cal.events or served is None or served.events == 0:
-                continue
-            if not self._state.items(source, key):
+            if served is None or served.events == 0:
                 continue
             if self._accept_empty:
                 log.warning(

@@ -277,3 +277,50 @@ async def test_each_item_remembers_the_hash_of_its_published_lines(
         block = data[start : data.index("END:VEVENT\r\n", start) + len("END:VEVENT")]
         unfolded = block.replace("\r\n ", "")
         assert row.published_hash == hashlib.sha256(unfolded.encode()).hexdigest()
+
+
+FRENCH = "hq/locations/Paris HQ/holidays/French Holidays"
+FRENCH_HELD = (
+    f'calendar "{FRENCH}" answered with no events where it had 7; its file keeps its last '
+    "good content (export with --accept-empty if it really was emptied)"
+)
+
+
+def _french_holidays(sim: WebexSimState) -> dict[str, Any]:
+    paris = next(loc.id for loc in sim.locations.values() if loc.name == "Paris HQ")
+    return sim.schedule_by_name(paris, "holidays", "French Holidays").events
+
+
+async def test_a_calendar_dropping_to_no_events_keeps_its_file_as_the_feeds_do(
+    settings: Settings,
+    transport_for: Transports,
+    sim: WebexSimState,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The daemon's feeds held such a calendar back; export wrote it empty.
+    await _export(settings, transport_for)
+    before = _files(settings)
+    events = dict(_french_holidays(sim))
+    _french_holidays(sim).clear()
+    report = await _export(settings, transport_for, now=NOW + timedelta(hours=1))
+    assert report.exit_code == 0 and report.removed == []
+    assert _files(settings) == before
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [FRENCH_HELD]
+
+    out = io.BytesIO()  # one merged calendar would lose its events: nothing is written
+    report = await _export(settings, transport_for, stdout=out)
+    assert report.failures == [FRENCH_HELD] and out.getvalue() == b""
+
+    _french_holidays(sim).update(events)  # back: the same UIDs, so the same bytes
+    await _export(settings, transport_for, now=NOW + timedelta(hours=2))
+    assert _files(settings) == before
+
+
+async def test_a_calendar_emptied_on_purpose_is_written_empty_with_accept_empty(
+    settings: Settings, transport_for: Transports, sim: WebexSimState
+) -> None:
+    await _export(settings, transport_for)
+    _french_holidays(sim).clear()
+    report = await _export(settings, transport_for, accept_empty=True)
+    assert report.exit_code == 0
+    assert _events(_files(settings)[FRENCH]) == {}
