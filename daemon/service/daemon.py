@@ -294,6 +294,9 @@ class Daemon:
                 sleep=self.sleep,
                 clients=self.clients,
             )
+            # Publishing saves too: a state that cannot save fails the sync in one line.
+            changed = self.feeds.update_source(name, rendered, now=now)
+            self._after_publish()
         except IcsbridgeError as exc:
             line = source_error_line(name, str(exc))
             health.last_error = line
@@ -307,8 +310,6 @@ class Daemon:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
-        changed = self.feeds.update_source(name, rendered, now=now)
-        self._after_publish()
         if src.vdir:
             try:
                 kept = held | self.feeds.held_calendars(name)

@@ -187,3 +187,26 @@ async def test_a_sync_that_cannot_save_keeps_the_last_good_feed_and_says_so(
     assert daemon.health()[0] == 200
     after = daemon.feeds.get(feed)
     assert after is not None and after.events == before.events + 60
+
+
+async def test_a_sync_whose_feeds_cannot_be_recorded_says_so_not_internal_error(
+    daemon: Daemon, sim: WebexSimState, caplog: pytest.LogCaptureFixture
+) -> None:
+    await daemon._sync_job("hq")
+    paris = next(loc.id for loc in sim.locations.values() if loc.name == "Paris HQ")
+    for i in range(60):  # new empty calendars: no rows to save, but 60 feeds to record
+        sim.add_schedule(paris, "holidays", f"Closed {i:02}")
+    fill(daemon.state)
+    caplog.set_level(logging.WARNING)
+    await daemon._sync_job("hq")  # the scheduler would have said "internal error"
+    status, body = daemon.health()
+    assert status == 503
+    assert body["sources"]["hq"]["last_error"] == (
+        f'source "hq": state file {daemon.state.path}: cannot save, the disk is full '
+        "(database or disk is full); free space on it"
+    )
+    assert body["sources"]["hq"]["last_error"] in caplog.messages
+    unfill(daemon.state)
+    await daemon._sync_job("hq")
+    assert daemon.health()[0] == 200
+    assert daemon.tokens.token("hq/locations/Paris HQ/holidays/Closed 59")
