@@ -56,6 +56,7 @@ from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical import rrule
 from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.converters.ical.rrule import RuleParts, WeekdayRef
+from icsbridge.converters.wire.base import name_problems
 from icsbridge.converters.wire.recurrence import read_rule, refuse_unmodelled
 from icsbridge.converters.wire.span import ONE_DAY, Span, read_span, refuse_exceptions
 
@@ -84,6 +85,9 @@ or after it, so the same period always gives the same DTSTART."""
 ACTIVE_PROPERTY = "X-ICSBRIDGE-APIO-ACTIVE"
 FAMILY_PROPERTY = "X-ICSBRIDGE-APIO-FAMILY"
 CATEGORY_LABELS = {"time": "Time schedule", "holiday": "Holiday schedule"}
+NAME_LIMIT = 40
+"""The longest period name: BroadWorks' OCI ``EventName`` is a token of 1 to 40
+characters; names are also unique within a schedule, which the push plan checks."""
 TARGETS: dict[str, str] = {
     "time": "APIO time schedule period",
     "holiday": "APIO holiday schedule period",
@@ -197,6 +201,7 @@ def from_vevent(vevent: Event, *, family: Family, tz: ZoneInfo) -> Period:
     name = str(vevent.get("SUMMARY") or "").strip()
     if not name:
         problems.append("missing SUMMARY (a period needs a name)")
+    problems += name_problems(name, what="a BroadWorks period name", limit=NAME_LIMIT)
     active = _active(vevent)
     period: Period | None
     if family == "advanced":

@@ -39,6 +39,7 @@ from icsbridge.converters.webex.models import (
     WebexSchedule,
     parse_schedule,
 )
+from icsbridge.converters.wire.base import name_problems
 from icsbridge.converters.wire.recurrence import (
     RecurrenceTarget,
     day_of_month,
@@ -71,6 +72,9 @@ CONVERTER_VERSION = "webex-1"
 changes what it makes of the same answer (a memo must never outlive its converter)."""
 
 TYPE_LABELS = {"businessHours": "Business hours", "holidays": "Holidays"}
+NAME_LIMIT = 80
+"""The longest event name a schedule takes (Control Hub's limit, unverified in the API
+docs); names are also unique within a schedule, which the push plan checks."""
 TARGETS: dict[str, str] = {"PEOPLE": "Webex person schedule", "LOCATION": "Webex location schedule"}
 CANCELLED = (
     "STATUS:CANCELLED (a Webex event has no cancelled state, so it would stay live; "
@@ -173,6 +177,7 @@ def from_vevent(vevent: Event, *, level: Level, tz: ZoneInfo) -> WebexEvent:
     name = str(vevent.get("SUMMARY") or "").strip()
     if not name:
         problems.append("missing SUMMARY (a Webex event needs a name)")
+    problems += name_problems(name, what="a Webex event name", limit=NAME_LIMIT)
     if str(vevent.get("STATUS") or "").strip().upper() == "CANCELLED":
         problems.append(CANCELLED)
     span, recurrence = read_first_occurrence(vevent, tz, _TARGETS_BY_LEVEL[level], problems)

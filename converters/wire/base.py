@@ -163,3 +163,18 @@ def _item_label(items: object, index: int, noun: str) -> str:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
             return f"{noun} {show(item['name'])}"
     return f"{noun} #{index + 1}"
+
+
+def name_problems(name: str, *, what: str, limit: int) -> list[str]:
+    """What an API keying events by name refuses in ``name`` (an event's SUMMARY, already
+    stripped): more than ``limit`` characters, or a line break or other control character
+    (no admin tool can type one, and BroadWorks folds them into spaces, which would rename
+    the event behind the user's back). ``what`` names the target ("a Webex event name")."""
+    problems = []
+    if len(name) > limit:
+        problems.append(
+            f"SUMMARY of {len(name)} characters ({what} holds at most {limit}; shorten it)"
+        )
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        problems.append(f"SUMMARY with a line break or control character ({what} is one line)")
+    return problems

@@ -32,7 +32,13 @@ from datetime import datetime
 from typing import Any
 
 from icsbridge.config.errors import IcsbridgeError
-from icsbridge.daemon.push.journal import push_lock, record_write, recover_pending, writer_of
+from icsbridge.daemon.push.journal import (
+    push_lock,
+    record_write,
+    recover_pending,
+    resolved,
+    writer_of,
+)
 from icsbridge.daemon.push.plan import Plan, PushRefused, PushRequest, plan_line, plan_push
 from icsbridge.daemon.sources.base import PulledCalendar, Source
 from icsbridge.daemon.sources.http import SourceError
@@ -152,14 +158,22 @@ async def _apply(
     texts = [json.dumps(w.to_json(), sort_keys=True) for w in plan.writes]
     with state.transaction():
         ids = state.journal_add(batch, name, cal.meta.key, texts, now)
+    # The edit's hash goes with the last call of its UID: after only the first half of a
+    # rename through a temporary name, the API does not hold the edit yet.
+    last = {w.uid: i for i, w in enumerate(plan.writes)}
+    keys: dict[str, str | None] = {}  # UID -> the key its latest call answered
     for done, (entry_id, write) in enumerate(zip(ids, plan.writes, strict=True)):
+        if write.follows and write.uid in keys:
+            write = resolved(writer, cal, write, keys[write.uid])
         try:
             key = await writer.send_write(cal.ref, write)
         except (SourceError, IcsbridgeError) as exc:
             return _stop(state, exc, ids[done:], plan.writes, done, now=now)
+        keys[write.uid] = key
+        edit = plan.hashes.get(write.uid) if last[write.uid] == done else None
         with state.transaction():
             state.journal_finish(entry_id, "done", now, result_key=key)
-            record_write(state, name, cal.meta.key, write, key, plan.hashes.get(write.uid), now)
+            record_write(state, name, cal.meta.key, write, key, edit, now)
     return None
 
 

@@ -65,6 +65,17 @@ def record_write(
     state.put_item(row)
 
 
+def resolved(
+    writer: EventWriter, cal: PulledCalendar, write: PlannedWrite, key: str | None
+) -> PlannedWrite:
+    """A ``follows`` write planned again under ``key``, the key its event has now."""
+    if key is None:
+        return write
+    return writer.plan_write(
+        cal.ref, write.action, write.uid, native_key=key, payload=write.payload, base=write.base
+    )
+
+
 # -- crash recovery -----------------------------------------------------------------------
 
 
@@ -135,6 +146,9 @@ async def _recover(source: Source, state: StateStore, *, now: datetime) -> list[
                 state.journal_finish(entry.id, "failed", now, detail="calendar gone")
             settled.append(f"{plan_line(write)}: the calendar is gone; not re-sent")
             continue
+        if write.follows:  # its key is the one the call before it left in the store
+            item = state.item_by_uid(write.uid)
+            write = resolved(writer, cal, write, item.native_key if item else None)
         claimed = {r.native_key: r.uid for r in state.items(source.name, cal.meta.key)}
         key, landed = _landed(writer, cal, write, claimed)
         if not landed and write.action == "update" and key is None:

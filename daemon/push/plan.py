@@ -35,6 +35,7 @@ from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.converters.ical.upload.alarms import own_alarms
 from icsbridge.converters.ical.upload.identity import edit_hash
 from icsbridge.converters.ical.upload.read import UploadedEvent
+from icsbridge.daemon.push.order import NamesClash, order_writes
 from icsbridge.daemon.sources.base import PulledCalendar
 from icsbridge.daemon.sources.writes import EventWriter, Payload, PlannedWrite
 from icsbridge.daemon.store.state import ItemRow
@@ -207,9 +208,18 @@ def plan_push(
             'conflict = "local-wins" / "remote-wins" on the source)',
             conflicts,
         )
-    # Deletions go first: they free names that renames and creates may take (Webex and
-    # APIO key events by name).
-    plan.writes.sort(key=lambda w: w.action != "delete")
+    # Names unique after the push and at every call of it (Webex and APIO key events by
+    # name): checked on the end state, then the calls ordered (daemon.push.order).
+    try:
+        plan.writes = order_writes(
+            writer,
+            cal,
+            plan.writes,
+            uid_of_key={r.event.native_key: uid for uid, r in remote.items()},
+            target=target,
+        )
+    except NamesClash as exc:
+        raise PushRefused(422, exc.message, exc.lines) from None
     if request.scope == "calendar":
         _check_cap(plan, "delete", max_deletes)
         _check_cap(plan, "create", max_creates)

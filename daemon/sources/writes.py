@@ -34,6 +34,9 @@ class PlannedWrite:
     (create, update; None for delete); ``base`` is the object as last read (update,
     delete), so a source can send only what changed and the plan can say what changes.
     ``method`` and ``path`` are the call, for the plan line.
+    ``follows``: the event's key is the one the previous call for this UID answered (the
+    second half of a rename through a temporary name, ``daemon.push.order``); the sender
+    plans the call again under that key (Webex makes a new id from the name).
     """
 
     action: Action
@@ -43,13 +46,15 @@ class PlannedWrite:
     base: Payload | None
     method: str
     path: str
+    follows: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlannedWrite:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        # ``follows`` came later: journals written before it lack the field.
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 class EventWriter(ABC):
@@ -83,6 +88,22 @@ class EventWriter(ABC):
         """Whether two write forms describe the same object (a kind whose payloads can
         spell one value two ways, like an instant in two offsets, compares values)."""
         return a == b
+
+    def name_of(self, payload: Payload) -> str | None:
+        """The name that keys the event within its calendar when the API keys events by
+        name (Webex, APIO: unique within a schedule, so the push plan checks the schedule
+        after the whole push and orders the calls to keep it so); None when the API keys
+        events by id and names may repeat (B2CORE)."""
+        return None
+
+    def held_name(self, event: ConvertedEvent) -> str | None:
+        """The name a pulled event holds in the API now (see :meth:`name_of`)."""
+        return None
+
+    def with_name(self, payload: Payload, name: str) -> Payload:
+        """``payload`` under another name: a temporary one, for swaps and cycles of renames
+        (only asked of a kind whose :meth:`name_of` gives names)."""
+        raise NotImplementedError(f"{type(self).__name__} does not key events by name")
 
     @abstractmethod
     def plan_write(

@@ -32,6 +32,7 @@ from icsbridge.converters.apio.convert import (
     parse_schedule,
 )
 from icsbridge.converters.apio.wire import Family
+from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.daemon.sources.apio.auth import ApioApiClient, Credentials
 from icsbridge.daemon.sources.base import payload_errors_of
 from icsbridge.daemon.sources.http import SourceError
@@ -211,6 +212,15 @@ class ApioWrites(EventWriter):
     def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
         period = from_vevent(vevent, family=_family(dict(ref)), tz=ZoneInfo(ref["tz"]))
         return period.to_wire()
+
+    def name_of(self, payload: Payload) -> str | None:
+        return str(payload["name"])
+
+    def held_name(self, event: ConvertedEvent) -> str | None:
+        return event.native_key
+
+    def with_name(self, payload: Payload, name: str) -> Payload:
+        return {**payload, "name": name}
 
     def plan_write(
         self,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Event
 
+from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.converters.webex.convert import Level, WebexEvent, from_vevent, parse_schedule
 from icsbridge.daemon.sources.base import payload_errors_of
 from icsbridge.daemon.sources.http import ApiClient, SourceError
@@ -78,6 +79,15 @@ class WebexWrites(EventWriter):
     def payload_for(self, ref: Mapping[str, str], vevent: Event) -> Payload:
         level = cast(Level, ref["level"])
         return _wire(from_vevent(vevent, level=level, tz=ZoneInfo(ref["tz"])))
+
+    def name_of(self, payload: Payload) -> str | None:
+        return str(payload["name"])
+
+    def held_name(self, event: ConvertedEvent) -> str | None:
+        return str(event.vevent().get("SUMMARY") or "")
+
+    def with_name(self, payload: Payload, name: str) -> Payload:
+        return {**payload, "name": name}
 
     def plan_write(
         self,

@@ -333,11 +333,6 @@ async def test_wordbee_is_read_only(tmp_path: Path) -> None:
         assert w.writes_sent() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: Webex and APIO key events by name and each rename is its own "
-    "call, so swapping two names in one upload is refused part way (502, name taken)",
-)
 @pytest.mark.parametrize("kind", ["webex", "apio"])
 async def test_two_events_can_swap_names_in_one_upload(tmp_path: Path, kind: str) -> None:
     async with PushWorld(tmp_path, kind) as w:
