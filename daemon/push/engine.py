@@ -15,7 +15,9 @@ push``) ends in :func:`push`, which is source-agnostic:
    (with the key the API answered) in the same transaction that updates the UID
    mapping; a crash anywhere leaves pending entries that step 2 of the next run
    reconciles by re-reading the API: a call that landed is marked done, one that did
-   not is sent then, so nothing is sent twice and no accepted edit is lost;
+   not is sent then, so nothing is sent twice and no accepted edit is lost; when the API
+   refuses a call part way, the calls applied before it are undone (``daemon.push.undo``)
+   and the 502 names what was undone and what still stands;
 5. re-read the API and re-render (servers normalise values and change ids on rename).
 
 Callers serialise pushes and syncs of one source (the daemon holds a lock per source).
@@ -40,6 +42,7 @@ from icsbridge.daemon.push.journal import (
     writer_of,
 )
 from icsbridge.daemon.push.plan import Plan, PushRefused, PushRequest, plan_line, plan_push
+from icsbridge.daemon.push.undo import Applied, undo_applied
 from icsbridge.daemon.sources.base import PulledCalendar, Source
 from icsbridge.daemon.sources.http import SourceError
 from icsbridge.daemon.sources.writes import EventWriter, PlannedWrite
@@ -162,14 +165,22 @@ async def _apply(
     # rename through a temporary name, the API does not hold the edit yet.
     last = {w.uid: i for i, w in enumerate(plan.writes)}
     keys: dict[str, str | None] = {}  # UID -> the key its latest call answered
+    before = {w.uid: state.item_by_uid(w.uid) for w in plan.writes}  # for an undo
+    applied: Applied = []
     for done, (entry_id, write) in enumerate(zip(ids, plan.writes, strict=True)):
         if write.follows and write.uid in keys:
             write = resolved(writer, cal, write, keys[write.uid])
         try:
             key = await writer.send_write(cal.ref, write)
         except (SourceError, IcsbridgeError) as exc:
-            return _stop(state, exc, ids[done:], plan.writes, done, now=now)
+            refusal = _stop(state, exc, ids[done:], plan.writes, done, now=now)
+            if not applied or not _refused(exc):
+                return refusal  # what may have applied is the next sync's to settle
+            # Refused, so not applied: take back what was (daemon.push.undo).
+            undo = await undo_applied(writer, state, name, cal, applied, before, now=now)
+            return undo.amend(refusal)
         keys[write.uid] = key
+        applied.append((write, key))
         edit = plan.hashes.get(write.uid) if last[write.uid] == done else None
         with state.transaction():
             state.journal_finish(entry_id, "done", now, result_key=key)
@@ -188,8 +199,7 @@ def _stop(
 ) -> PushRefused:
     """Close the journal after a failed call: a refusal (4xx) did not apply; anything else
     may have, so it stays pending for the next run to check; later calls are cancelled."""
-    status = exc.status if isinstance(exc, SourceError) else None
-    refused = status is not None and 400 <= status < 500
+    refused = _refused(exc)
     line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     with state.transaction():
         if refused:
@@ -203,6 +213,12 @@ def _stop(
         f"{done} of {len(writes)} API call(s) applied; then {plan_line(failed)} {outcome}: {line}",
         [f"not sent: {plan_line(w)}" for w in writes[done + 1 :]],
     )
+
+
+def _refused(exc: Exception) -> bool:
+    """Whether the API refused the call (4xx: it did not apply)."""
+    status = exc.status if isinstance(exc, SourceError) else None
+    return status is not None and 400 <= status < 500
 
 
 def refusal_line(source: str, exc: PushRefused) -> str:
