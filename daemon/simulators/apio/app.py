@@ -260,7 +260,14 @@ def put_schedule(call: Call) -> tuple[int, Any]:
     if not errors:
         return 200, _full(schedule)
     if len(errors) == len(changes) and new_name == call.names[0]:
-        raise ApiError(400, "no change applied", shape="details", summary=errors[0]["message"])
+        # A name taken is a conflict, as on the per-period endpoints.
+        taken = all("already exists" in str(e["message"]) for e in errors)
+        raise ApiError(
+            409 if taken else 400,
+            "no change applied",
+            shape="details",
+            summary=errors[0]["message"],
+        )
     return 207, {**_full(schedule), "errors": errors}
 
 

@@ -158,11 +158,26 @@ def _day(value: object, field_name: str) -> date:
     raise broadworks(f"[Error 4002] Invalid {field_name}: {value!r} (expected YYYY-MM-DD)")
 
 
+NAME_LIMIT = 40  # BroadWorks' OCI EventName: a token of 1 to 40 characters
+
+
 def _name(period: dict[str, Any]) -> str:
     name = period.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "a period needs a non-empty name", shape="errors")
+    problem = name_problem(name)
+    if problem is not None:
+        raise broadworks(problem)
     return name
+
+
+def name_problem(name: str) -> str | None:
+    """Why BroadWorks refuses ``name`` as a period name (None: it takes it)."""
+    if len(name) > NAME_LIMIT:
+        return f"[Error 4008] Invalid name: {len(name)} characters, at most {NAME_LIMIT}"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return "[Error 4008] Invalid name: a control character"
+    return None
 
 
 def check_period(store: str, period: object) -> dict[str, Any]:
@@ -279,6 +294,8 @@ def apply_period_change(
             if new_name is not None and new_name != name:
                 if not isinstance(new_name, str) or not new_name.strip():
                     return "newName must be a non-empty string"
+                if (problem := name_problem(new_name)) is not None:
+                    return problem
                 if new_name in schedule.periods:
                     return f"period {new_name!r} already exists"
                 schedule.periods = {

@@ -101,6 +101,8 @@ def check_name(value: object, field: str = "name") -> str:
         raise invalid(f"{field} is required and must be a non-empty string")
     if len(value) > 80:
         raise invalid(f"{field} must be at most 80 characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise invalid(f"{field} must be one line without control characters")
     return value
 
 

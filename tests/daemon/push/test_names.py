@@ -21,7 +21,8 @@ from support.push_world import (
 )
 
 from icsbridge.daemon.push.plan import PushRefused
-from icsbridge.daemon.sources.writes import PlannedWrite
+from icsbridge.daemon.sources.http import SourceError
+from icsbridge.daemon.sources.writes import EventWriter, PlannedWrite
 
 pytestmark = pytest.mark.anyio
 
@@ -189,3 +190,46 @@ async def test_a_swap_killed_part_way_is_finished_by_the_next_sync(
         assert len(after) == len(events_of(feed))
         out = await w.push(w.calendar, with_events(feed, swapped))
         assert out.plan == []
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("taken", 409), ("x" * 81, 400), ("two\nlines", 400)],
+)
+async def test_the_simulators_refuse_what_the_plan_refuses(
+    tmp_path: Path, kind: str, name: str, status: int
+) -> None:
+    """The simulators play the API's rules (a name taken, too long, not one line), so a
+    clean real push through them means the plan knew the rules."""
+    async with PushWorld(tmp_path, kind) as w:
+        feed = await w.feed()
+        a, b, *_ = sorted(events_of(feed).values(), key=summary_of)
+        ref = await w.ref(w.calendar)
+        writer = w.source
+        assert isinstance(writer, EventWriter)
+        payload = writer.payload_for(ref, a)
+        target = summary_of(b) if name == "taken" else name[: 41 if kind == "apio" else 81]
+        create = writer.plan_write(
+            ref,
+            "create",
+            "new@x",
+            native_key=None,
+            payload=writer.with_name(payload, target),
+            base=None,
+        )
+        with pytest.raises(SourceError) as info:
+            await writer.send_write(ref, create)
+        assert info.value.status == status
+        key = w.state.item_by_uid(str(a["UID"])).native_key  # type: ignore[union-attr]
+        rename = writer.plan_write(
+            ref,
+            "update",
+            str(a["UID"]),
+            native_key=key,
+            payload=writer.with_name(payload, target),
+            base=payload,
+        )
+        with pytest.raises(SourceError) as info:
+            await writer.send_write(ref, rename)
+        assert info.value.status == status
+        assert by_summary(await w.feed()) == by_summary(feed)
