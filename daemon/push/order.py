@@ -22,9 +22,9 @@ from dataclasses import replace
 from icsbridge.daemon.sources.base import PulledCalendar
 from icsbridge.daemon.sources.writes import EventWriter, PlannedWrite
 
-TEMPORARY_PREFIX = "~icsbridge swap "
-"""Temporary names: short enough for every kind's limit, and plainly ours if one is ever
-left behind (a refused undo)."""
+TEMPORARY_PREFIX = "icsbridge swap "
+"""Temporary names: letters, digits and spaces (what every kind takes), short, and plainly
+ours if one is ever left behind (a refused undo)."""
 
 _SHOWN = 3  # names listed in the one-line refusal; every one is in the lines
 

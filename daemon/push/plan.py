@@ -15,8 +15,10 @@ Like vdirsyncer's status sync, each item has a row remembering what was last pub
 - a published UID missing from a whole-calendar upload is a **delete** (a conflict if
   the API changed it meanwhile); a one-event DELETE deletes that UID.
 
-Every event is converted before anything is decided, so one upload either applies whole
-or is refused whole with every reason listed.
+Every event is converted before anything is decided, and the calendar as it will be
+after the push is checked for what the API keys by name (``daemon.push.order``, which
+also orders the calls), so one upload either applies whole or is refused whole with every
+reason listed. What no plan can know is undone if refused part way (``daemon.push.undo``).
 """
 
 from __future__ import annotations

@@ -119,12 +119,12 @@ async def test_a_cycle_of_three_renames_goes_through_one_temporary_name(
         cycled = [renamed(a, summary_of(b)), renamed(b, summary_of(c)), renamed(c, summary_of(a))]
         dry = await w.push(w.calendar, with_events(feed, [*cycled, *rest]), dry_run=True)
         assert len(dry.plan) == 4
-        assert sum("~icsbridge swap 1" in line for line in dry.plan) == 2
+        assert sum("icsbridge swap 1" in line for line in dry.plan) == 2
         out = await w.push(w.calendar, with_events(feed, [*cycled, *rest]))
         assert len(out.plan) == 4
         after = by_summary(await w.feed())
         assert [after[summary_of(x)] for x in (b, c, a)] == [str(x["UID"]) for x in (a, b, c)]
-        assert not any(name.startswith("~icsbridge") for name in after)
+        assert not any(name.startswith("icsbridge swap") for name in after)
         assert w.state.journal_pending(w.name) == []
 
 
@@ -186,7 +186,7 @@ async def test_a_swap_killed_part_way_is_finished_by_the_next_sync(
         assert w.state.journal_pending(w.name) == []
         assert after[summary_of(a)] == str(b["UID"])
         assert after[summary_of(b)] == str(a["UID"])
-        assert not any(name.startswith("~icsbridge") for name in after)
+        assert not any(name.startswith("icsbridge swap") for name in after)
         assert len(after) == len(events_of(feed))
         out = await w.push(w.calendar, with_events(feed, swapped))
         assert out.plan == []

@@ -139,3 +139,41 @@ async def test_a_swap_refused_at_its_last_call_is_renamed_back(tmp_path: Path, k
         assert await _api_names(w) == before_names  # no temporary name left
         assert by_summary(await w.feed()) == by_summary(feed)
         assert w.state.journal_pending(w.name) == []
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs (not even ``except Exception``)."""
+
+
+@pytest.mark.parametrize("after_sending", [False, True])
+async def test_an_undo_killed_part_way_is_finished_by_the_next_sync(
+    tmp_path: Path, kind: str, after_sending: bool
+) -> None:
+    """The inverses are journalled: a kill at the first of them leaves the rest to the
+    next sync, which finishes the undo."""
+    async with PushWorld(tmp_path, kind) as w:
+        feed = await w.feed()
+        before_names = await _api_names(w)
+        upload, _a, _b = _upload(feed)
+        send = w.source.send_write  # type: ignore[attr-defined]
+        calls = {"n": 0}
+
+        async def failing(ref: Mapping[str, str], write: PlannedWrite) -> str | None:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise SourceError("409 name taken", status=409)
+            if calls["n"] == 4 and not after_sending:
+                raise Killed
+            key: str | None = await send(ref, write)
+            if calls["n"] == 4:
+                raise Killed
+            return key
+
+        w.source.send_write = failing  # type: ignore[attr-defined]
+        with pytest.raises(Killed):
+            await w.push(w.calendar, upload)
+
+        w.restart()
+        assert by_summary(await w.feed()) == by_summary(feed)
+        assert await _api_names(w) == before_names
+        assert w.state.journal_pending(w.name) == []
