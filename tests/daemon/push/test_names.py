@@ -233,3 +233,19 @@ async def test_the_simulators_refuse_what_the_plan_refuses(
             await writer.send_write(ref, rename)
         assert info.value.status == status
         assert by_summary(await w.feed()) == by_summary(feed)
+
+
+def test_a_journal_entry_written_before_temporary_names_is_still_read() -> None:
+    """Entries journalled by an older version have no ``follows``: recovery reads them."""
+    old = {
+        "action": "delete",
+        "uid": "u@x",
+        "native_key": "k",
+        "payload": None,
+        "base": {"name": "n"},
+        "method": "DELETE",
+        "path": "/p",
+    }
+    write = PlannedWrite.from_json(old)
+    assert (write.native_key, write.follows) == ("k", False)
+    assert PlannedWrite.from_json(write.to_json()) == write
