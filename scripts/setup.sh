@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if needed) and install icsbridge into it. Usage: scripts/setup.sh [--test]
+# Create .venv (if needed) and install icsbridge into it, with the CalDAV extra (xandikos,
+# GPL-3.0-or-later; see README "Calendar apps (CalDAV)"). Usage: scripts/setup.sh [--test]
 # Works on a fresh Debian with Python >= 3.11; installs python3-venv when Debian's python
 # lacks it (as root, or through sudo).
 set -euo pipefail
@@ -22,8 +23,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
+extra="[caldav]"
+[ "${1:-}" = "--test" ] && extra="[test,caldav]"
 # Reinstall only when pyproject.toml changed since the last install.
 stamp=".venv/.icsbridge-installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
@@ -31,7 +32,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
   touch "$stamp"
 fi
-if [ -n "$extra" ]; then
+if [ "${1:-}" = "--test" ]; then
   # mypy reads the icsbridge namespace through symlinks (see [tool.mypy] in pyproject.toml).
   mkdir -p .venv/typecheck/icsbridge
   for folder in config converters daemon; do
