@@ -78,7 +78,8 @@ def resolve_secrets(settings: Settings) -> list[str]:
     values read are dropped at once; they are never kept or returned.
     """
     problems: list[str] = []
-    for entry in [*settings.sources, *settings.feeds]:
+    users = settings.caldav.users if settings.caldav is not None else []
+    for entry in [*settings.sources, *settings.feeds, *users]:
         for name in type(entry).model_fields:
             ref = getattr(entry, name)
             if not isinstance(ref, SecretRef):

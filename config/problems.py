@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from icsbridge.config.caldav import DUPLICATE_USER, CaldavSettings, CaldavUser
 from icsbridge.config.fields import PROBLEM
 from icsbridge.config.settings import (
     DUPLICATE_NAME,
@@ -36,6 +37,11 @@ _MISSING_HINTS = {
 }
 _FEED_MISSING_HINTS = {
     "name": '(e.g. name = "support-hours")',
+    "calendars": '(e.g. calendars = ["hq/*"])',
+}
+_USER_MISSING_HINTS = {
+    "name": '(e.g. name = "reception")',
+    "password": '(e.g. password = "env:RECEPTION_DAV_PASSWORD")',
     "calendars": '(e.g. calendars = ["hq/*"])',
 }
 _EXPECTED = {
@@ -102,6 +108,23 @@ def describe_error(detail: ErrorDetails, raw: Mapping[str, Any]) -> str:
             return f"{section}: {_describe_source_itself(kind, value)}"
     elif loc in (["sources"], ["daemon"], ["feeds"]):
         return _describe_section_itself(str(loc[0]), kind, value)
+    elif loc[:2] == ["caldav", "users"] and len(loc) > 2 and isinstance(loc[2], int):
+        section = _user_label(raw, loc[2], by_number=kind == DUPLICATE_USER)
+        model, loc, hints = CaldavUser, loc[3:], _USER_MISSING_HINTS
+        if not loc:
+            return f"{section}: {_what(kind, value, 'expected a table')}"
+    elif loc == ["caldav", "users"]:
+        if kind in ("missing", "too_short"):
+            return (
+                "caldav: no user given; add a [[caldav.users]] table "
+                '(name, password, calendars, e.g. name = "reception")'
+            )
+        got = toml_type(value)
+        return f'caldav: field "users": expected an array of tables ([[caldav.users]]), got {got}'
+    elif loc == ["caldav"]:
+        return f"caldav: expected a table ([caldav]), got {toml_type(value)}"
+    elif loc[:1] == ["caldav"]:
+        section, model, loc = "caldav", CaldavSettings, loc[1:]
 
     field = str(loc[0]) if loc else None
     if kind == "extra_forbidden" and field is not None:
@@ -120,7 +143,7 @@ def describe_error(detail: ErrorDetails, raw: Mapping[str, Any]) -> str:
 
 
 def _what(kind: str, value: object, message: str) -> str:
-    if kind in (PROBLEM, DUPLICATE_NAME):
+    if kind in (PROBLEM, DUPLICATE_NAME, DUPLICATE_USER):
         return message
     expected = _EXPECTED.get(kind)
     if expected:
@@ -165,3 +188,13 @@ def _entry_label(raw: Mapping[str, Any], section: str, index: int, *, by_number:
     if name in earlier:
         return f"{noun} #{index + 1}"
     return f"{noun} {quote(name)}"
+
+
+def _user_label(raw: Mapping[str, Any], index: int, *, by_number: bool) -> str:
+    """``caldav user "reception"``, or ``caldav user #2`` (a repeated or invalid name)."""
+    caldav = raw.get("caldav")
+    users = caldav.get("users") if isinstance(caldav, Mapping) else None
+    if not isinstance(users, list) or not 0 <= index < len(users):
+        return f"caldav user #{index + 1}"
+    label = _entry_label({"users": users}, "users", index, by_number=by_number)
+    return f"caldav {label}"

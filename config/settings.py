@@ -27,6 +27,10 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from icsbridge.config import fields
+from icsbridge.config.caldav import CaldavSettings
+from icsbridge.config.patterns import check_patterns as _check_patterns
+from icsbridge.config.patterns import names_a_source as _names_a_source
+from icsbridge.config.patterns import reaches as _reaches
 from icsbridge.config.secrets import SecretRef
 from icsbridge.config.sources.apio import ApioSourceSettings
 from icsbridge.config.sources.b2core import B2coreSourceSettings
@@ -34,7 +38,7 @@ from icsbridge.config.sources.base import SourceSettingsBase
 from icsbridge.config.sources.webex import OAUTH_FIELDS, WebexSourceSettings
 from icsbridge.config.sources.wordbee import WordbeeSourceSettings
 from icsbridge.config.validation import detail, validate_adding
-from icsbridge.config.wording import quote, toml_type
+from icsbridge.config.wording import quote
 
 __all__ = [
     "OAUTH_FIELDS",
@@ -174,6 +178,8 @@ class Settings(BaseModel):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     sources: list[SourceSettings] = Field(min_length=1)
     feeds: list[FeedSettings] = Field(default_factory=list)
+    caldav: CaldavSettings | None = None
+    """CalDAV for calendar apps; off unless ``[caldav]`` is present."""
     path: Path
 
     @model_validator(mode="wrap")
@@ -187,6 +193,11 @@ class Settings(BaseModel):
             problems = _duplicate_names(data.get("sources"), "sources", "source")
             problems += _duplicate_names(data.get("feeds"), "feeds", "feed")
             problems += _unreachable_patterns(data.get("feeds"), data.get("sources"))
+            caldav = data.get("caldav")
+            if isinstance(caldav, Mapping):
+                problems += _unreachable_patterns(
+                    caldav.get("users"), data.get("sources"), ("caldav", "users")
+                )
         return validate_adding(handler, data, problems)
 
     def source_of_calendar(self, key: str) -> SourceSettings | None:
@@ -223,41 +234,11 @@ def _duplicate_names(entries: object, section: str, noun: str) -> list[InitError
     return problems
 
 
-def _check_patterns(value: object) -> list[str]:
-    if not isinstance(value, list):
-        raise fields.problem(f'expected an array of patterns like ["hq/*"], got {toml_type(value)}')
-    if not value:
-        raise fields.problem('no pattern given; list the calendars to merge (e.g. ["hq/*"])')
-    for number, item in enumerate(value, start=1):
-        if not isinstance(item, str):
-            raise fields.problem(f"item {number}: expected a pattern string, got {toml_type(item)}")
-        if not item.strip():
-            raise fields.problem(f"item {number} is empty; give a pattern or remove it")
-        if _names_a_source(item):
-            raise fields.problem(
-                f"{quote(item)} names a source, not calendars (calendar keys are "
-                f"source/path: write {quote(item + '/*')} for all of them)"
-            )
-    return list(value)
-
-
-def _names_a_source(pattern: str) -> bool:
-    """``"hq"`` can match no calendar: keys are ``"<source>/<path>"``."""
-    return "/" not in pattern and not any(char in pattern for char in "*?[")
-
-
-def _reaches(pattern: str, source: str) -> bool:
-    # A key is "<source>/<path>", so the pattern's first segment must match the source
-    # name; fnmatch's "*" also matches "/", so a "*" before the first "/" reaches any
-    # source that the text up to and including that "*" matches.
-    star, slash = pattern.find("*"), pattern.find("/")
-    if star != -1 and (slash == -1 or star < slash):
-        return fnmatch.fnmatchcase(source, pattern[: star + 1])
-    return fnmatch.fnmatchcase(source, pattern if slash == -1 else pattern[:slash])
-
-
-def _unreachable_patterns(feeds: object, sources: object) -> list[InitErrorDetails]:
-    """A problem per pattern whose first segment matches no source name."""
+def _unreachable_patterns(
+    feeds: object, sources: object, where: tuple[str, ...] = ("feeds",)
+) -> list[InitErrorDetails]:
+    """A problem per pattern whose first segment matches no source name (of ``[[feeds]]``
+    entries, or those of ``where``)."""
     if not isinstance(feeds, list) or not isinstance(sources, list):
         return []
     names = [n for n in (_entry_value(s, "name") for s in sources) if isinstance(n, str)]
@@ -272,5 +253,5 @@ def _unreachable_patterns(feeds: object, sources: object) -> list[InitErrorDetai
             if any(_reaches(pattern, name) for name in names):
                 continue
             message = f"{quote(pattern)} names no source (sources: {', '.join(names) or 'none'})"
-            problems.append(detail(fields.PROBLEM, ("feeds", index, "calendars"), message, ""))
+            problems.append(detail(fields.PROBLEM, (*where, index, "calendars"), message, ""))
     return problems

@@ -29,6 +29,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("daemon.sync",),
     ("daemon.feeds",),
     ("daemon.push",),
+    ("daemon.caldav",),
     ("daemon.web",),
     ("daemon.service",),
     ("daemon.cli",),

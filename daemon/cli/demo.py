@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import shutil
 import socket
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from icsbridge.config.errors import IcsbridgeError
+from icsbridge.daemon.caldav.names import base_url
 from icsbridge.daemon.feeds.urls import feed_urls
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.simulators.webex import seed as webex_seed
@@ -30,6 +32,9 @@ from icsbridge.daemon.simulators.wordbee import seed as wordbee_seed
 from icsbridge.daemon.web.binding import QuietServer
 
 DEMO_TOKEN_FILE = "webex-demo-token"
+DAV_USER = "demo"
+DAV_PASSWORD = "demo-dav-password"  # a demo on loopback; real passwords are secret refs
+DAV_PASSWORD_FILE = "demo-dav-password"
 _STARTUP_TIMEOUT = 10.0
 
 
@@ -145,12 +150,26 @@ FEEDS_TOML = (
 )
 
 
+CALDAV_TOML = (
+    "\n[caldav]\n"
+    'path = "/dav/"\n\n'
+    "[[caldav.users]]\n"
+    f'name = "{DAV_USER}"\n'
+    f'password = "file:{DAV_PASSWORD_FILE}"\n'
+    'calendars = ["*"]\n'
+    "write = true\n"
+)
+
+
 def write_demo_config(folder: Path, sources: list[tuple[DemoApi, str]], port: int) -> Path:
-    """The config a user would write for the simulated organisation."""
+    """The config a user would write for the simulated organisation (CalDAV included
+    when its extra is installed)."""
+    secrets = {DAV_PASSWORD_FILE: DAV_PASSWORD + "\n"}
     for api, _base_url in sources:
-        for name, content in api.secret_files.items():
-            (folder / name).write_text(content)
-            (folder / name).chmod(0o600)
+        secrets.update(api.secret_files)
+    for name, content in secrets.items():
+        (folder / name).write_text(content)
+        (folder / name).chmod(0o600)
     config = folder / "config.toml"
     blocks = "\n".join(api.source_toml(base_url) for api, base_url in sources)
     config.write_text(
@@ -159,9 +178,17 @@ def write_demo_config(folder: Path, sources: list[tuple[DemoApi, str]], port: in
         'state = "state.sqlite"\n'
         'output_dir = "feeds"\n'
         f'listen = "127.0.0.1:{port}"\n'
-        f'public_url = "http://127.0.0.1:{port}"\n\n' + blocks + "\n" + FEEDS_TOML
+        f'public_url = "http://127.0.0.1:{port}"\n\n'
+        + blocks
+        + "\n"
+        + FEEDS_TOML
+        + (CALDAV_TOML if _caldav_installed() else "")
     )
     return config
+
+
+def _caldav_installed() -> bool:
+    return importlib.util.find_spec("xandikos") is not None
 
 
 def _fresh_folder(folder: Path) -> None:
@@ -224,6 +251,14 @@ async def _show(daemon: Daemon, folder: Path, *, once: bool) -> int:
     print(
         f"Files under {folder / 'feeds'}; health at http://{daemon.settings.daemon.listen}/healthz"
     )
+    if daemon.settings.caldav is not None:
+        dav = base_url(daemon.settings)
+        print(
+            f"\nCalDAV for calendar apps: {dav}\n  user {DAV_USER}, password {DAV_PASSWORD}\n"
+            "  try: python3 -c 'import caldav; "
+            f'p = caldav.DAVClient("{dav}", username="{DAV_USER}", password="{DAV_PASSWORD}")'
+            ".principal(); print([c.get_display_name() for c in p.calendars()])'"
+        )
     if status != 200 or answer.status_code != 200:
         return 1
     print("Stopping (--once)." if once else "Serving until Ctrl-C.")

@@ -75,6 +75,11 @@ class FeedStore:
     def names(self) -> list[str]:
         return sorted(self._feeds)
 
+    def rendered(self, key: str) -> RenderedCalendar | None:
+        """Calendar ``key`` as its feed serves it, event by event (CalDAV serves them one
+        by one); None before its source's first sync in this process."""
+        return self._calendars.get(key.partition("/")[0], {}).get(key)
+
     def warnings(self) -> dict[str, list[str]]:
         """Lines for health, by source name (empty guard) or feed name (size, disk)."""
         out: dict[str, list[str]] = {}

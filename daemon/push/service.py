@@ -57,6 +57,8 @@ class EditRequest:
     body: bytes
     dry_run: bool
     precondition: Callable[[str], bool] | None = None
+    caldav: bool = False
+    """From a CalDAV client: ``[[caldav.users]]`` grant writes, not ``feed_writes``."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class PushService:
         ``write_wait``: 503), check the request against the feed as it is then (412/409,
         see :meth:`_stale`) and push, all while holding the lock."""
         src = self._settings().source_of_calendar(request.feed)
-        if src is None or not src.feed_writes:
+        if src is None or not (src.feed_writes or request.caldav):
             return refusal(
                 403,
                 f'feed "{request.feed}": its source takes no edits over HTTP '

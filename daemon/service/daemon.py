@@ -32,6 +32,7 @@ from typing import Any
 
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.caldav.mount import caldav_mount
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.feeds.tokens import FeedTokens
 from icsbridge.daemon.feeds.urls import token_names
@@ -126,6 +127,7 @@ class Daemon:
             health=self.health,
             metrics=self.metrics,
             writer=self.pusher,
+            caldav=caldav_mount(lambda: self.settings, self.feeds, state, self.pusher),
         )
 
     async def run(self) -> int:

@@ -10,7 +10,9 @@
 - secrets the APIs hand back (a rotated OAuth refresh token), so a restart keeps them;
 - the push journal: every API call a push makes, written before it is sent and marked
   when it is done, so a crash in between is reconciled by the next run (``daemon.push.engine``);
-- per vdir file: the hash of what was last written, so an edit made there is seen.
+- per vdir file: the hash of what was last written, so an edit made there is seen;
+- per CalDAV calendar: its members by revision (sync tokens), names clients chose, and the
+  alarms each CalDAV user added (``daemon.store.caldav``).
 
 The file is created with mode 0600 because it may hold a refresh token.
 Schema changes go through ``_MIGRATIONS``: each entry upgrades version N-1 to N.
@@ -28,6 +30,8 @@ from datetime import datetime
 from pathlib import Path
 
 from icsbridge.converters.ical.render_cache import digest_of
+from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
+from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.connection import StateConnection, connect
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
 from icsbridge.daemon.store.feeds import FeedsState
@@ -35,7 +39,7 @@ from icsbridge.daemon.store.journal import PushState, ts
 from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line, state_path_problem
 from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -106,6 +110,7 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (source, calendar, uid)
     );
     """,
+    4: CALDAV_SCHEMA,
 }
 
 
@@ -162,7 +167,7 @@ def rows_digest(rows: Iterable[ItemRow]) -> bytes:
     return digest_of(sorted(_values(r) for r in rows))
 
 
-class StateStore(PushState, FeedsState, SourcesState):
+class StateStore(PushState, FeedsState, SourcesState, CaldavState):
     """Access to the state file. Use as a context manager or call ``close()``.
 
     Every method raises :class:`StateFull` when the state's disk is full and

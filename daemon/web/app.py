@@ -1,5 +1,5 @@
 """The feed server: one ASGI app for feeds (``feeds``), edits (``writes``), ``/healthz``
-(``health``) and ``/metrics`` (``metrics``).
+(``health``), ``/metrics`` (``metrics``) and, with ``[caldav]``, CalDAV (``daemon.caldav``).
 
 The feed URLs take a raw-ASGI fast path (see ``feeds``); everything else (``/healthz``,
 ``/metrics``, 404s) goes to a small Starlette app.
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from icsbridge.daemon.caldav.mount import CaldavMount
 from icsbridge.daemon.feeds.tokens import FeedTokens
 from icsbridge.daemon.web.feeds import NOT_FOUND_BODY, FeedLookup, FeedRoute
 from icsbridge.daemon.web.health import HealthCheck, health_route
@@ -37,9 +38,11 @@ def create_app(
     health: HealthCheck,
     metrics: Metrics,
     writer: FeedWriter | None = None,
+    caldav: CaldavMount | None = None,
 ) -> ASGIApp:
     """The daemon's ASGI app. ``health()`` gives (HTTP status, JSON-able mapping);
-    ``writer`` answers edits on write URLs (none: every PUT/DELETE is refused).
+    ``writer`` answers edits on write URLs (none: every PUT/DELETE is refused);
+    ``caldav`` serves ``[caldav].path`` and discovery when given.
 
     Every HTTP response is counted in ``metrics.http_request``. Lifespan and other scopes
     go to Starlette.
@@ -48,19 +51,24 @@ def create_app(
     others = _other_routes(health=health, metrics=metrics)
     count = metrics.http_request
 
-    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+    async def counted_by(inner: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 count(message["status"])
             await send(message)
 
-        await others(scope, receive, send_counted)
+        await inner(scope, receive, send_counted)
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        await counted_by(others, scope, receive, send)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await others(scope, receive, send)
         elif scope["path"].startswith(FEEDS_PREFIX):
             await feed_route(scope, receive, send)
+        elif caldav is not None and caldav.handles(scope):
+            await counted_by(caldav, scope, receive, send)
         else:
             await counted(scope, receive, send)
 

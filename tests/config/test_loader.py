@@ -190,7 +190,7 @@ def test_sources_written_as_a_table_and_a_path_key() -> None:
     file = FIXTURES / "sources_as_table.toml"
     assert problems_of(file) == [
         f"{file}: sources: expected an array of tables ([[sources]]), got a table",
-        f'{file}: unknown top-level key "path" (known: daemon, feeds, sources)',
+        f'{file}: unknown top-level key "path" (known: caldav, daemon, feeds, sources)',
     ]
 
 

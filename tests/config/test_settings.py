@@ -115,7 +115,7 @@ def test_bad_daemon_paths_and_tables(tmp_path: Path) -> None:
     ]
     assert problems(tmp_path, f'daemon = "x"\nfoo = 1\n{SOURCE}') == [
         "daemon: expected a table ([daemon]), got a string",
-        'unknown top-level key "foo" (known: daemon, feeds, sources)',
+        'unknown top-level key "foo" (known: caldav, daemon, feeds, sources)',
     ]
 
 

@@ -1,0 +1,95 @@
+"""What a CalDAV user sees: the calendars its patterns match, each event as one resource
+whose bytes are its vdir file's (``assemble(meta, [event])``), and sync points recorded
+in the state so that sync tokens outlive a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from icsbridge.config.caldav import CaldavUser
+from icsbridge.config.settings import Settings
+from icsbridge.converters.ical.assembly import RenderedEvent, assemble
+from icsbridge.daemon.caldav.names import collection_name
+from icsbridge.daemon.feeds.files import is_calendar_key, strong_etag
+from icsbridge.daemon.feeds.store import FeedStore
+from icsbridge.daemon.push.vdir import file_name
+from icsbridge.daemon.store.caldav import SyncPoint
+from icsbridge.daemon.store.state import StateStore
+from icsbridge.daemon.sync.pull import RenderedCalendar
+
+
+class NotReady(Exception):
+    """The calendar's source has not synced since the daemon started: its events are not
+    in memory yet (answered 503 with Retry-After, never as an empty calendar)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One event resource: its UID, bytes and strong ETag."""
+
+    uid: str
+    data: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A calendar's members as served now, by resource name, and its sync point."""
+
+    members: dict[str, Member]
+    point: SyncPoint
+    last_modified: datetime
+    components: tuple[str, ...]
+
+
+class CaldavView:
+    """The calendars CalDAV serves, from the feed store (what the feeds serve)."""
+
+    def __init__(self, settings: Callable[[], Settings], feeds: FeedStore, state: StateStore):
+        self.settings = settings
+        self.feeds = feeds
+        self.state = state
+        self._cache: dict[str, tuple[RenderedCalendar, dict[str, str], Snapshot]] = {}
+
+    def calendars(self, user: CaldavUser) -> dict[str, str]:
+        """Collection name -> calendar key, of every calendar ``user`` may see."""
+        keys = (k for k in self.feeds.names() if is_calendar_key(k) and user.sees(k))
+        return {collection_name(key): key for key in keys}
+
+    def writable(self, user: CaldavUser, key: str) -> bool:
+        """``write = true`` for the user, and a source that takes edits."""
+        src = self.settings().source_of_calendar(key)
+        return user.write and src is not None and src.writable and not src.read_only
+
+    def snapshot(self, key: str) -> Snapshot:
+        """The calendar's members now; a change since the last look is a new revision."""
+        rendered = self.feeds.rendered(key)
+        content = self.feeds.get(key)
+        if rendered is None or content is None:
+            raise NotReady(key)
+        names = self.state.caldav_names(key)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is rendered and cached[1] == names:
+            return cached[2]
+        by_uid: dict[str, list[RenderedEvent]] = {}
+        for event in rendered.events:
+            by_uid.setdefault(event.uid, []).append(event)
+        members: dict[str, Member] = {}
+        components = {"VEVENT"}
+        for uid, events in by_uid.items():
+            data = assemble(rendered.meta, events)
+            members[names.get(uid) or file_name(uid)] = Member(uid, data, strong_etag(data))
+            if events[0].head.startswith(b"BEGIN:VTODO"):
+                components.add("VTODO")
+        point = self.state.caldav_observe(key, {n: m.etag for n, m in members.items()})
+        snap = Snapshot(members, point, content.last_modified, tuple(sorted(components)))
+        self._cache[key] = (rendered, names, snap)
+        return snap
+
+    def name_for(self, key: str, uid: str, name: str) -> None:
+        """Keep the resource name a client created ``uid`` under (Apple and DAVx5 pick
+        ``<uuid>.ics``), so it keeps working after the re-read."""
+        if name != file_name(uid) and self.state.caldav_names(key).get(uid) != name:
+            self.state.set_caldav_name(key, uid, name)
