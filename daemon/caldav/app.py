@@ -37,6 +37,7 @@ MAX_BODY = 16 * 1024 * 1024
 NOT_READY_RETRY = 5
 _current: contextvars.ContextVar[UserBackend] = contextvars.ContextVar("icsbridge_dav_backend")
 Headers = list[tuple[bytes, bytes]]
+_NEED_RESOURCE = frozenset({"GET", "HEAD", "PROPFIND", "REPORT", "DELETE"})
 
 
 class _CurrentBackend:
@@ -129,10 +130,16 @@ class DavApp:
             # An app given only the host asks it for current-user-principal: answered as
             # the root of [caldav].path, whose hrefs lead on from there.
             scope = {**scope, "path": caldav.path, "raw_path": caldav.path.encode()}
-        request = DavRequest(scope, body, script_name, scope["path"][len(script_name) :] or "/")
+        path = scope["path"][len(script_name) :] or "/"
+        request = DavRequest(scope, body, script_name, path)
         environ = {"SCRIPT_NAME": script_name, "REMOTE_USER": verdict.user.name}
-        _current.set(UserBackend(self.view, self.writes, verdict.user))
+        backend = UserBackend(self.view, self.writes, verdict.user)
+        _current.set(backend)
         try:
+            if scope["method"] in _NEED_RESOURCE and backend.get_resource(path) is None:
+                # Missing, or not this user's: the same plain 404 either way.
+                await _send_text(send, 404, "no such calendar or event")
+                return
             response = await self.dav._handle_request(request, environ)
         except webdav.PreconditionFailure as exc:
             response = webdav._send_simple_dav_error(

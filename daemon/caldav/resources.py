@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 
 from xandikos import caldav, webdav
 from xandikos.icalendar import CalendarFilter, ICalendarFile
-from xandikos.sync import InvalidToken
 
 from icsbridge.config.caldav import CaldavUser
 from icsbridge.daemon.caldav.view import CaldavView, Member, Snapshot
@@ -77,6 +76,16 @@ class _Absent:
     """Mixed in first: the properties icsbridge does not have are absent, not errors."""
 
 
+class _Folder(_Absent):
+    """A collection: no body of its own, so no length either."""
+
+    async def get_content_length(self) -> int:
+        raise KeyError
+
+    def get_content_type(self) -> str:
+        raise KeyError
+
+
 for _name in _ABSENT:
     setattr(_Absent, _name, _absent)
 
@@ -128,7 +137,7 @@ class Event(_Absent, webdav.Resource):
         return await self.calendar.put(self.name, b"".join(body), self.member.uid)
 
 
-class Calendar(_Absent, caldav.Calendar):
+class Calendar(_Folder, caldav.Calendar):
     """One calendar key, read from the feed store; edits through the push service."""
 
     resource_types = caldav.Calendar.resource_types
@@ -170,9 +179,6 @@ class Calendar(_Absent, caldav.Calendar):
     def get_supported_calendar_data_types(self) -> list[tuple[str, str]]:  # type: ignore[override]
         return [(CALENDAR_TYPE, "2.0")]
 
-    def get_content_type(self) -> str:
-        raise KeyError
-
     async def get_etag(self) -> str:
         return f'"{self.get_ctag()}"'
 
@@ -213,10 +219,12 @@ class Calendar(_Absent, caldav.Calendar):
                 yield name, None, event
             return
         generation, _, revision = old_token.rpartition("-")
-        if generation != snap.point.generation or not revision.isdigit():
-            raise InvalidToken(old_token)
-        if int(revision) > snap.point.revision:
-            raise InvalidToken(old_token)
+        known = generation == snap.point.generation and revision.isdigit()
+        if not known or int(revision) > snap.point.revision:
+            # 403 (RFC 6578 3.2): the client drops its token and syncs in full.
+            raise webdav.ForbiddenPrecondition(
+                "{DAV:}valid-sync-token", "unknown sync token; sync again without one"
+            )
         for name, alive in self.view.state.caldav_changes(self.key, int(revision)):
             member = snap.members.get(name) if alive else None
             new = Event(self, name, member, snap.last_modified) if member else None
@@ -253,7 +261,7 @@ class Calendar(_Absent, caldav.Calendar):
         return None  # done by pre_delete_hook, through the push service
 
 
-class Home(_Absent, webdav.Principal, webdav.Collection):
+class Home(_Folder, webdav.Principal, webdav.Collection):
     """The user's principal, which is also its calendar home."""
 
     resource_types = [  # noqa: RUF012 - xandikos declares it a plain attribute
@@ -292,9 +300,6 @@ class Home(_Absent, webdav.Principal, webdav.Collection):
     def get_sync_token(self) -> str:
         raise KeyError
 
-    def get_content_type(self) -> str:
-        raise KeyError
-
     async def get_etag(self) -> str:
         raise KeyError
 
@@ -302,7 +307,7 @@ class Home(_Absent, webdav.Principal, webdav.Collection):
         raise KeyError
 
 
-class Root(_Absent, webdav.Collection):
+class Root(_Folder, webdav.Collection):
     """``[caldav].path`` itself: where discovery asks for current-user-principal."""
 
     def __init__(self, home: Home):
@@ -323,9 +328,6 @@ class Root(_Absent, webdav.Collection):
         raise KeyError
 
     def get_sync_token(self) -> str:
-        raise KeyError
-
-    def get_content_type(self) -> str:
         raise KeyError
 
     async def get_etag(self) -> str:

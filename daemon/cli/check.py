@@ -15,6 +15,8 @@ import httpx
 from icsbridge.config.durations import format_duration
 from icsbridge.config.errors import IcsbridgeError, Problems
 from icsbridge.config.settings import Settings
+from icsbridge.daemon.caldav.library import caldav_problem
+from icsbridge.daemon.caldav.names import base_url
 from icsbridge.daemon.service.preflight import run_problems
 from icsbridge.daemon.sources.kinds import source_for
 from icsbridge.daemon.web.binding import ListenError
@@ -24,6 +26,9 @@ _PROBE_TIMEOUT = 2.0
 
 def cmd_check(settings: Settings) -> int:
     errors: list[IcsbridgeError] = []
+    unavailable = caldav_problem(settings)
+    if unavailable is not None:
+        errors.append(unavailable)
     serving = False
     for error in run_problems(settings):
         if isinstance(error, ListenError) and error.in_use and _icsbridge_answers(settings):
@@ -36,6 +41,9 @@ def cmd_check(settings: Settings) -> int:
     print(f"  state file: {settings.daemon.state}")
     print(f"  files written to: {settings.daemon.output_dir}")
     print(f"  feeds served on: {settings.daemon.listen} as {settings.daemon.public_url}")
+    if settings.caldav is not None:
+        users = ", ".join(u.name for u in settings.caldav.users)
+        print(f"  CalDAV at {base_url(settings)} for {users} (`icsbridge caldav` says more)")
     if serving:
         print(
             f"  note: a running icsbridge holds {settings.daemon.listen}: fine for a reload, "

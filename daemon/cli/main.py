@@ -1,4 +1,4 @@
-"""The `icsbridge` command: check, export, run, push, feeds, demo.
+"""The `icsbridge` command: check, export, run, push, feeds, caldav, demo.
 
 Every user error is one line on stderr (several for a config with several problems)
 and a documented exit status; a traceback only with --debug.
@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="give feed NAME a new URL token, revoking the old one (write:NAME for its write URL)",
     )
+
+    caldav = sub.add_parser(
+        "caldav", help="print the CalDAV URL and user names to type into a calendar app"
+    )
+    caldav.add_argument("--config", required=True, type=Path, metavar="FILE")
 
     demo = sub.add_parser(
         "demo",
@@ -217,6 +222,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from icsbridge.daemon.cli.feeds import cmd_feeds
 
         return cmd_feeds(load_settings(args.config), args.rotate)
+    if args.command == "caldav":
+        from icsbridge.daemon.cli.caldav import cmd_caldav
+
+        return cmd_caldav(load_settings(args.config))
     if args.command == "demo":
         from icsbridge.daemon.cli.demo import run_demo
 

@@ -1,0 +1,123 @@
+"""Calendar apps read the calendars over CalDAV: discovery from the bare host, listing,
+time ranges, multiget and sync-collection, against `icsbridge run` on loopback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+from support.caldav_world import PASSWORD, VIEWER_PASSWORD, World
+from support.dav_requests import PROPS, calendar_named, client, dav, holiday, hrefs, sync, token_of
+
+RECEPTION = ("reception", PASSWORD)
+FRENCH = "French Holidays (Paris HQ)"
+
+
+def _vdir_files(world: World) -> dict[str, bytes]:
+    folder = world.folder / "feeds/vdir/webex-demo/locations/Paris HQ/holidays/French Holidays"
+    return {p.name: p.read_bytes() for p in folder.glob("*.ics")}
+
+
+def test_an_app_given_only_the_host_finds_the_principal_and_the_calendars(world: World) -> None:
+    world.start()
+    principal = client(world.host + "/", *RECEPTION).principal()
+    assert str(principal.url) == f"{world.dav}reception/"
+    names = {c.get_display_name() for c in principal.calendars()}
+    assert FRENCH in names
+    assert any("Wordbee" in n or "work" in n.lower() for n in names if n), names
+    redirect = httpx.get(world.host + "/.well-known/caldav", trust_env=False)
+    assert (redirect.status_code, redirect.headers["location"]) == (301, "/dav/")
+    home = dav(
+        "PROPFIND",
+        f"{world.dav}reception/",
+        RECEPTION,
+        PROPS.format(
+            props='<principal-URL/><C:calendar-home-set xmlns:C="urn:ietf:params:xml:ns:caldav"/>'
+        ),
+        Depth="0",
+    )
+    assert home.status_code == 207
+    assert hrefs(home).count("/dav/reception/") == 3  # the response, principal, home
+    world.stop()
+
+
+def test_events_are_byte_for_byte_the_vdir_files_and_time_ranges_pick_them(
+    world: World,
+) -> None:
+    world.start()
+    cal = calendar_named(client(world.dav, *RECEPTION).principal(), FRENCH)
+    files = _vdir_files(world)
+    events = cal.events()
+    assert len(events) == len(files) >= 3
+    for event in events:
+        name = unquote(str(event.url).rsplit("/", 1)[1])
+        got = httpx.get(str(event.url), auth=RECEPTION, trust_env=False)
+        assert got.content == files[name]
+        assert got.headers["etag"].startswith('"')
+    december = cal.search(
+        start=datetime(2026, 12, 1), end=datetime(2027, 1, 1), event=True, expand=False
+    )
+    assert 0 < len(december) < len(events)
+    urls = [e.url for e in events[:2]]
+    fetched = cal.multiget(urls)
+    assert sorted(unquote(str(e.url)) for e in fetched) == sorted(unquote(str(u)) for u in urls)
+    assert all(e.data for e in fetched)
+    world.stop()
+
+
+def test_sync_tokens_report_exactly_the_changes_and_survive_a_restart(world: World) -> None:
+    world.start()
+    cal = calendar_named(client(world.dav, *RECEPTION).principal(), FRENCH)
+    url = str(cal.url)
+    first = sync(url, RECEPTION)
+    assert first.status_code == 207
+    token = token_of(first)
+    assert len(hrefs(first)) == len(_vdir_files(world))
+    unchanged = sync(url, RECEPTION, token)
+    assert (hrefs(unchanged), token_of(unchanged)) == ([], token)
+
+    world.stop()
+    world.start()
+    after_restart = sync(url, RECEPTION, token)
+    assert after_restart.status_code == 207, after_restart.text
+    assert (hrefs(after_restart), token_of(after_restart)) == ([], token)
+
+    cal.save_event(holiday("Staff party", "20261218"))
+    changed = sync(url, RECEPTION, token)
+    [href] = hrefs(changed)
+    assert token_of(changed) != token and href.startswith("/dav/reception/")
+
+    unknown = sync(url, RECEPTION, "0000000000000000-1")
+    assert unknown.status_code == 403
+    assert "valid-sync-token" in unknown.text
+    world.stop()
+
+
+def test_a_calendar_not_visible_is_the_same_404_as_one_that_does_not_exist(
+    world: World,
+) -> None:
+    world.start()
+    viewer = ("viewer", VIEWER_PASSWORD)
+    reception = client(world.dav, *RECEPTION).principal()
+    wordbee = next(c for c in reception.calendars() if "wordbee-demo" in str(c.url))
+    hidden = dav("PROPFIND", str(wordbee.url).replace("/reception/", "/viewer/"), viewer, Depth="0")
+    missing = dav("PROPFIND", f"{world.dav}viewer/no-such-calendar/", viewer, Depth="0")
+    other_user = dav("PROPFIND", str(wordbee.url), viewer, Depth="0")
+    assert hidden.status_code == missing.status_code == other_user.status_code == 404
+    names = {c.get_display_name() for c in client(world.dav, *viewer).principal().calendars()}
+    assert FRENCH in names and len(names) < len(reception.calendars())
+    world.stop()
+
+
+def test_logins_fail_with_401_then_429_and_the_password_is_never_logged(
+    world: World, tmp_path: Path
+) -> None:
+    world.start()
+    assert dav("PROPFIND", world.dav, None, Depth="0").status_code == 401
+    for _ in range(5):
+        assert dav("PROPFIND", world.dav, ("reception", "guess"), Depth="0").status_code == 401
+    limited = dav("PROPFIND", world.dav, RECEPTION, Depth="0")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    world.stop()  # checks the log holds neither password

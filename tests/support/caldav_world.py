@@ -1,0 +1,96 @@
+"""For the CalDAV tests: a daemon with ``[caldav]`` in front of the Webex and Wordbee
+simulators, as a process.
+
+Users: ``reception`` (every calendar, writes), ``viewer`` (Webex only, ``write = false``).
+The Webex source keeps a vdir, so tests compare what CalDAV serves with its files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from icsbridge.daemon.cli.demo import free_port, webex_demo_api
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+from icsbridge.daemon.simulators.webex.app import WebexSimState
+from icsbridge.daemon.simulators.wordbee import app as wordbee
+from icsbridge.daemon.simulators.wordbee import seed as wordbee_seed
+from support.daemon_process import DaemonProcess
+from support.loopback import ServedApp
+
+PASSWORD = "correct horse battery staple"
+VIEWER_PASSWORD = "viewer-secret-1"
+CALDAV = """
+[caldav]
+path = "/dav/"
+
+[[caldav.users]]
+name = "reception"
+password = "file:reception-password"
+calendars = ["*"]
+
+[[caldav.users]]
+name = "viewer"
+password = "env:VIEWER_DAV_PASSWORD"
+calendars = ["webex-demo/*"]
+write = false
+"""
+
+
+@dataclass
+class World:
+    folder: Path
+    config: Path
+    port: int
+    webex: ServedApp
+    sim: WebexSimState
+    served: list[ServedApp] = field(default_factory=list)
+    daemon: DaemonProcess | None = None
+
+    @property
+    def host(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dav(self) -> str:
+        return f"{self.host}/dav/"
+
+    def start(self) -> DaemonProcess:
+        self.daemon = DaemonProcess(self.config, self.folder)
+        self.daemon.notes.wait_for(r"^READY=1")
+        synced = {self.daemon.notes.wait_for(r"STATUS=sync \S+ ok").split()[1] for _ in "ab"}
+        assert synced == {"webex-demo", "wordbee-demo"}, synced
+        return self.daemon
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            assert self.daemon.stop() == 0
+            log = self.daemon.output()
+            assert "Traceback" not in log
+            assert PASSWORD not in log and VIEWER_PASSWORD not in log
+            self.daemon = None
+
+
+def make_world(tmp_path: Path) -> World:
+    """The world of the module doc, written under ``tmp_path`` (the daemon not started)."""
+    sim = webex_seed.demo_state()
+    api = webex_demo_api(sim)
+    webex = ServedApp(api.app)
+    wb = ServedApp(wordbee.create_app(wordbee_seed.demo_state()))
+    port = free_port()
+    for name, content in {
+        **api.secret_files,
+        **wordbee.demo_secret_files(),
+        "reception-password": PASSWORD + "\n",
+    }.items():
+        (tmp_path / name).write_text(content)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[daemon]\nstate = "state.sqlite"\noutput_dir = "feeds"\n'
+        f'listen = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n\n'
+        + api.source_toml(f"http://127.0.0.1:{webex.port}/v1")
+        + "vdir = true\n\n"
+        + wordbee.demo_source(f"http://127.0.0.1:{wb.port}/api")
+        + CALDAV
+    )
+    return World(tmp_path, config, port, webex, sim, [webex, wb])
