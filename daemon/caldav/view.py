@@ -4,6 +4,7 @@ in the state so that sync tokens outlive a restart."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +12,9 @@ from datetime import datetime
 from icsbridge.config.caldav import CaldavUser
 from icsbridge.config.settings import Settings
 from icsbridge.converters.ical.assembly import RenderedEvent, assemble
+from icsbridge.converters.ical.model import CalendarMeta
 from icsbridge.daemon.caldav.names import collection_name
-from icsbridge.daemon.feeds.files import is_calendar_key, strong_etag
+from icsbridge.daemon.feeds.files import is_calendar_key
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.push.vdir import file_name
 from icsbridge.daemon.store.caldav import SyncPoint
@@ -25,13 +27,29 @@ class NotReady(Exception):
     in memory yet (answered 503 with Retry-After, never as an empty calendar)."""
 
 
-@dataclass(frozen=True)
 class Member:
-    """One event resource: its UID, bytes and strong ETag."""
+    """One event resource: its UID, its strong ETag, and its bytes (assembled when first
+    asked for: a VTIMEZONE per event costs milliseconds, and a listing needs only ETags).
 
-    uid: str
-    data: bytes
-    etag: str
+    The ETag hashes everything the bytes are made of (the calendar's facts and the
+    events' own bytes), so it changes whenever they do."""
+
+    def __init__(self, uid: str, meta: CalendarMeta, events: list[RenderedEvent]) -> None:
+        self.uid = uid
+        self._meta = meta
+        self._events = events
+        digest = hashlib.sha256(repr(meta).encode())
+        for event in events:
+            digest.update(event.head)
+            digest.update(event.tail)
+        self.etag = f'"{digest.hexdigest()}"'
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = assemble(self._meta, self._events)
+        return self._data
 
 
 @dataclass(frozen=True)
@@ -79,8 +97,7 @@ class CaldavView:
         members: dict[str, Member] = {}
         components = {"VEVENT"}
         for uid, events in by_uid.items():
-            data = assemble(rendered.meta, events)
-            members[names.get(uid) or file_name(uid)] = Member(uid, data, strong_etag(data))
+            members[names.get(uid) or file_name(uid)] = Member(uid, rendered.meta, events)
             if events[0].head.startswith(b"BEGIN:VTODO"):
                 components.add("VTODO")
         point = self.state.caldav_observe(key, {n: m.etag for n, m in members.items()})

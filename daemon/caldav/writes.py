@@ -58,7 +58,8 @@ def refuse(status: int, text: str, precondition: str | None = None) -> NoReturn:
     raise DavAnswer(status, text)
 
 
-def _refuse_answer(answer: EditAnswer) -> NoReturn:
+def raise_for(answer: EditAnswer) -> NoReturn:
+    """The CalDAV refusal of an engine's answer other than 200 (the table above)."""
     text = str(answer.payload.get("error", "refused"))
     details = [str(d) for d in answer.payload.get("details", []) if str(d) != text]
     if details:
@@ -117,7 +118,7 @@ class CaldavWrites:
             EditRequest(key, found, False, body, dry_run=False, caldav=True)
         )
         if answer.status != 200:
-            _refuse_answer(answer)
+            raise_for(answer)
         view.name_for(key, found, name)
         stored = view.snapshot(key).members.get(name)
         log.info('caldav: user "%s" saved "%s" in "%s"', user.name, found, key)
@@ -134,5 +135,5 @@ class CaldavWrites:
             EditRequest(key, member.uid, True, b"", dry_run=False, caldav=True)
         )
         if answer.status != 200:
-            _refuse_answer(answer)
+            raise_for(answer)
         log.info('caldav: user "%s" deleted "%s" in "%s"', user.name, member.uid, key)
