@@ -21,6 +21,7 @@ from xandikos import caldav, webdav
 from xandikos.icalendar import CalendarFilter, ICalendarFile
 
 from icsbridge.config.caldav import CaldavUser
+from icsbridge.daemon.caldav.alarms import alarm_etag, with_alarms
 from icsbridge.daemon.caldav.view import CaldavView, Member, Snapshot
 from icsbridge.daemon.caldav.writes import CaldavWrites, refuse
 
@@ -101,22 +102,28 @@ class Event(_Absent, webdav.Resource):
         self.member = member
         self.modified = modified
         self._file: ICalendarFile | None = None
+        self._alarms = calendar.alarms().get(member.uid)
+
+    @property
+    def data(self) -> bytes:
+        """The vdir file's bytes, with the alarms this user added (see ``alarms``)."""
+        return with_alarms(self.member.data, self._alarms)
 
     def get_content_type(self) -> str:
         return CALENDAR_TYPE
 
     async def get_etag(self) -> str:
-        return self.member.etag
+        return alarm_etag(self.member.etag, self._alarms)
 
     async def get_body(self) -> Iterable[bytes]:
-        return [self.member.data]
+        return [self.data]
 
     async def get_content_length(self) -> int:
-        return len(self.member.data)
+        return len(self.data)
 
     async def get_file(self) -> ICalendarFile:
         if self._file is None:
-            self._file = ICalendarFile([self.member.data], CALENDAR_TYPE)
+            self._file = ICalendarFile([self.data], CALENDAR_TYPE)
         return self._file
 
     def get_last_modified(self) -> datetime:
@@ -147,9 +154,16 @@ class Calendar(_Folder, caldav.Calendar):
         self.writes = writes
         self.user = user
         self.key = key
+        self._alarms: dict[str, bytes] | None = None
 
     def _snap(self) -> Snapshot:
         return self.view.snapshot(self.key)
+
+    def alarms(self) -> dict[str, bytes]:
+        """The alarms this user added, by UID (read once per request)."""
+        if self._alarms is None:
+            self._alarms = self.view.state.caldav_user_alarms(self.user.name)
+        return self._alarms
 
     def get_privileges(self) -> tuple[str, ...]:
         if self.view.writable(self.user, self.key):
@@ -207,7 +221,7 @@ class Calendar(_Folder, caldav.Calendar):
         query = create_filter_fn(CalendarFilter)
         for name, event in self.members():
             assert isinstance(event, Event)
-            if query.check(name, ICalendarFile([event.member.data], CALENDAR_TYPE)):
+            if query.check(name, parsed(event)):
                 yield name, event
 
     def iter_differences_since(
@@ -259,6 +273,11 @@ class Calendar(_Folder, caldav.Calendar):
         requester: str | None = None,
     ) -> None:
         return None  # done by pre_delete_hook, through the push service
+
+
+def parsed(event: Event) -> ICalendarFile:
+    """The event's parsed form, for filters (which xandikos runs synchronously)."""
+    return ICalendarFile([event.data], CALENDAR_TYPE)
 
 
 class Home(_Folder, webdav.Principal, webdav.Collection):

@@ -28,6 +28,7 @@ from xandikos import webdav
 from icsbridge.config.caldav import CaldavUser
 from icsbridge.converters.ical.upload.errors import UploadError
 from icsbridge.converters.ical.upload.read import parse_upload
+from icsbridge.daemon.caldav.alarms import alarm_etag, user_alarms, with_alarms
 from icsbridge.daemon.caldav.view import CaldavView
 from icsbridge.daemon.push.service import EditAnswer, EditRequest
 
@@ -120,11 +121,13 @@ class CaldavWrites:
         if answer.status != 200:
             raise_for(answer)
         view.name_for(key, found, name)
+        alarms = user_alarms(body)
+        view.state.set_caldav_alarms(user.name, found, alarms or None)
         stored = view.snapshot(key).members.get(name)
         log.info('caldav: user "%s" saved "%s" in "%s"', user.name, found, key)
-        if stored is None or stored.data != body:
+        if stored is None or with_alarms(stored.data, alarms) != body:
             return None  # the API normalised it: no ETag, the client fetches it again
-        return stored.etag
+        return alarm_etag(stored.etag, alarms or None)
 
     async def delete(self, view: CaldavView, user: CaldavUser, key: str, name: str) -> None:
         self._check_writable(view, user, key)
@@ -136,4 +139,5 @@ class CaldavWrites:
         )
         if answer.status != 200:
             raise_for(answer)
+        view.state.set_caldav_alarms(user.name, member.uid, None)
         log.info('caldav: user "%s" deleted "%s" in "%s"', user.name, member.uid, key)

@@ -140,6 +140,11 @@ class CaldavState:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def caldav_user_alarms(self, user: str) -> dict[str, bytes]:
+        """UID -> the VALARM lines ``user`` added to it."""
+        rows = self._db.execute("SELECT uid, alarms FROM caldav_alarms WHERE user = ?", (user,))
+        return {str(r[0]): bytes(r[1]) for r in rows.fetchall()}
+
     def set_caldav_alarms(self, user: str, uid: str, alarms: bytes | None) -> None:
         with self.transaction():
             if alarms:

@@ -137,3 +137,32 @@ def test_what_the_apis_hold_cannot_be_created_moved_or_renamed(world: World) -> 
         answer = dav(method, url, RECEPTION, Destination=f"{world.dav}reception/other/")
         assert answer.status_code == 403, (method, answer.status_code)
         assert answer.text.strip(), method  # says why
+
+
+def test_an_alarm_the_user_adds_is_served_back_to_that_user_only(world: World) -> None:
+    calendar = _french_url(world)
+    url = f"{calendar}alarm-test.ics"
+    alarm = (
+        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n"
+    )
+    body = holiday("Fire drill", "20261216", extra=alarm)
+    created = dav("PUT", url, RECEPTION, body, **{"Content-Type": "text/calendar"})
+    assert created.status_code == 201, created.text
+    assert _event_names(world)["Fire drill"] == 1
+    mine = httpx.get(url, auth=RECEPTION, trust_env=False)
+    assert b"TRIGGER:-PT15M" in mine.content
+    theirs = httpx.get(url.replace("/reception/", "/viewer/"), auth=VIEWER, trust_env=False)
+    assert theirs.status_code == 200 and b"VALARM" not in theirs.content
+    assert mine.headers["etag"] != theirs.headers["etag"]
+    # Saved again without it: the alarm is gone, for this user too.
+    plain = mine.content.replace(alarm.encode(), b"")
+    again = dav(
+        "PUT",
+        url,
+        RECEPTION,
+        plain,
+        **{"Content-Type": "text/calendar", "If-Match": mine.headers["etag"]},
+    )
+    assert again.status_code == 204, again.text
+    assert b"VALARM" not in httpx.get(url, auth=RECEPTION, trust_env=False).content
+    assert _event_names(world)["Fire drill"] == 1
