@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import posixpath
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
@@ -24,7 +25,7 @@ from icsbridge.config.settings import Settings
 from icsbridge.daemon.caldav.auth import BasicAuth
 from icsbridge.daemon.caldav.names import WELL_KNOWN
 from icsbridge.daemon.caldav.properties import build_dav_app
-from icsbridge.daemon.caldav.resources import UserBackend
+from icsbridge.daemon.caldav.resources import Calendar, Event, UserBackend
 from icsbridge.daemon.caldav.view import CaldavView, NotReady
 from icsbridge.daemon.caldav.writes import CaldavWrites, DavAnswer
 from icsbridge.daemon.feeds.store import FeedStore
@@ -136,9 +137,9 @@ class DavApp:
         backend = UserBackend(self.view, self.writes, verdict.user)
         _current.set(backend)
         try:
-            if scope["method"] in _NEED_RESOURCE and backend.get_resource(path) is None:
-                # Missing, or not this user's: the same plain 404 either way.
-                await _send_text(send, 404, "no such calendar or event")
+            refused = _refused_early(backend, scope["method"], path)
+            if refused is not None:
+                await _send_text(send, *refused)
                 return
             response = await self.dav._handle_request(request, environ)
         except webdav.PreconditionFailure as exc:
@@ -155,6 +156,24 @@ class DavApp:
             await _send_text(send, 503, text, retry)
             return
         await _send_response(send, response, head=scope["method"] == "HEAD")
+
+
+def _refused_early(backend: UserBackend, method: str, path: str) -> tuple[int, str, Headers] | None:
+    """What xandikos would answer wrongly: a missing or hidden resource (the same plain
+    404 either way, where xandikos says 207 or 409), a PUT outside a calendar, a GET of a
+    collection (it has no body)."""
+    target = path if method != "PUT" else posixpath.dirname(path.rstrip("/"))
+    if method not in _NEED_RESOURCE and method != "PUT":
+        return None
+    found = backend.get_resource(target)
+    if found is None:
+        return 404, "no such calendar or event", []
+    if method == "PUT" and not isinstance(found, Calendar):
+        return 403, "an event goes into one of the calendars", []
+    if method in ("GET", "HEAD") and not isinstance(found, Event):
+        allow = [(b"allow", b"OPTIONS, PROPFIND, REPORT")]
+        return 405, "a collection has no body: PROPFIND or REPORT it (or GET its feed)", allow
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes | None:

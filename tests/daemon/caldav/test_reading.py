@@ -98,5 +98,15 @@ def test_a_calendar_not_visible_is_the_same_404_as_one_that_does_not_exist(
     missing = dav("PROPFIND", f"{world.dav}viewer/no-such-calendar/", viewer, Depth="0")
     other_user = dav("PROPFIND", str(wordbee.url), viewer, Depth="0")
     assert hidden.status_code == missing.status_code == other_user.status_code == 404
+    put_hidden = dav(
+        "PUT",
+        str(wordbee.url).replace("/reception/", "/viewer/") + "x.ics",
+        viewer,
+        holiday("x", "20261201"),
+        **{"Content-Type": "text/calendar"},
+    )
+    assert (put_hidden.status_code, put_hidden.text) == (404, missing.text)
+    collection = httpx.get(str(wordbee.url), auth=RECEPTION, trust_env=False)
+    assert collection.status_code == 405 and "PROPFIND" in collection.headers["allow"]
     names = {c.get_display_name() for c in client(world.dav, *viewer).principal().calendars()}
     assert FRENCH in names and len(names) < len(reception.calendars())
