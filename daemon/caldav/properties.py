@@ -16,6 +16,8 @@ from xml.etree import ElementTree as ET
 
 from xandikos import access, caldav, sync, webdav
 
+from icsbridge.daemon.caldav.view import NotReady
+
 REFUSED = {
     "MKCALENDAR": "calendars are the APIs' own: icsbridge creates none",
     "MKCOL": "calendars are the APIs' own: icsbridge creates no collection",
@@ -62,6 +64,16 @@ ABSENT = (
     "{http://apple.com/ns/ical/}calendar-color",
     "{http://apple.com/ns/ical/}calendar-order",
 )
+
+
+class SyncToken(sync.SyncTokenProperty):
+    """``DAV:sync-token``, absent from a listing until the calendar's first sync."""
+
+    async def get_value(self, href: str, resource: Any, el: Any, environ: Any) -> None:
+        try:
+            await super().get_value(href, resource, el, environ)
+        except NotReady:
+            raise KeyError(href) from None
 
 
 class Refused(webdav.Method):
@@ -112,7 +124,7 @@ def build_dav_app(backend: Any) -> webdav.WebDAVApp:
             caldav.SupportedCalendarComponentSetProperty(),
             caldav.SupportedCalendarDataProperty(),
             caldav.CalendarDataProperty(),
-            sync.SyncTokenProperty(),
+            SyncToken(),
             access.OwnerProperty(),
             PrivilegeSet(),
             *(Absent(name) for name in ABSENT),

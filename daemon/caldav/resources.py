@@ -22,7 +22,7 @@ from xandikos.icalendar import CalendarFilter, ICalendarFile
 
 from icsbridge.config.caldav import CaldavUser
 from icsbridge.daemon.caldav.alarms import alarm_etag, with_alarms
-from icsbridge.daemon.caldav.view import CaldavView, Member, Snapshot
+from icsbridge.daemon.caldav.view import CaldavView, Member, NotReady, Snapshot
 from icsbridge.daemon.caldav.writes import CaldavWrites, refuse
 
 CALENDAR_TYPE = "text/calendar"
@@ -188,7 +188,7 @@ class Calendar(_Folder, caldav.Calendar):
 
     # xandikos annotates these as str but iterates them (its own stores return lists).
     def get_supported_calendar_components(self) -> list[str]:  # type: ignore[override]
-        return list(self._snap().components)
+        return list(self._listed().components)
 
     def get_supported_calendar_data_types(self) -> list[tuple[str, str]]:  # type: ignore[override]
         return [(CALENDAR_TYPE, "2.0")]
@@ -197,13 +197,21 @@ class Calendar(_Folder, caldav.Calendar):
         return f'"{self.get_ctag()}"'
 
     def get_ctag(self) -> str:
-        return self._snap().point.token
+        return self._listed().point.token
 
     def get_sync_token(self) -> str:
-        return self._snap().point.token
+        return self._snap().point.token  # a sync-collection report waits for the sync
 
     def get_last_modified(self) -> datetime:
-        return self._snap().last_modified
+        return self._listed().last_modified
+
+    def _listed(self) -> Snapshot:
+        """The snapshot for a property of the calendar in a listing: before its first
+        sync the property is absent (the home still lists it); its members answer 503."""
+        try:
+            return self._snap()
+        except NotReady:
+            raise KeyError(self.key) from None
 
     def members(self) -> Iterator[tuple[str, webdav.Resource]]:
         snap = self._snap()
