@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import shlex
 import shutil
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,9 +255,11 @@ async def _show(daemon: Daemon, folder: Path, *, once: bool) -> int:
     )
     if daemon.settings.caldav is not None:
         dav = base_url(daemon.settings)
+        python = shlex.quote(sys.executable)
         print(
             f"\nCalDAV for calendar apps: {dav}\n  user {DAV_USER}, password {DAV_PASSWORD}\n"
-            "  try: python3 -c 'import caldav; "
+            f"  try: curl -u {DAV_USER}:{DAV_PASSWORD} -X PROPFIND -H 'Depth: 1' {dav}{DAV_USER}/\n"
+            f"  or, with the python caldav package: {python} -c 'import caldav; "
             f'p = caldav.DAVClient("{dav}", username="{DAV_USER}", password="{DAV_PASSWORD}")'
             ".principal(); print([c.get_display_name() for c in p.calendars()])'"
         )

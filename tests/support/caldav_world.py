@@ -2,7 +2,8 @@
 simulators, as a process.
 
 Users: ``reception`` (every calendar, writes), ``viewer`` (Webex only, ``write = false``).
-The Webex source keeps a vdir, so tests compare what CalDAV serves with its files.
+Wordbee's work items are VTODOs. The Webex source keeps a vdir, so tests compare what
+CalDAV serves with its files.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def make_world(tmp_path: Path) -> World:
         + api.source_toml(f"http://127.0.0.1:{webex.port}/v1")
         + "vdir = true\n\n"
         + wordbee.demo_source(f"http://127.0.0.1:{wb.port}/api")
+        + 'work_items = "todos"\n'
         + CALDAV
     )
     return World(tmp_path, config, port, webex, sim, [webex, wb])

@@ -110,3 +110,18 @@ def test_a_calendar_not_visible_is_the_same_404_as_one_that_does_not_exist(
     assert collection.status_code == 405 and "PROPFIND" in collection.headers["allow"]
     names = {c.get_display_name() for c in client(world.dav, *viewer).principal().calendars()}
     assert FRENCH in names and len(names) < len(reception.calendars())
+
+
+def test_each_calendar_says_its_name_description_and_components(world: World) -> None:
+    asked = PROPS.format(
+        props='<displayname/><C:calendar-description xmlns:C="urn:ietf:params:xml:ns:caldav"/>'
+        '<C:supported-calendar-component-set xmlns:C="urn:ietf:params:xml:ns:caldav"/>'
+    )
+    home = dav("PROPFIND", f"{world.dav}reception/", RECEPTION, asked, Depth="1")
+    responses = home.text.split("<ns0:response>")[2:]
+    work = next(r for r in responses if "work-items" in r)
+    french = next(r for r in responses if "French_Ho" in r)
+    assert 'name="VTODO"' in work
+    assert 'name="VEVENT"' in french and 'name="VTODO"' not in french
+    assert f"<ns0:displayname>{FRENCH}</ns0:displayname>" in french
+    assert "calendar-description>" in french
