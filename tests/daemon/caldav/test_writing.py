@@ -166,3 +166,30 @@ def test_an_alarm_the_user_adds_is_served_back_to_that_user_only(world: World) -
     assert again.status_code == 204, again.text
     assert b"VALARM" not in httpx.get(url, auth=RECEPTION, trust_env=False).content
     assert _event_names(world)["Fire drill"] == 1
+
+
+def test_an_event_changed_in_webex_as_well_is_412_and_webex_keeps_its_version(
+    world: World,
+) -> None:
+    cal = calendar_named(client(world.dav, *RECEPTION).principal(), FRENCH)
+    event = next(e for e in cal.events() if "SUMMARY:Fete du Travail 2025" in e.data)
+    url = str(event.url)
+    fetched = httpx.get(url, auth=RECEPTION, trust_env=False)
+    paris = next(i for i, loc in world.sim.locations.items() if loc.name == "Paris HQ")
+    world.webex.call(
+        lambda: world.sim.rename_event(
+            paris, "holidays", "French Holidays", "Fete du Travail 2025", "Labour Day 2025"
+        )
+    )
+    edited = fetched.content.replace(b"SUMMARY:Fete du Travail 2025", b"SUMMARY:May Day")
+    answer = dav(
+        "PUT",
+        url,
+        RECEPTION,
+        edited,
+        **{"Content-Type": "text/calendar", "If-Match": fetched.headers["etag"]},
+    )
+    assert answer.status_code == 412, answer.text
+    assert "changed" in answer.text
+    names = _event_names(world)
+    assert (names["Labour Day 2025"], names["May Day"]) == (1, 0)
