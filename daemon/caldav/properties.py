@@ -5,7 +5,7 @@ loads git and templates). Two things differ from xandikos's own server:
 
 - ``current-user-privilege-set`` says what the user may do (xandikos always says
   ``DAV:all``): ``DAV:read`` alone makes the apps show a calendar read-only;
-- MKCALENDAR, MKCOL, MOVE, COPY and PROPPATCH are a clear 403: the calendars, their names
+- MKCALENDAR, MKCOL, MOVE, COPY, POST and PROPPATCH are a clear 403: the calendars, their names
   and their properties are the APIs'.
 """
 
@@ -24,6 +24,7 @@ REFUSED = {
     "MOVE": "moving an event between calendars is not supported: create it in the other "
     "calendar and delete this one",
     "COPY": "copying is not supported: create the event in the other calendar",
+    "POST": "add an event with PUT to <calendar>/<name>.ics",
     "PROPPATCH": "calendar properties (name, colour, description) come from the APIs and "
     "cannot be changed here",
 }

@@ -133,6 +133,7 @@ def test_what_the_apis_hold_cannot_be_created_moved_or_renamed(world: World) -> 
         ("MKCOL", f"{world.dav}reception/new/"),
         ("PROPPATCH", french),
         ("MOVE", french),
+        ("POST", french),
     ]:
         answer = dav(method, url, RECEPTION, Destination=f"{world.dav}reception/other/")
         assert answer.status_code == 403, (method, answer.status_code)
