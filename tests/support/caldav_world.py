@@ -8,8 +8,11 @@ CalDAV serves with its files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from starlette.types import ASGIApp
 
 from icsbridge.daemon.cli.demo import free_port, webex_demo_api
 from icsbridge.daemon.simulators.webex import seed as webex_seed
@@ -56,8 +59,8 @@ class World:
     def dav(self) -> str:
         return f"{self.host}/dav/"
 
-    def start(self) -> DaemonProcess:
-        self.daemon = DaemonProcess(self.config, self.folder)
+    def start(self, name: str = "daemon") -> DaemonProcess:
+        self.daemon = DaemonProcess(self.config, self.folder, name)
         self.daemon.notes.wait_for(r"^READY=1")
         synced = {self.daemon.notes.wait_for(r"STATUS=sync \S+ ok").split()[1] for _ in "ab"}
         assert synced == {"webex-demo", "wordbee-demo"}, synced
@@ -72,11 +75,12 @@ class World:
             self.daemon = None
 
 
-def make_world(tmp_path: Path) -> World:
-    """The world of the module doc, written under ``tmp_path`` (the daemon not started)."""
+def make_world(tmp_path: Path, wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> World:
+    """The world of the module doc, written under ``tmp_path`` (the daemon not started);
+    ``wrap`` goes around the Webex simulator (a test's gate)."""
     sim = webex_seed.demo_state()
     api = webex_demo_api(sim)
-    webex = ServedApp(api.app)
+    webex = ServedApp(wrap(api.app) if wrap else api.app)
     wb = ServedApp(wordbee.create_app(wordbee_seed.demo_state()))
     port = free_port()
     for name, content in {

@@ -67,5 +67,11 @@ class DaemonProcess:
             self.notes.sock.close()
             self.notes.path.unlink(missing_ok=True)
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown of any kind (a crash, a power cut)."""
+        self.proc.kill()
+        self.proc.wait(timeout=WAIT)
+        self.stop()
+
     def output(self) -> str:
         return self.log_path.read_text()
