@@ -25,6 +25,8 @@ log = logging.getLogger("icsbridge.caldav")
 
 MAX_FAILURES = 5
 WINDOW = 60.0
+MAX_CLIENTS = 4096
+"""Addresses with failures remembered before quiet ones are forgotten."""
 _DUMMY = b"\x00" * 32  # compared against when the user is unknown: the same work either way
 
 
@@ -48,7 +50,8 @@ class BasicAuth:
         self._caldav = caldav
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
-        self._passwords: dict[tuple[str, str], bytes] = {}
+        self._passwords: dict[str, bytes] = {}
+        self._read_for: CaldavSettings | None = None  # a reload reads them again
 
     def check(self, authorization: str | None, client: str) -> Verdict:
         now = self._clock()
@@ -65,9 +68,17 @@ class BasicAuth:
         user = self._verify(authorization)
         if user is not None:
             return Verdict(user)
+        if len(self._failures) >= MAX_CLIENTS:
+            self._forget_quiet_clients(now)
         self._failures.setdefault(client, deque()).append(now)
         log.warning("caldav: failed login from %s", client)
         return Verdict()
+
+    def _forget_quiet_clients(self, now: float) -> None:
+        """Bound the memory a scan from many addresses takes: drop those whose failures
+        all left the window."""
+        for address in [a for a, f in self._failures.items() if not f or f[-1] <= now - WINDOW]:
+            del self._failures[address]
 
     def _verify(self, authorization: str) -> CaldavUser | None:
         scheme, _, encoded = authorization.partition(" ")
@@ -79,17 +90,20 @@ class BasicAuth:
             return None
         if not colon:
             return None
-        user = next((u for u in self._caldav().users if u.name.encode() == name), None)
+        caldav = self._caldav()
+        if caldav is not self._read_for:
+            self._passwords, self._read_for = {}, caldav
+        user = next((u for u in caldav.users if u.name.encode() == name), None)
         expected = self._password(user) if user is not None else None
         matched = hmac.compare_digest(password, expected if expected is not None else _DUMMY)
         return user if matched and expected is not None else None
 
     def _password(self, user: CaldavUser) -> bytes | None:
-        key = (user.name, user.password.reference)
-        if key not in self._passwords:
+        """The user's password, read once per config (a reload reads it again)."""
+        if user.name not in self._passwords:
             try:
-                self._passwords[key] = user.password.resolve().encode()
+                self._passwords[user.name] = user.password.resolve().encode()
             except ConfigError as exc:  # names the setting, never the value
                 log.warning("caldav: %s", exc.problems[0])
                 return None
-        return self._passwords[key]
+        return self._passwords[user.name]
