@@ -45,6 +45,13 @@ class CaldavMount:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
+            problem = caldav_problem(self._settings())  # [caldav] added by a reload
+            if problem is not None:
+                body = str(problem).encode() + b"\n"
+                headers = [(b"content-type", b"text/plain; charset=utf-8")]
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
             from icsbridge.daemon.caldav.app import DavApp
 
             feeds, state, writer = self._parts
@@ -57,10 +64,9 @@ def caldav_mount(
     feeds: FeedStore,
     state: StateStore,
     writer: Callable[[EditRequest], Awaitable[EditAnswer]],
-) -> CaldavMount | None:
-    """CalDAV when ``[caldav]`` is set; its extra missing is one line (CaldavUnavailable)."""
-    if settings().caldav is None:
-        return None
+) -> CaldavMount:
+    """The mount; it answers while ``[caldav]`` is set, so a reload can turn CalDAV on or
+    off. Set at the start without its extra installed: one line (CaldavUnavailable)."""
     problem = caldav_problem(settings())
     if problem is not None:
         raise problem

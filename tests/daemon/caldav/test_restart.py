@@ -11,6 +11,7 @@ import httpx
 import pytest
 from support.webex_org import NOW, FakeSleep
 
+from icsbridge.config.loader import load_settings
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.store.state import StateStore
@@ -76,3 +77,20 @@ async def test_events_are_503_until_the_first_sync_and_old_tokens_hold_after_it(
         assert after.status_code == 207
         assert re.findall(r"sync-token>([^<]+)<", after.text) == [token]
         assert "<ns0:response>" not in after.text  # no change
+
+
+async def test_a_reload_turns_caldav_on_and_off(
+    settings: Settings,
+    transport_for: Callable[[SourceSettings], httpx.AsyncBaseTransport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ICSBRIDGE_TEST_DAV_PASSWORD", AUTH[1])
+    d = Daemon(settings.path, clock=lambda: NOW, transport_for=transport_for, sleep=FakeSleep())
+    with StateStore(d.settings.daemon.state) as state:
+        d.open(state)
+        assert (await _dav(d, "PROPFIND", "/dav/")).status_code == 404
+        settings.path.write_text(settings.path.read_text() + CALDAV)
+        d.settings = load_settings(settings.path)  # what a reload makes current
+        assert (await _dav(d, "PROPFIND", "/dav/")).status_code == 207
+        d.settings = settings
+        assert (await _dav(d, "PROPFIND", "/dav/")).status_code == 404
