@@ -229,7 +229,7 @@ class Calendar(_Folder, caldav.Calendar):
         query = create_filter_fn(CalendarFilter)
         for name, event in self.members():
             assert isinstance(event, Event)
-            if query.check(name, parsed(event)):
+            if query.check(name, ICalendarFile([event.member.bare], CALENDAR_TYPE)):
                 yield name, event
 
     def iter_differences_since(
@@ -281,11 +281,6 @@ class Calendar(_Folder, caldav.Calendar):
         requester: str | None = None,
     ) -> None:
         return None  # done by pre_delete_hook, through the push service
-
-
-def parsed(event: Event) -> ICalendarFile:
-    """The event's parsed form, for filters (which xandikos runs synchronously)."""
-    return ICalendarFile([event.data], CALENDAR_TYPE)
 
 
 class Home(_Folder, webdav.Principal, webdav.Collection):

@@ -21,6 +21,8 @@ from icsbridge.daemon.store.caldav import SyncPoint
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
 
+_BARE_HEAD = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//icsbridge//query//EN\r\n"
+
 
 class NotReady(Exception):
     """The calendar's source has not synced since the daemon started: its events are not
@@ -50,6 +52,14 @@ class Member:
         if self._data is None:
             self._data = assemble(self._meta, self._events)
         return self._data
+
+    @property
+    def bare(self) -> bytes:
+        """The events without their VTIMEZONEs, for calendar-query filters: the TZIDs are
+        tz database names, which the parser resolves itself, and a filter over a large
+        calendar must not build a VTIMEZONE per event."""
+        pieces = [piece for event in self._events for piece in (event.head, event.tail)]
+        return b"".join([_BARE_HEAD, *pieces, b"END:VCALENDAR\r\n"])
 
 
 @dataclass(frozen=True)
