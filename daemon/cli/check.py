@@ -69,9 +69,15 @@ def _icsbridge_answers(settings: Settings) -> bool:
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1" if host == "0.0.0.0" else "::1"
     shown = f"[{host}]" if ":" in host else host
+    scheme = "http" if settings.daemon.tls is None else "https"
     try:
+        # Not verified: the certificate names the public host, not this loopback address,
+        # and the answer is only read to tell icsbridge from something else.
         answer = httpx.get(
-            f"http://{shown}:{port}/healthz", timeout=_PROBE_TIMEOUT, trust_env=False
+            f"{scheme}://{shown}:{port}/healthz",
+            timeout=_PROBE_TIMEOUT,
+            trust_env=False,
+            verify=False,
         )
         body = answer.json()
     except (httpx.HTTPError, ValueError):

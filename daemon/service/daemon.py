@@ -40,7 +40,7 @@ from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.service import PushService
 from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
 from icsbridge.daemon.service import preflight
-from icsbridge.daemon.service.reload import ReloadStatus, refused, warn_restart_needed
+from icsbridge.daemon.service.reload import ReloadStatus, apply_to_server, refused
 from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
@@ -140,7 +140,7 @@ class Daemon:
         self.bound_port = int(sock.getsockname()[1])
         with sock, StateStore(settings.daemon.state) as state:
             self.open(state)
-            server = feed_server(self.app)
+            self.server = server = feed_server(self.app, tls=settings.daemon.tls)
             server_task = asyncio.create_task(server.serve(sockets=[sock]))
             loop = asyncio.get_running_loop()
             self._install_signals(loop)
@@ -229,7 +229,7 @@ class Daemon:
             self._roll_back(previous, jobs)
             self._refuse(exc)
             return
-        warn_restart_needed(fresh, previous)
+        apply_to_server(fresh, previous, getattr(self, "server", None))
         follow_sources(self.health_by_source, (s.name for s in fresh.sources))
         self.clients.retain(s.name for s in fresh.sources)  # removed sources' connections
         log.warning(

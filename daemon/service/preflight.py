@@ -12,7 +12,10 @@ so a problem reads the same in ``check``, ``run`` and the reload's log:
 - ``[daemon].listen``: :func:`listen_error` (``daemon.web.binding.bind``; resolvable,
   free, ours to bind);
 - ``[daemon].state``: :func:`state_error` (``daemon.store.state.state_problem``; not a
-  folder, readable and writable, SQLite of a schema this icsbridge reads).
+  folder, readable and writable, SQLite of a schema this icsbridge reads);
+- ``[daemon].tls_certificate`` and ``tls_key``: :func:`tls_error`
+  (``daemon.web.tls.tls_problem``; readable, PEM, one pair, no passphrase), which
+  ``binding.feed_server`` also raises before uvicorn loads them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from icsbridge.config.settings import Settings
 from icsbridge.daemon.feeds.tokens import configured_problem
 from icsbridge.daemon.store.state import StateError, state_problem
 from icsbridge.daemon.web.binding import ListenError, check_listen
+from icsbridge.daemon.web.tls import TlsError, tls_problem
 
 
 def read_config(path: Path) -> Settings:
@@ -71,14 +75,21 @@ def state_error(settings: Settings) -> StateError | None:
     return None if problem is None else StateError(problem)
 
 
+def tls_error(settings: Settings) -> TlsError | None:
+    """Why the TLS certificate and key could not serve HTTPS (None without TLS)."""
+    tls = settings.daemon.tls
+    return None if tls is None else tls_problem(*tls)
+
+
 def run_problems(settings: Settings) -> list[IcsbridgeError]:
     """Every error ``run`` would stop at with ``settings`` (already loaded), in the order
-    it meets them: secrets, listen, state, feed tokens."""
+    it meets them: secrets, listen, state, feed tokens, TLS files."""
     errors: list[IcsbridgeError] = []
     secrets = resolve_secrets(settings)
     if secrets:
         errors.append(ConfigError(secrets))
-    for error in (listen_error(settings), state_error(settings), token_error(settings)):
+    checks = (listen_error, state_error, token_error, tls_error)
+    for error in (check(settings) for check in checks):
         if error is not None:
             errors.append(error)
     return errors
@@ -86,10 +97,10 @@ def run_problems(settings: Settings) -> list[IcsbridgeError]:
 
 def reload_error(fresh: Settings, current: Settings) -> IcsbridgeError | None:
     """What refuses ``fresh`` (read by :func:`read_config`) as a reload of ``current``:
-    its feed tokens, and a changed listen or state that the next start would refuse
-    (they take effect then, and a daemon that cannot start again is worse than a
-    refused reload)."""
-    error: IcsbridgeError | None = token_error(fresh)
+    its feed tokens, its TLS files (read again: a renewed certificate takes effect now),
+    and a changed listen or state that the next start would refuse (they take effect
+    then, and a daemon that cannot start again is worse than a refused reload)."""
+    error: IcsbridgeError | None = token_error(fresh) or tls_error(fresh)
     if error is None and fresh.daemon.listen != current.daemon.listen:
         error = listen_error(fresh)
         if isinstance(error, ListenError) and error.in_use:

@@ -14,6 +14,8 @@ from typing import Any
 
 from icsbridge.config.errors import ConfigError, IcsbridgeError
 from icsbridge.config.settings import Settings
+from icsbridge.daemon.web.binding import QuietServer
+from icsbridge.daemon.web.tls import renew_certificate
 
 log = logging.getLogger("icsbridge.daemon")
 
@@ -57,11 +59,29 @@ def refused(exc: BaseException, at: datetime) -> ReloadStatus:
     return status
 
 
+def apply_to_server(fresh: Settings, previous: Settings, server: QuietServer | None) -> None:
+    """What a reload changes in the running server: the TLS certificate and key are read
+    again (``preflight.reload_error`` checked them), so a renewed certificate serves from
+    the next connection on; what cannot change in place is said (``warn_restart_needed``)."""
+    warn_restart_needed(fresh, previous)
+    serving = None if server is None else server.config.ssl
+    tls = fresh.daemon.tls
+    if serving is None or tls is None:
+        return
+    try:
+        renew_certificate(serving, *tls)
+    except IcsbridgeError as exc:  # changed since the check: the old certificate serves on
+        log.error("the TLS certificate was not renewed, the old one serves on: %s", exc)
+
+
 def warn_restart_needed(fresh: Settings, previous: Settings) -> None:
-    """The server's socket and the state stay open: a new listen or state waits."""
+    """The server's socket and the state stay open: a new listen or state waits, and so
+    does turning TLS on or off (the socket speaks one or the other)."""
     moved = [
         k for k in ("listen", "state") if getattr(fresh.daemon, k) != getattr(previous.daemon, k)
     ]
+    if (fresh.daemon.tls is None) != (previous.daemon.tls is None):
+        moved.append("TLS")
     if moved:
         verb = "take" if len(moved) > 1 else "takes"
         log.warning("[daemon] %s %s effect at the next restart", " and ".join(moved), verb)

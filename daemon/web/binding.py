@@ -9,12 +9,14 @@ import errno
 import resource
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.daemon.web.limits import ServerLimits, limited_protocol
+from icsbridge.daemon.web.tls import check_tls
 
 
 class ListenError(IcsbridgeError):
@@ -34,7 +36,9 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def feed_server(app: Any, limits: ServerLimits | None = None) -> QuietServer:
+def feed_server(
+    app: Any, limits: ServerLimits | None = None, *, tls: tuple[Path, Path] | None = None
+) -> QuietServer:
     """uvicorn as the daemon runs it (bench/serve_bench_server.py uses this too).
 
     No access log (metrics count requests), no lifespan, no Server header, and no
@@ -43,7 +47,12 @@ def feed_server(app: Any, limits: ServerLimits | None = None) -> QuietServer:
     (``web.limits``: a header timeout, a header size cap, a connection limit that fits
     the process's open-file limit unless ``limits`` says otherwise); no
     WebSocket upgrade, which would hand the socket to a protocol without them.
+
+    ``tls`` (certificate, key: ``[daemon].tls``) serves HTTPS with uvicorn's own TLS; the
+    pair is loaded here first, so a bad file is a ``TlsError`` line, not OpenSSL's.
     """
+    if tls is not None:
+        check_tls(*tls)
     if limits is None:
         limits = ServerLimits.for_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     return QuietServer(
@@ -57,6 +66,8 @@ def feed_server(app: Any, limits: ServerLimits | None = None) -> QuietServer:
             lifespan="off",
             server_header=False,
             proxy_headers=False,
+            ssl_certfile=None if tls is None else tls[0],
+            ssl_keyfile=None if tls is None else tls[1],
         )
     )
 
