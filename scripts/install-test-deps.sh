@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Install the real calendar parsers that tests/realclients holds our .ics output against:
 #   - libical through its GObject binding (gir1.2-ical-3.0) for Debian's /usr/bin/python3,
-#   - ical.js (npm, pinned by tests/realclients/package-lock.json) via `npm ci`.
+#   - ical.js (npm, pinned by tests/realclients/package-lock.json) via `npm ci`,
+# and the CalDAV clients tests/realclients/caldav drives (tests/support/davclients):
+#   - Evolution's data server (ECal.Client from /usr/bin/python3, under dbus-run-session
+#     with gnome-keyring-daemon); vdirsyncer and Radicale come from PyPI with the venv's
+#     test extra (scripts/setup.sh --test).
 # Debian/Ubuntu only. Idempotent: every step checks first and does nothing when satisfied,
 # `apt-get update` runs only when a package must be installed. Runs as root or through sudo.
 # Exits non-zero with a one-line reason when something cannot be installed: the test harness
@@ -36,7 +40,8 @@ deb_installed() {
 # --- Debian packages ----------------------------------------------------------------------
 command -v dpkg-query >/dev/null 2>&1 || fail "dpkg-query not found: this script supports Debian/Ubuntu only"
 
-wanted=(python3 python3-gi gir1.2-ical-3.0)
+wanted=(python3 python3-gi gir1.2-ical-3.0
+    evolution-data-server gir1.2-ecal-2.0 gir1.2-edataserver-1.2 gnome-keyring dbus)
 # Keep a node that is already on PATH (e.g. NodeSource, which bundles npm and conflicts with
 # Debian's npm package); install Debian's only when there is none.
 command -v node >/dev/null 2>&1 || wanted+=(nodejs)
@@ -68,6 +73,20 @@ ICalGLib.Component.new_from_string("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     fail "libical binding unusable from /usr/bin/python3: ${gi_error##*$'\n'}"
 fi
 step "libical: ICalGLib 3.0 imports in /usr/bin/python3"
+
+# --- Evolution's data server, as tests/support/davclients/eds.py runs it ------------------
+if ! gi_error="$(/usr/bin/python3 -c '
+import gi
+gi.require_version("ECal", "2.0")
+gi.require_version("EDataServer", "1.2")
+from gi.repository import ECal, EDataServer
+' 2>&1)"; then
+    fail "EDS binding unusable from /usr/bin/python3: ${gi_error##*$'\n'}"
+fi
+for program in dbus-run-session gnome-keyring-daemon; do
+    command -v "$program" >/dev/null 2>&1 || fail "$program not found after installing dbus and gnome-keyring"
+done
+step "evolution-data-server: ECal 2.0 imports in /usr/bin/python3, dbus-run-session and gnome-keyring-daemon found"
 
 # --- node + ical.js ------------------------------------------------------------------------
 command -v node >/dev/null 2>&1 || fail "node not found after installing nodejs"
