@@ -14,7 +14,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -28,10 +28,20 @@ from pydantic_core import InitErrorDetails
 
 from icsbridge.config import fields
 from icsbridge.config.caldav import CaldavSettings
+from icsbridge.config.fields import IanaZone
 from icsbridge.config.patterns import check_patterns as _check_patterns
 from icsbridge.config.patterns import names_a_source as _names_a_source
 from icsbridge.config.patterns import reaches as _reaches
 from icsbridge.config.secrets import SecretRef
+from icsbridge.config.sharing import (
+    DEFAULT_MAX_BYTES,
+    DetailLevel,
+    WindowSettings,
+    check_details,
+    check_flag,
+    check_max_bytes,
+    sharing_problems,
+)
 from icsbridge.config.sources.apio import ApioSourceSettings
 from icsbridge.config.sources.b2core import B2coreSourceSettings
 from icsbridge.config.sources.base import SourceSettingsBase
@@ -157,21 +167,49 @@ SOURCE_MODELS: dict[str, type[SourceSettingsBase]] = {
 
 
 class FeedSettings(BaseModel):
-    """One ``[[feeds]]`` entry: a merged feed of every calendar whose key matches a pattern.
+    """One ``[[feeds]]`` entry: a merged feed of every calendar whose key matches a pattern,
+    or (with ``open``) the effective hours of business-hours and holiday calendars.
 
-    ``calendars`` are fnmatch patterns on calendar keys (``"<source>/<path>"``; ``*`` also
-    matches ``/``, so ``"hq/*"`` is every calendar of source ``hq``). Their first segment
-    must match a source name: the settings refuse a pattern that can reach no source.
+    ``calendars``, ``open`` and ``closed`` are fnmatch patterns on calendar keys
+    (``"<source>/<path>"``; ``*`` also matches ``/``, so ``"hq/*"`` is every calendar of
+    source ``hq``). Their first segment must match a source name: the settings refuse a
+    pattern that can reach no source. An entry has either ``calendars`` or ``open``.
+
+    ``details``/``attendees``/``summary`` say what each event shows (see
+    :mod:`icsbridge.config.sharing`), ``window`` how far back and ahead the feed reaches,
+    ``max_bytes`` the size past which health names the feed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    calendars: list[str]
+    calendars: list[str] = Field(default_factory=list)
     token: SecretRef | None = None
     """A fixed URL token; without one the daemon generates and keeps one."""
     description: str = ""
     """Shown as the calendar's name in apps (the feed name when empty)."""
+    details: DetailLevel = "full"
+    attendees: bool = False
+    summary: str | None = None
+    """The fixed SUMMARY at ``details = "availability"`` (default "Busy", "Open" for
+    business hours and for effective hours, "Closed" for ``show = "closed"``)."""
+    window: WindowSettings | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    open: list[str] = Field(default_factory=list)
+    closed: list[str] = Field(default_factory=list)
+    show: Literal["open", "closed"] = "open"
+    timezone: IanaZone | None = None
+    """The owner's zone of effective hours (default: the zone their calendars share)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_together(cls, data: Any, handler: Callable[[Any], FeedSettings]) -> FeedSettings:
+        problems: list[InitErrorDetails] = []
+        if isinstance(data, Mapping):
+            lines = sharing_problems(data.get("details"), data.get("attendees"))
+            problems = [detail(fields.PROBLEM, ("attendees",), line, "") for line in lines]
+            problems += _kind_problems(data)
+        return validate_adding(handler, data, problems)
 
     @field_validator("name", mode="plain")
     @classmethod
@@ -184,10 +222,43 @@ class FeedSettings(BaseModel):
             )
         return text
 
-    @field_validator("calendars", mode="plain")
+    @field_validator("calendars", "open", mode="plain")
     @classmethod
     def _check_calendars(cls, value: object) -> list[str]:
         return _check_patterns(value)
+
+    @field_validator("closed", mode="plain")
+    @classmethod
+    def _check_closed(cls, value: object) -> list[str]:
+        return [] if value == [] else _check_patterns(value)
+
+    @field_validator("details", mode="plain")
+    @classmethod
+    def _check_details(cls, value: object) -> DetailLevel:
+        return check_details(value)
+
+    @field_validator("attendees", mode="plain")
+    @classmethod
+    def _check_attendees(cls, value: object) -> bool:
+        return check_flag(value)
+
+    @field_validator("summary", mode="plain")
+    @classmethod
+    def _check_summary(cls, value: object) -> str:
+        return fields.check_text(value, 'a summary like "Busy"', empty="a summary")
+
+    @field_validator("max_bytes", mode="plain")
+    @classmethod
+    def _check_max_bytes(cls, value: object) -> int:
+        return check_max_bytes(value)
+
+    @field_validator("show", mode="plain")
+    @classmethod
+    def _check_show(cls, value: object) -> str:
+        text = fields.expect_string(value, '"open" or "closed"')
+        if text not in ("open", "closed"):
+            raise fields.problem(f'{quote(text)} is not "open" or "closed"')
+        return text
 
     @field_validator("token", mode="after")
     @classmethod
@@ -196,13 +267,41 @@ class FeedSettings(BaseModel):
             return None
         return value.with_where(f'feed {quote(info.data.get("name", "?"))}: field "token"')
 
+    @property
+    def hours(self) -> bool:
+        """True for an effective-hours feed (``open`` given)."""
+        return bool(self.open)
+
+    @property
+    def patterns(self) -> list[str]:
+        """Every pattern the feed reads: ``calendars``, or ``open`` and ``closed``."""
+        return [*self.calendars, *self.open, *self.closed]
+
     def matches(self, key: str) -> bool:
         """True when calendar ``key`` belongs in this feed."""
-        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.calendars)
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.patterns)
 
     def reaches(self, source: str) -> bool:
         """True when some pattern can match a calendar of ``source``."""
-        return any(_reaches(pattern, source) for pattern in self.calendars)
+        return any(_reaches(pattern, source) for pattern in self.patterns)
+
+
+def _kind_problems(data: Mapping[str, Any]) -> list[InitErrorDetails]:
+    """An entry merges ``calendars`` or computes hours from ``open`` (and ``closed``)."""
+    has = {key for key in ("calendars", "open", "closed", "show", "timezone") if key in data}
+    hours_only = sorted(has & {"closed", "show", "timezone"})
+    if "calendars" in has and "open" in has:
+        line = "give either calendars (a merged feed) or open (effective hours), not both"
+        return [detail(fields.PROBLEM, ("open",), line, "")]
+    if "calendars" in has and hours_only:
+        line = "belongs to effective hours (open = [...]); remove it or use open"
+        return [detail(fields.PROBLEM, (key,), line, "") for key in hours_only]
+    if "open" not in has and hours_only:
+        line = 'needs open: the business hours it belongs to (e.g. open = ["hq/*"])'
+        return [detail(fields.PROBLEM, (key,), line, "") for key in hours_only]
+    if not has:
+        return [detail("missing", ("calendars",), "Field required", "")]
+    return []
 
 
 class Settings(BaseModel):
@@ -279,14 +378,21 @@ def _unreachable_patterns(
     names = [n for n in (_entry_value(s, "name") for s in sources) if isinstance(n, str)]
     problems: list[InitErrorDetails] = []
     for index, feed in enumerate(feeds):
-        patterns = _entry_value(feed, "calendars")
-        if not isinstance(patterns, list):
-            continue
+        for key in ("calendars", "open", "closed"):
+            problems += _unreachable_in(_entry_value(feed, key), names, (*where, index, key))
+    return problems
+
+
+def _unreachable_in(
+    patterns: object, names: list[str], at: tuple[str | int, ...]
+) -> list[InitErrorDetails]:
+    problems: list[InitErrorDetails] = []
+    if isinstance(patterns, list):
         for pattern in patterns:
             if not isinstance(pattern, str) or not pattern.strip() or _names_a_source(pattern):
                 continue  # the field check reports it
             if any(_reaches(pattern, name) for name in names):
                 continue
             message = f"{quote(pattern)} names no source (sources: {', '.join(names) or 'none'})"
-            problems.append(detail(fields.PROBLEM, (*where, index, "calendars"), message, ""))
+            problems.append(detail(fields.PROBLEM, at, message, ""))
     return problems

@@ -24,6 +24,7 @@ from pydantic_core import InitErrorDetails
 from icsbridge.config import fields
 from icsbridge.config.fields import IanaZone, Interval, WriteWait
 from icsbridge.config.secrets import SecretRef
+from icsbridge.config.sharing import DetailLevel, check_details, check_flag, sharing_problems
 from icsbridge.config.validation import detail, validate_adding
 from icsbridge.config.wording import quote
 
@@ -56,6 +57,12 @@ class SourceSettingsBase(BaseModel):
     vdir: bool = False
     """Also write one ``<uid>.ics`` per event under ``output_dir/vdir/``; edits made there
     are pushed back at the next sync (khal, vdirsyncer's filesystem storage)."""
+    feed_details: DetailLevel = "full"
+    """What each calendar feed of the source shows (``full``, ``limited``,
+    ``availability``); a ``[[feeds]]`` entry sets its own."""
+    feed_attendees: bool | None = None
+    """Publish ATTENDEE and ORGANIZER in the calendar feeds; default: only when
+    ``feed_writes`` is on (an app's upload of the whole calendar must keep them)."""
     conflict: Literal["reject", "remote-wins", "local-wins"] = "reject"
     """What a push does with an event changed in the API since the last sync as well."""
     max_deletes: int = 10
@@ -72,6 +79,16 @@ class SourceSettingsBase(BaseModel):
     @classmethod
     def _check_push_caps(cls, value: object) -> int:
         return fields.check_whole_number(value, 0, 100_000)
+
+    @field_validator("feed_details", mode="plain")
+    @classmethod
+    def _check_feed_details(cls, value: object) -> DetailLevel:
+        return check_details(value)
+
+    @field_validator("feed_attendees", mode="plain")
+    @classmethod
+    def _check_attendees(cls, value: object) -> bool | None:
+        return None if value is None else check_flag(value)
 
     @field_validator("read_only", "feed_writes", "vdir", mode="plain")
     @classmethod
@@ -122,16 +139,29 @@ class SourceSettingsBase(BaseModel):
         """Problems that involve several fields of the raw entry ``data``, one phrase each
         (reported against the entry, next to the field errors). A kind adding its own
         calls ``super().entry_problems(data)``."""
+        found = sharing_problems(data.get("feed_details"), data.get("feed_attendees"), "feed_")
         if data.get("feed_writes") is not True:
-            return []
+            return found
+        if data.get("feed_details", "full") != "full" or data.get("feed_attendees") is False:
+            found.append(
+                "feed_writes = true takes back the whole calendar feed, so it must show "
+                "everything: remove feed_details/feed_attendees (publish a [[feeds]] entry "
+                "at the lower level instead)"
+            )
+            return found
         if not cls.writable:
-            return [
+            found.append(
                 "feed_writes = true, but this kind's API takes no writes (read-only); "
                 "remove feed_writes"
-            ]
-        if data.get("read_only") is True:
-            return ["feed_writes = true contradicts read_only = true; remove one of them"]
-        return []
+            )
+        elif data.get("read_only") is True:
+            found.append("feed_writes = true contradicts read_only = true; remove one of them")
+        return found
+
+    @property
+    def publishes_attendees(self) -> bool:
+        """Whether the calendar feeds carry ATTENDEE/ORGANIZER (see ``feed_attendees``)."""
+        return self.feed_writes if self.feed_attendees is None else self.feed_attendees
 
     @property
     def interval_seconds(self) -> int:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import FeedSettings, Settings
-from icsbridge.converters.ical.assembly import assemble
 from icsbridge.daemon.feeds.files import (
     FeedContent,
     Writes,
@@ -37,6 +36,7 @@ from icsbridge.daemon.feeds.files import (
     whole_seconds,
 )
 from icsbridge.daemon.feeds.guards import HeldCalendar, HeldSource, emptied_calendars
+from icsbridge.daemon.feeds.sharing import Shaper, source_level
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
@@ -66,6 +66,7 @@ class FeedStore:
         self._held_calendars: dict[str, HeldCalendar] = {}
         self._size_warnings: dict[str, str] = {}
         self._write_warnings: dict[str, str] = {}
+        self._shaper = Shaper()  # levels, windows and hours of what is published
 
     # -- reading (cheap: the server calls get() per request) -----------------
 
@@ -141,11 +142,13 @@ class FeedStore:
             return []
         held = self._hold_emptied_calendars(source, current)
         changed: list[str] = []
+        level = source_level(next(s for s in self._settings.sources if s.name == source))
         with self._writes() as writes:
             self._retry_failed_writes(writes)
             for key in sorted(current.keys() - held):
                 cal = current[key]
-                if self._publish(writes, key, cal.data, len(cal.events), stamp):
+                data = self._shaper.calendar(cal, level)
+                if self._publish(writes, key, data, len(cal.events), stamp):
                     changed.append(key)
             for key in sorted(before - current.keys()):
                 self._remove(writes, key)
@@ -156,10 +159,12 @@ class FeedStore:
                 current[key] = kept or current[key]
             self._calendars[source] = current
             self._synced.add(source)
-            if changed or first_sync:
-                for feed in self._settings.feeds:
-                    if feed.reaches(source) and self._render_merged(writes, feed, stamp):
-                        changed.append(feed.name)
+            for feed in self._settings.feeds:
+                moved = self._shaper.window_moved(feed, stamp)
+                if not (changed or first_sync or moved) or not feed.reaches(source):
+                    continue
+                if self._render_merged(writes, feed, stamp):
+                    changed.append(feed.name)
         return changed
 
     def reconfigure(self, settings: Settings, *, now: datetime | None = None) -> list[str]:
@@ -187,6 +192,14 @@ class FeedStore:
             for key, one in list(self._held_calendars.items()):
                 if one.source not in kept:
                     del self._held_calendars[key]
+            for src in settings.sources:  # a level may have changed
+                for key, cal in sorted(self._calendars.get(src.name, {}).items()):
+                    data = self._shaper.calendar(cal, source_level(src))
+                    if key in self._feeds and self._publish(
+                        writes, key, data, len(cal.events), stamp
+                    ):
+                        changed.append(key)
+            self._shaper.retain({*self._feeds, *(feed.name for feed in settings.feeds)})
             for feed in settings.feeds:
                 if self._render_merged(writes, feed, stamp):
                     changed.append(feed.name)
@@ -298,7 +311,8 @@ class FeedStore:
         events = [event for cal in calendars for event in cal.events]
         meta = merged_meta(feed, sources, calendars)
         self._restored.discard(feed.name)
-        return self._publish(writes, feed.name, assemble(meta, events), len(events), stamp)
+        data, count = self._shaper.merged(feed, meta, events, stamp)
+        return self._publish(writes, feed.name, data, count, stamp)
 
     def _publish(
         self, writes: Writes, name: str, data: bytes, events: int, stamp: datetime

@@ -148,7 +148,8 @@ def test_bad_values(tmp_path: Path, line: str, message: str) -> None:
 def test_unknown_field_lists_the_b2core_fields(tmp_path: Path) -> None:
     assert problems(tmp_path, GOOD + 'recipient = ["ops@broker.example"]\n') == [
         'unknown field "recipient" (known: base_url, concurrency, conflict, days_ahead, '
-        "days_back, email, feed_writes, interval, kind, language, max_creates, max_deletes, name, "
+        "days_back, email, feed_attendees, feed_details, feed_writes, interval, kind, "
+        "language, max_creates, max_deletes, name, "
         "page_size, password, read_only, recipients, timezone, token, vdir, write_wait); "
         'did you mean "recipients"?'
     ]

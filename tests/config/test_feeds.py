@@ -86,7 +86,8 @@ def test_every_feed_problem_is_reported_in_one_run() -> None:
         '(e.g. ["hq/*"])',
         f'{file}: feed #3: field "calendars": "hq" names a source, not calendars '
         '(calendar keys are source/path: write "hq/*" for all of them)',
-        f'{file}: feed #3: unknown field "tokne" (known: calendars, description, name, token); '
+        f'{file}: feed #3: unknown field "tokne" (known: attendees, calendars, closed, '
+        f"description, details, max_bytes, name, open, show, summary, timezone, token, window); "
         'did you mean "token"?',
         f'{file}: feed "literal": field "token": {LITERAL}',
         f'{file}: feed "literal": field "description": expected a string, got an integer',

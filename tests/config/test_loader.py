@@ -14,7 +14,8 @@ from icsbridge.config.settings import WebexSourceSettings
 
 FIXTURES = paths.FIXTURES / "config"
 KNOWN_SOURCE_FIELDS = (
-    "base_url, client_id, client_secret, concurrency, conflict, feed_writes, interval, kind, "
+    "base_url, client_id, client_secret, concurrency, conflict, feed_attendees, "
+    "feed_details, feed_writes, interval, kind, "
     "locations, max_creates, max_deletes, name, org_id, page_size, people, read_only, "
     "refresh_token, timezone, token, vdir, write_wait"
 )

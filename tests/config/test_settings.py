@@ -16,7 +16,8 @@ from icsbridge.config.settings import DaemonSettings, Settings, WebexSourceSetti
 
 FIXTURES = paths.FIXTURES / "config"
 KNOWN = (
-    "known: base_url, client_id, client_secret, concurrency, conflict, feed_writes, interval, "
+    "known: base_url, client_id, client_secret, concurrency, conflict, "
+    "feed_attendees, feed_details, feed_writes, interval, "
     "kind, locations, max_creates, max_deletes, name, org_id, page_size, people, read_only, "
     "refresh_token, timezone, token, vdir, write_wait"
 )

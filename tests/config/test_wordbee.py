@@ -123,7 +123,8 @@ def test_missing_fields_and_literal_key_are_reported_together(tmp_path: Path) ->
 def test_unknown_field_names_the_wordbee_fields(tmp_path: Path) -> None:
     assert problems(tmp_path, with_line("person = [1]")) == [
         f'{WHERE}: unknown field "person" (known: account_id, base_url, concurrency, conflict, '
-        "feed_writes, hourly_quota, interval, key, kind, max_creates, max_deletes, months_ahead, "
+        "feed_attendees, feed_details, feed_writes, hourly_quota, interval, key, kind, "
+        "max_creates, max_deletes, months_ahead, "
         "months_back, name, persons, read_only, throttle_wait, timezone, vdir, work_items, "
         'write_wait); did you mean "persons"?'
     ]

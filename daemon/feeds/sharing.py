@@ -1,0 +1,137 @@
+"""What each feed shares: its detail level, window and (for effective hours) the hours
+computed from its calendars, kept incremental.
+
+Every published feed goes through a :class:`Shaper`. A feed shown whole (a calendar feed
+at ``full`` with attendees, or one whose events carry no attendee) is served with the
+very bytes the sync rendered, so its ETag and Last-Modified behave as before. Otherwise
+each event is re-shaped once (:func:`icsbridge.converters.ical.sharing.levels.share_event`)
+and kept by its rendered bytes while the feed still uses it; a calendar feed whose bytes
+did not change is not re-assembled at all. Windows and effective hours depend on the
+day: the feed store passes its clock, and :meth:`Shaper.window_moved` says when a new day
+moved a feed's window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from icsbridge.config.settings import FeedSettings, SourceSettings
+from icsbridge.config.sharing import WindowSettings
+from icsbridge.converters.ical.assembly import RenderedEvent, assemble
+from icsbridge.converters.ical.model import CalendarMeta
+from icsbridge.converters.ical.sharing.levels import Level, share_event
+from icsbridge.converters.ical.sharing.occurrences import Shape, any_inside, read_shape
+from icsbridge.daemon.sync.pull import RenderedCalendar
+
+_PEOPLE = (b"\nATTENDEE", b"\nORGANIZER")
+_EventKey = tuple[Level, bytes, bytes]
+
+
+def source_level(source: SourceSettings) -> Level:
+    return Level(source.feed_details, source.publishes_attendees)
+
+
+def feed_level(feed: FeedSettings) -> Level:
+    return Level(feed.details, feed.attendees, feed.summary)
+
+
+def window_bounds(window: WindowSettings, now: datetime) -> tuple[datetime, datetime]:
+    """``[start, end)`` of ``window`` today: whole UTC days, so a feed moves once a day."""
+    today = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
+    return today - _days(window.past), today + _days(window.future) + timedelta(days=1)
+
+
+def _days(span: timedelta) -> timedelta:
+    return timedelta(days=-(-span // timedelta(days=1)))  # a part of a day counts whole
+
+
+class Shaper:
+    """Shaped events and feeds, remembered while they are in use (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, dict[_EventKey, RenderedEvent]] = {}
+        self._shapes: dict[str, dict[tuple[str, bytes], Shape]] = {}
+        self._calendars: dict[str, tuple[Level, bytes, bytes]] = {}
+        self._days: dict[str, datetime] = {}
+
+    def calendar(self, cal: RenderedCalendar, level: Level) -> bytes:
+        """The bytes of a calendar's own feed at ``level``."""
+        if level.whole or (level.details == "full" and not _has_people(cal.data)):
+            self._calendars.pop(cal.meta.key, None)
+            self._events.pop(cal.meta.key, None)
+            return cal.data
+        known = self._calendars.get(cal.meta.key)
+        if known is not None and known[0] == level and known[1] == cal.data:
+            return known[2]
+        data = assemble(cal.meta, self.events(cal.meta.key, cal.events, level))
+        self._calendars[cal.meta.key] = (level, cal.data, data)
+        return data
+
+    def events(
+        self, name: str, events: Sequence[RenderedEvent], level: Level
+    ) -> list[RenderedEvent]:
+        """``events`` as feed ``name`` shows them at ``level``."""
+        if level.whole:
+            return list(events)
+        previous = self._events.get(name, {})
+        kept: dict[_EventKey, RenderedEvent] = {}
+        out = []
+        for event in events:
+            key = (level, event.head, event.tail)
+            shared = kept.get(key) or previous.get(key) or share_event(event, level)
+            kept[key] = shared
+            out.append(shared)
+        self._events[name] = kept
+        return out
+
+    def shapes(self, name: str, events: Sequence[RenderedEvent]) -> list[Shape]:
+        """Each event's shape (what its occurrences depend on), read once per content."""
+        previous = self._shapes.get(name, {})
+        kept: dict[tuple[str, bytes], Shape] = {}
+        for event in events:
+            key = (event.uid, event.tail)
+            kept[key] = kept.get(key) or previous.get(key) or read_shape(event)
+        self._shapes[name] = kept
+        return [kept[(event.uid, event.tail)] for event in events]
+
+    def in_window(
+        self, feed: FeedSettings, events: Sequence[RenderedEvent], zone: tzinfo, now: datetime
+    ) -> list[RenderedEvent]:
+        """The events of ``feed`` its window keeps: every component of a UID (master and
+        overrides) stays while any of its occurrences overlaps the window."""
+        if feed.window is None:
+            return list(events)
+        start, end = window_bounds(feed.window, now)
+        self._days[feed.name] = start
+        by_uid: dict[str, list[Shape]] = {}
+        for shape in self.shapes(feed.name, events):
+            by_uid.setdefault(shape.uid, []).append(shape)
+        inside = {uid for uid, found in by_uid.items() if any_inside(found, zone, start, end)}
+        return [event for event in events if event.uid in inside]
+
+    def window_moved(self, feed: FeedSettings, now: datetime) -> bool:
+        """True when the day moved ``feed``'s window since it was last rendered."""
+        if feed.window is None or feed.name not in self._days:
+            return False
+        return window_bounds(feed.window, now)[0] != self._days[feed.name]
+
+    def merged(
+        self, feed: FeedSettings, meta: CalendarMeta, events: Sequence[RenderedEvent], now: datetime
+    ) -> tuple[bytes, int]:
+        """A ``[[feeds]]`` entry's bytes and event count: its window, then its level."""
+        zone = ZoneInfo(meta.timezone) if meta.timezone else UTC
+        kept = self.in_window(feed, events, zone, now)
+        shown = self.events(feed.name, kept, feed_level(feed))
+        return assemble(meta, shown), len(shown)
+
+    def retain(self, names: set[str]) -> None:
+        """Forget the feeds not in ``names``."""
+        for table in (self._events, self._shapes, self._calendars, self._days):
+            for name in [name for name in table if name not in names]:
+                del table[name]
+
+
+def _has_people(data: bytes) -> bool:
+    return any(marker in data for marker in _PEOPLE)
