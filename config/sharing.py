@@ -47,6 +47,8 @@ def check_max_bytes(value: object) -> int:
 
 def check_span(value: object) -> timedelta:
     """A window side: a duration in days or hours ("90d", "36h"), at most ten years."""
+    if isinstance(value, timedelta):
+        value = format_duration(int(value.total_seconds()))
     text = fields.expect_string(value, 'a duration like "90d"')
     try:
         span = parse_duration(text)

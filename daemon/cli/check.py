@@ -9,6 +9,7 @@ before ``systemctl reload`` finds, so it is a note, not a problem.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import httpx
 
@@ -17,14 +18,17 @@ from icsbridge.config.errors import IcsbridgeError, Problems
 from icsbridge.config.settings import Settings
 from icsbridge.daemon.caldav.library import caldav_problem
 from icsbridge.daemon.caldav.names import base_url
+from icsbridge.daemon.feeds.budget import max_bytes, over_budget
+from icsbridge.daemon.feeds.files import feed_path, read_published
 from icsbridge.daemon.service.preflight import run_problems
 from icsbridge.daemon.sources.kinds import source_for
+from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.web.binding import ListenError
 
 _PROBE_TIMEOUT = 2.0
 
 
-def cmd_check(settings: Settings) -> int:
+def cmd_check(settings: Settings, *, feeds: bool = False) -> int:
     errors: list[IcsbridgeError] = []
     unavailable = caldav_problem(settings)
     if unavailable is not None:
@@ -60,7 +64,35 @@ def cmd_check(settings: Settings) -> int:
                     print(f"  - {line}")
 
     asyncio.run(describe())
+    if feeds:
+        for line in budget_lines(settings, datetime.now(UTC)):
+            print(line)
     return 0
+
+
+def budget_lines(settings: Settings, now: datetime) -> list[str]:
+    """``--feeds``: each published feed against its ``max_bytes``; one over it is named
+    with the window that would bring it under (published anyway: a note, not a problem)."""
+    if not settings.daemon.state.exists():
+        return ["feeds: none published yet (they appear after the first sync)"]
+    lines = []
+    with StateStore(settings.daemon.state) as state:
+        records = state.feed_records()
+    for name, record in sorted(records.items()):
+        try:
+            content = read_published(record, feed_path(settings, name))
+        except IcsbridgeError:
+            content = None
+        if content is None:
+            lines.append(f'feed "{name}": its published file is not readable; run a sync')
+            continue
+        limit = max_bytes(settings, name)
+        over = over_budget(content, limit, now)
+        if over is None:
+            lines.append(f'feed "{name}": {len(content.data):,} bytes (max_bytes {limit:,}): OK')
+        else:
+            lines.append(over.line())
+    return lines
 
 
 def _icsbridge_answers(settings: Settings) -> bool:

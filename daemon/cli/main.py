@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a config file and say what it will read")
     check.add_argument("--config", required=True, type=Path, metavar="FILE")
+    check.add_argument(
+        "--feeds", action="store_true", help="also judge each published feed's size budget"
+    )
 
     export = sub.add_parser("export", help="one run: write one .ics per calendar")
     export.add_argument("--config", required=True, type=Path, metavar="FILE")
@@ -196,7 +199,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         from icsbridge.daemon.cli.check import cmd_check
 
-        return cmd_check(load_settings(args.config))
+        return cmd_check(load_settings(args.config), feeds=args.feeds)
     if args.command == "export":
         from icsbridge.daemon.cli.export import cmd_export
 

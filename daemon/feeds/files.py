@@ -21,9 +21,6 @@ from icsbridge.daemon.sync.pull import RenderedCalendar
 
 log = logging.getLogger("icsbridge.feeds")
 
-SIZE_LIMIT = 1_000_000
-"""Google stops reading a subscribed feed near 1 MB."""
-
 
 @dataclass(frozen=True)
 class FeedContent:
@@ -117,17 +114,6 @@ def merged_meta(
         name=feed.description or feed.name,
         timezone=zones.pop() if len(zones) == 1 else None,
         refresh_seconds=min((s.interval_seconds for s in sources), default=900),
-    )
-
-
-def size_warning(content: FeedContent) -> str | None:
-    size = len(content.data)
-    if size <= SIZE_LIMIT:
-        return None
-    advice = "" if is_calendar_key(content.name) else "; split it into smaller [[feeds]]"
-    return (
-        f'feed "{content.name}" is {size:,} bytes ({content.events} events): Google stops '
-        f"reading subscribed feeds near 1 MB{advice}"
     )
 
 

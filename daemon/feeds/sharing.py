@@ -52,7 +52,7 @@ class Shaper:
 
     def __init__(self) -> None:
         self._events: dict[str, dict[_EventKey, RenderedEvent]] = {}
-        self._shapes: dict[str, dict[tuple[str, bytes], Shape]] = {}
+        self._shapes: dict[str, dict[tuple[str, bytes], Shape | None]] = {}
         self._calendars: dict[str, tuple[Level, bytes, bytes]] = {}
         self._days: dict[str, datetime] = {}
 
@@ -86,13 +86,15 @@ class Shaper:
         self._events[name] = kept
         return out
 
-    def shapes(self, name: str, events: Sequence[RenderedEvent]) -> list[Shape]:
-        """Each event's shape (what its occurrences depend on), read once per content."""
+    def shapes(self, name: str, events: Sequence[RenderedEvent]) -> list[Shape | None]:
+        """Each event's shape (what its occurrences depend on), read once per content;
+        None for an event without a start (no window leaves it out)."""
         previous = self._shapes.get(name, {})
-        kept: dict[tuple[str, bytes], Shape] = {}
+        kept: dict[tuple[str, bytes], Shape | None] = {}
         for event in events:
             key = (event.uid, event.tail)
-            kept[key] = kept.get(key) or previous.get(key) or read_shape(event)
+            if key not in kept:
+                kept[key] = previous[key] if key in previous else _shape(event)
         self._shapes[name] = kept
         return [kept[(event.uid, event.tail)] for event in events]
 
@@ -106,9 +108,14 @@ class Shaper:
         start, end = window_bounds(feed.window, now)
         self._days[feed.name] = start
         by_uid: dict[str, list[Shape]] = {}
-        for shape in self.shapes(feed.name, events):
-            by_uid.setdefault(shape.uid, []).append(shape)
+        always: set[str] = set()
+        for event, shape in zip(events, self.shapes(feed.name, events), strict=True):
+            if shape is None:
+                always.add(event.uid)
+            else:
+                by_uid.setdefault(shape.uid, []).append(shape)
         inside = {uid for uid, found in by_uid.items() if any_inside(found, zone, start, end)}
+        inside |= always
         return [event for event in events if event.uid in inside]
 
     def window_moved(self, feed: FeedSettings, now: datetime) -> bool:
@@ -131,6 +138,13 @@ class Shaper:
         for table in (self._events, self._shapes, self._calendars, self._days):
             for name in [name for name in table if name not in names]:
                 del table[name]
+
+
+def _shape(event: RenderedEvent) -> Shape | None:
+    try:
+        return read_shape(event)
+    except ValueError:
+        return None
 
 
 def _has_people(data: bytes) -> bool:

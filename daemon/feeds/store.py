@@ -23,6 +23,7 @@ from pathlib import Path
 
 from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import FeedSettings, Settings
+from icsbridge.daemon.feeds.budget import Budgets, OverBudget, max_bytes
 from icsbridge.daemon.feeds.files import (
     FeedContent,
     Writes,
@@ -31,7 +32,6 @@ from icsbridge.daemon.feeds.files import (
     is_calendar_key,
     merged_meta,
     read_published,
-    size_warning,
     strong_etag,
     whole_seconds,
 )
@@ -64,7 +64,7 @@ class FeedStore:
         self._restored: set[str] = set()
         self._held: dict[str, HeldSource] = {}
         self._held_calendars: dict[str, HeldCalendar] = {}
-        self._size_warnings: dict[str, str] = {}
+        self._budgets = Budgets()
         self._write_warnings: dict[str, str] = {}
         self._shaper = Shaper()  # levels, windows and hours of what is published
 
@@ -88,9 +88,10 @@ class FeedStore:
             out.setdefault(source, []).append(held.line(source))
         for key, one in self._held_calendars.items():
             out.setdefault(key, []).append(one.line(key))
-        for found in (self._size_warnings, self._write_warnings):
-            for name, line in found.items():
-                out.setdefault(name, []).append(line)
+        for name, over in self._budgets.over().items():
+            out.setdefault(name, []).append(over.line())
+        for name, line in self._write_warnings.items():
+            out.setdefault(name, []).append(line)
         return {name: out[name] for name in sorted(out)}
 
     # -- start ----------------------------------------------------------------
@@ -367,7 +368,7 @@ class FeedStore:
         self._feeds.pop(name, None)
         self._restored.discard(name)
         self._records.pop(name, None)
-        self._size_warnings.pop(name, None)
+        self._budgets.drop(name)
         self._write_warnings.pop(name, None)
         writes.remove(name, self._path(name))
         log.info('feed "%s" removed', name)
@@ -380,12 +381,15 @@ class FeedStore:
             return None
 
     def _check_size(self, content: FeedContent) -> None:
-        line = size_warning(content)
-        if line is None:
-            self._size_warnings.pop(content.name, None)
-        else:
-            self._size_warnings[content.name] = line
-            log.warning("%s", line)
+        # Judged as of the content's own change: the same bytes, the same advice.
+        limit = max_bytes(self._settings, content.name)
+        found = self._budgets.check(content, limit, content.last_modified)
+        if found is not None:
+            log.warning("%s", found.line())
+
+    def over_budget(self) -> dict[str, OverBudget]:
+        """The feeds over their ``max_bytes`` now, with the window that would fit them."""
+        return self._budgets.over()
 
     @contextmanager
     def _writes(self) -> Iterator[Writes]:

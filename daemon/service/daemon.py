@@ -378,6 +378,8 @@ class Daemon:
     def _update_feed_metrics(self) -> None:
         served = {name: self.feeds.get(name) for name in self.feeds.names()}
         self.metrics.set_feeds({n: (c.events, len(c.data)) for n, c in served.items() if c})
+        over = self.feeds.over_budget().items()
+        self.metrics.set_over_budget({n: (o.window, o.size) for n, o in over})
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded and the state file is still the one

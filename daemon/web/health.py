@@ -79,6 +79,7 @@ def health_report(
     """200 when every source's last sync succeeded and the state file is the one in use,
     else 503; warnings never fail it."""
     warnings = feeds.warnings()
+    over = feeds.over_budget()
     sources: dict[str, Any] = {}
     healthy = state_problem is None
     for name, h in sorted(by_source.items()):
@@ -107,6 +108,9 @@ def health_report(
             "bytes": len(content.data),
             "last_modified": content.last_modified.isoformat(),
             "warnings": warnings.get(name, []),
+            "over_budget": None
+            if name not in over
+            else {"max_bytes": over[name].limit, "window": over[name].fit and over[name].window},
         }
     body = {
         "status": "ok" if healthy else "degraded",

@@ -6,6 +6,8 @@ Series:
 - ``icsbridge_syncs_total{source,outcome}`` counter, outcome ``ok`` | ``error`` (both
   series appear with the first sync of a source, so ``rate()`` sees the first error);
 - ``icsbridge_feed_events{feed}``, ``icsbridge_feed_bytes{feed}`` gauges per served feed;
+- ``icsbridge_feed_over_budget_bytes{feed,window}`` gauge: a feed over its ``max_bytes``,
+  its size, labelled with the window that would bring it under (``none``: split it);
 - ``icsbridge_http_requests_total{status}`` counter: every HTTP response by status code.
 
 Everything runs on the event loop thread; ``http_request`` is on the feed server's hot path
@@ -47,6 +49,7 @@ class Metrics:
         self._feed_events: dict[str, int] = {}
         self._feed_bytes: dict[str, int] = {}
         self._http: dict[int, int] = {}
+        self._over_budget: dict[str, tuple[str, int]] = {}
 
     def sync_finished(self, source: str, seconds: float, ok: bool) -> None:
         """A sync of ``source`` ended (successfully or not) after ``seconds``."""
@@ -70,6 +73,11 @@ class Metrics:
             self.drop_feed(gone)
         for name, (events, size) in served.items():
             self.set_feed(name, events, size)
+
+    def set_over_budget(self, over: Mapping[str, tuple[str, int]]) -> None:
+        """The feeds over their ``max_bytes`` now: name -> (the window that would fit
+        them, or "none"; their size)."""
+        self._over_budget = dict(over)
 
     def drop_feed(self, name: str) -> None:
         """Feed ``name`` is no longer served."""
@@ -106,6 +114,13 @@ class Metrics:
             "gauge",
             "Size in bytes of each served feed.",
             {(("feed", f),): n for f, n in self._feed_bytes.items()},
+        )
+        _family(
+            lines,
+            "icsbridge_feed_over_budget_bytes",
+            "gauge",
+            "Size of each feed over its max_bytes, with the window that would fit it.",
+            {(("feed", f), ("window", w)): n for f, (w, n) in self._over_budget.items()},
         )
         _family(
             lines,

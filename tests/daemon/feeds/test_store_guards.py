@@ -110,11 +110,16 @@ def test_feeds_over_one_megabyte_are_warned_about_once_per_change(
     holidays = world.store.get("holidays")
     assert holidays is not None
     size = len(holidays.data)
+    fit = world.store.over_budget()["holidays"].fit
+    assert fit is not None
     assert warned["holidays"] == [
         f'feed "holidays" is {size:,} bytes (23 events): Google stops reading subscribed '
-        "feeds near 1 MB; split it into smaller [[feeds]]"
+        f"feeds near 1 MB; {fit.text()} would bring it to {fit.size:,} bytes"
     ]
-    assert warned[LEAVE][0].endswith("(22 events): Google stops reading subscribed feeds near 1 MB")
+    assert (
+        "(22 events): Google stops reading subscribed feeds near 1 MB; a [[feeds]] "
+        in (warned[LEAVE][0])
+    )
     assert len(caplog.records) == 3
     world.sync("hq", big, later(15))
     assert len(caplog.records) == 3  # unchanged: no new warning
