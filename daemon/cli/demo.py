@@ -148,7 +148,18 @@ FEEDS_TOML = (
     "[[feeds]]\n"
     'name = "paris-hq"\n'
     'description = "Paris HQ opening hours and holidays"\n'
-    'calendars = ["webex-demo/locations/Paris HQ/*"]\n'
+    'calendars = ["webex-demo/locations/Paris HQ/*"]\n\n'
+    "[[feeds]]\n"
+    'name = "paris-open"\n'
+    'description = "When Paris HQ is really open: its hours less its holidays"\n'
+    'open = ["webex-demo/locations/Paris HQ/businessHours/*"]\n'
+    'closed = ["webex-demo/locations/Paris HQ/holidays/*"]\n'
+    'window = { past = "7d", future = "180d" }\n\n'
+    "[[feeds]]\n"
+    'name = "b2core-busy"\n'
+    'description = "The back office\'s events as busy times, to share outside"\n'
+    'calendars = ["b2core-demo/*"]\n'
+    'details = "availability"\n'
 )
 
 

@@ -13,7 +13,9 @@ moved a feed's window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fnmatch
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -21,11 +23,13 @@ from icsbridge.config.settings import FeedSettings, SourceSettings
 from icsbridge.config.sharing import WindowSettings
 from icsbridge.converters.ical.assembly import RenderedEvent, assemble
 from icsbridge.converters.ical.model import CalendarMeta
+from icsbridge.converters.ical.sharing.hours import effective_intervals, hours_events
 from icsbridge.converters.ical.sharing.levels import Level, share_event
 from icsbridge.converters.ical.sharing.occurrences import Shape, any_inside, read_shape
 from icsbridge.daemon.sync.pull import RenderedCalendar
 
 _PEOPLE = (b"\nATTENDEE", b"\nORGANIZER")
+HOURS_WINDOW = WindowSettings(past=timedelta(days=7), future=timedelta(days=180))
 _EventKey = tuple[Level, bytes, bytes]
 
 
@@ -55,6 +59,9 @@ class Shaper:
         self._shapes: dict[str, dict[tuple[str, bytes], Shape | None]] = {}
         self._calendars: dict[str, tuple[Level, bytes, bytes]] = {}
         self._days: dict[str, datetime] = {}
+        self._hours_events: dict[str, dict[Hashable, RenderedEvent]] = {}
+        self.problems: dict[str, str] = {}
+        """A line per feed that cannot be rendered as configured (for health)."""
 
     def calendar(self, cal: RenderedCalendar, level: Level) -> bytes:
         """The bytes of a calendar's own feed at ``level``."""
@@ -120,24 +127,85 @@ class Shaper:
 
     def window_moved(self, feed: FeedSettings, now: datetime) -> bool:
         """True when the day moved ``feed``'s window since it was last rendered."""
-        if feed.window is None or feed.name not in self._days:
+        window = _window(feed)
+        if window is None or feed.name not in self._days:
             return False
-        return window_bounds(feed.window, now)[0] != self._days[feed.name]
+        return window_bounds(window, now)[0] != self._days[feed.name]
 
     def merged(
-        self, feed: FeedSettings, meta: CalendarMeta, events: Sequence[RenderedEvent], now: datetime
+        self,
+        feed: FeedSettings,
+        meta: CalendarMeta,
+        calendars: Sequence[RenderedCalendar],
+        now: datetime,
     ) -> tuple[bytes, int]:
-        """A ``[[feeds]]`` entry's bytes and event count: its window, then its level."""
+        """A ``[[feeds]]`` entry's bytes and event count: its window, then its level (or
+        its effective hours)."""
+        if feed.hours:
+            return self._hours(feed, meta, calendars, now)
+        events = [event for cal in calendars for event in cal.events]
         zone = ZoneInfo(meta.timezone) if meta.timezone else UTC
         kept = self.in_window(feed, events, zone, now)
         shown = self.events(feed.name, kept, feed_level(feed))
         return assemble(meta, shown), len(shown)
 
+    def _hours(
+        self,
+        feed: FeedSettings,
+        meta: CalendarMeta,
+        calendars: Sequence[RenderedCalendar],
+        now: datetime,
+    ) -> tuple[bytes, int]:
+        zones = {cal.meta.timezone for cal in calendars if _matches(feed.open, cal)}
+        zone: tzinfo | None = feed.timezone
+        if zone is None and len(zones) == 1 and None not in zones:
+            zone = ZoneInfo(str(zones.pop()))
+        if zone is None:
+            found = ", ".join(sorted(z or "none" for z in zones)) or "no calendar yet"
+            self.problems[feed.name] = (
+                f'feed "{feed.name}": its open calendars do not share one time zone '
+                f'({found}); set timezone = "Europe/Paris" (the owner\'s zone) on the feed'
+            )
+            return assemble(meta, []), 0
+        self.problems.pop(feed.name, None)
+        start, end = window_bounds(feed.window or HOURS_WINDOW, now)
+        self._days[feed.name] = start
+        inputs = [(cal, _matches(feed.open, cal), _matches(feed.closed, cal)) for cal in calendars]
+        opened = [s for cal, o, _ in inputs if o for s in self._cal_shapes(feed.name, cal)]
+        closed = [s for cal, _, c in inputs if c for s in self._cal_shapes(feed.name, cal)]
+        spans = effective_intervals(opened, closed, zone, start, end, show=feed.show)
+        summary = feed.summary or ("Open" if feed.show == "open" else "Closed")
+        known = self._hours_events.get(feed.name)
+        made = hours_events(
+            spans, zone, feed=feed.name, show=feed.show, summary=summary, known=known
+        )
+        self._hours_events[feed.name] = made
+        events = list(made.values())
+        key = getattr(zone, "key", None)
+        return assemble(replace(meta, timezone=key or meta.timezone), events), len(events)
+
+    def _cal_shapes(self, feed: str, cal: RenderedCalendar) -> list[Shape]:
+        found = self.shapes(f"{feed}\0{cal.meta.key}", cal.events)
+        return [shape for shape in found if shape is not None]
+
     def retain(self, names: set[str]) -> None:
         """Forget the feeds not in ``names``."""
-        for table in (self._events, self._shapes, self._calendars, self._days):
-            for name in [name for name in table if name not in names]:
+        tables = (self._events, self._shapes, self._calendars, self._days, self._hours_events)
+        for table in (*tables, self.problems):
+            for name in [name for name in table if name.split("\0")[0] not in names]:
                 del table[name]
+
+
+def _window(feed: FeedSettings) -> WindowSettings | None:
+    """The feed's window; effective hours always have one (default: a week back, 180
+    days ahead)."""
+    if feed.window is None and feed.hours:
+        return HOURS_WINDOW
+    return feed.window
+
+
+def _matches(patterns: Sequence[str], cal: RenderedCalendar) -> bool:
+    return any(fnmatch.fnmatchcase(cal.meta.key, pattern) for pattern in patterns)
 
 
 def _shape(event: RenderedEvent) -> Shape | None:

@@ -90,8 +90,9 @@ class FeedStore:
             out.setdefault(key, []).append(one.line(key))
         for name, over in self._budgets.over().items():
             out.setdefault(name, []).append(over.line())
-        for name, line in self._write_warnings.items():
-            out.setdefault(name, []).append(line)
+        for found in (self._write_warnings, self._shaper.problems):
+            for name, line in found.items():
+                out.setdefault(name, []).append(line)
         return {name: out[name] for name in sorted(out)}
 
     # -- start ----------------------------------------------------------------
@@ -309,10 +310,9 @@ class FeedStore:
             for key, cal in sorted(self._calendars.get(source.name, {}).items())
             if feed.matches(key)
         ]
-        events = [event for cal in calendars for event in cal.events]
         meta = merged_meta(feed, sources, calendars)
         self._restored.discard(feed.name)
-        data, count = self._shaper.merged(feed, meta, events, stamp)
+        data, count = self._shaper.merged(feed, meta, calendars, stamp)
         return self._publish(writes, feed.name, data, count, stamp)
 
     def _publish(

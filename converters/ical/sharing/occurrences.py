@@ -19,10 +19,12 @@ from icalendar import Component
 
 from icsbridge.converters.ical.assembly import RenderedEvent
 
-__all__ = ["Occurrence", "Shape", "any_inside", "occurrences", "read_shape"]
+__all__ = ["Occurrence", "Shape", "Stamped", "any_inside", "occurrences", "read_shape"]
 
 Occurrence = tuple[datetime, datetime]
 """An occurrence's start and end, aware."""
+Stamped = tuple[datetime, datetime, datetime | None]
+"""An occurrence's start and end, and the LAST-MODIFIED of its event."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _span(shape: Shape, begin: date | datetime, zone: tzinfo) -> Occurrence:
 
 def occurrences(
     shapes: Sequence[Shape], zone: tzinfo, start: datetime, end: datetime
-) -> list[Occurrence]:
+) -> list[Stamped]:
     """Every occurrence of ``shapes`` (the events of one calendar or more, overrides
     included) overlapping ``[start, end)``, sorted; all-day dates in ``zone``.
     Cancelled occurrences are left out."""
@@ -150,13 +152,13 @@ def occurrences(
         if shape.recurrence_id is not None:
             rid = _span(shape, shape.recurrence_id, zone)[0].astimezone(UTC)
             overrides.setdefault(shape.uid, set()).add(rid)
-    found: list[Occurrence] = []
+    found: list[Stamped] = []
     for shape in shapes:
         replaced = overrides.get(shape.uid, set()) if shape.recurrence_id is None else set()
         for begin, finish in _expand(shape, zone, start, end):
             if begin.astimezone(UTC) in replaced or shape.cancelled:
                 continue
-            found.append((begin, finish))
+            found.append((begin, finish, shape.modified))
     return sorted(found, key=lambda span: (span[0].astimezone(UTC), span[1].astimezone(UTC)))
 
 
