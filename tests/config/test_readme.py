@@ -22,7 +22,7 @@ def test_readme_config_examples_load(tmp_path: Path) -> None:
     config.write_text("\n".join(blocks))
     settings = load_settings(config)
     assert {s.kind for s in settings.sources} == {"webex", "apio", "wordbee", "b2core"}
-    assert [f.name for f in settings.feeds] == ["support-hours"]
+    assert [f.name for f in settings.feeds] == ["support-hours", "team", "customers", "paris-open"]
 
 
 def test_readme_examples_would_fail_on_a_typo(tmp_path: Path) -> None:
