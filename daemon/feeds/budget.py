@@ -7,6 +7,7 @@ The window is worked out once per content (by ETag), from the bytes as published
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,7 +65,11 @@ class Budgets:
     def __init__(self) -> None:
         self._found: dict[str, tuple[str, int, OverBudget]] = {}
 
-    def check(self, content: FeedContent, limit: int, now: datetime) -> OverBudget | None:
+    def check(
+        self, content: FeedContent, limit: int, now: datetime, *, log: logging.Logger
+    ) -> OverBudget | None:
+        """``content`` against ``limit``; a feed newly over it, or over it with other
+        bytes, is logged once."""
         known = self._found.get(content.name)
         if known is not None and known[:2] == (content.etag, limit):
             return known[2]
@@ -73,6 +78,7 @@ class Budgets:
             self._found.pop(content.name, None)
         else:
             self._found[content.name] = (content.etag, limit, found)
+            log.warning("%s", found.line())
         return found
 
     def drop(self, name: str) -> None:

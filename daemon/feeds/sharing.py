@@ -188,6 +188,14 @@ class Shaper:
         found = self.shapes(f"{feed}\0{cal.meta.key}", cal.events)
         return [shape for shape in found if shape is not None]
 
+    def forget(self, name: str) -> None:
+        """Forget feed ``name`` (it is no longer published)."""
+        self.retain({n.split("\0")[0] for n in self._known()} - {name})
+
+    def _known(self) -> set[str]:
+        tables = (self._events, self._shapes, self._calendars, self._days, self._hours_events)
+        return {name for table in (*tables, self.problems) for name in table}
+
     def retain(self, names: set[str]) -> None:
         """Forget the feeds not in ``names``."""
         tables = (self._events, self._shapes, self._calendars, self._days, self._hours_events)

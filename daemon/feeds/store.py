@@ -369,6 +369,7 @@ class FeedStore:
         self._restored.discard(name)
         self._records.pop(name, None)
         self._budgets.drop(name)
+        self._shaper.forget(name)
         self._write_warnings.pop(name, None)
         writes.remove(name, self._path(name))
         log.info('feed "%s" removed', name)
@@ -383,9 +384,7 @@ class FeedStore:
     def _check_size(self, content: FeedContent) -> None:
         # Judged as of the content's own change: the same bytes, the same advice.
         limit = max_bytes(self._settings, content.name)
-        found = self._budgets.check(content, limit, content.last_modified)
-        if found is not None:
-            log.warning("%s", found.line())
+        self._budgets.check(content, limit, content.last_modified, log=log)
 
     def over_budget(self) -> dict[str, OverBudget]:
         """The feeds over their ``max_bytes`` now, with the window that would fit them."""

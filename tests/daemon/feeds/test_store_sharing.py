@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 from support.demo_world import KINDS, NOW, demo_store
+from support.feed_world import CONFIG, FEEDS, HQ, OFFICE, later
+from support.feed_world import World as FeedWorld
 
 from icsbridge.config.settings import Settings
 from icsbridge.converters.ical.feedcheck.validate import validate_feed
@@ -95,3 +97,22 @@ def test_the_same_calendars_behind_two_urls_get_two_tokens(tmp_path: Path) -> No
     assert tokens.token("b2core-full") != tokens.token("b2core-availability")
     assert tokens.check(tokens.token("b2core-full"), "b2core-full")
     assert not tokens.check(tokens.token("b2core-full"), "b2core-availability")
+
+
+def test_a_changed_source_level_applies_to_its_calendar_feeds_at_once(tmp_path: Path) -> None:
+    world = FeedWorld(tmp_path)
+    world.sync("hq", HQ)
+    assert world.summaries(OFFICE) == {"Office hours", "Saturday desk"}
+    whole = world.store.get(OFFICE)
+    settings = world.write_config(
+        CONFIG.replace('name = "hq"\n', 'name = "hq"\nfeed_details = "availability"\n') + FEEDS
+    )
+    changed = world.store.reconfigure(settings, now=later(1))
+    assert OFFICE in changed and "support" not in changed  # [[feeds]] keep their own level
+    assert world.summaries(OFFICE) == {"Busy"}
+    shown = world.store.get(OFFICE)
+    assert whole is not None and shown is not None and shown.etag != whole.etag
+    # The next sync of the same data changes nothing more.
+    assert world.sync("hq", HQ, later(2)) == []
+    world.all_valid()
+    world.state.close()
