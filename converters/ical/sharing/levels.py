@@ -68,16 +68,21 @@ def share_event(event: RenderedEvent, level: Level) -> RenderedEvent:
     head = [lines[0]]
     tail: list[str] = []
     nested = 0
+    block: list[str] = []
     fixed = f"SUMMARY:{escape_text(level.summary or _default_summary(lines))}"
     for line in lines[1:-1]:
         name = _name(line)
         if line.startswith("BEGIN:"):
             nested += 1
         if nested:
-            if level.details == "full":
-                tail.append(line)
+            block.append(line)
             if line.startswith("END:"):
                 nested -= 1
+                if not nested and level.details == "full":
+                    # An e-mail alarm names its recipients: without attendees it goes.
+                    people = any(_name(part) in _PEOPLE for part in block)
+                    tail.extend(block if level.attendees or not people else [])
+                block = [] if not nested else block
             continue
         if name in _IDENTITY:
             head.append(f"UID:{escape_text(uid)}" if name == "UID" else line)

@@ -92,3 +92,24 @@ def test_uids_below_full_differ_from_the_full_ones_and_from_each_other() -> None
     )
     assert f"UID:{limited.uid}" in limited.lines
     assert limited.recurrence_key == event.recurrence_key
+
+
+def test_an_email_alarm_goes_with_the_attendees_it_names() -> None:
+    event = Event()
+    event.add("summary", "Review")
+    event.add("dtstart", datetime(2026, 3, 2, 9, tzinfo=PARIS))
+    for action in ("DISPLAY", "EMAIL"):
+        alarm = Alarm()
+        alarm.add("action", action)
+        alarm.add("description", f"{action} reminder")
+        alarm.add("trigger", datetime(2026, 3, 2, 8, tzinfo=UTC))
+        if action == "EMAIL":
+            alarm.add("summary", "Soon")
+            alarm.add("attendee", vCalAddress("mailto:anna@example.com"))
+        event.add_component(alarm)
+    full = stamp_prepared(prepare(event), STAMP)
+    shared = share_event(full, Level("full"))
+    assert b"DISPLAY reminder" in shared.data
+    assert b"EMAIL" not in shared.data and b"anna@" not in shared.data
+    assert share_event(full, Level("full", attendees=True)) is full
+    assert shared.lines.count("BEGIN:VALARM") == shared.lines.count("END:VALARM") == 1
