@@ -108,7 +108,7 @@ class Daemon:
         self._ensure_tokens()
         self.clients = SourceClients(self.transport_for)  # one pooled client per source
         self.metrics = Metrics()
-        self._update_feed_metrics()
+        self.metrics.follow_feeds(self.feeds)
         follow_sources(self.health_by_source, (s.name for s in settings.sources))
         restore_health(self.health_by_source, state)
         self.state_watch = StateWatch(state)
@@ -373,13 +373,7 @@ class Daemon:
     def _after_publish(self) -> None:
         """New feeds get their tokens (read, and write where enabled); metrics follow."""
         self._ensure_tokens()
-        self._update_feed_metrics()
-
-    def _update_feed_metrics(self) -> None:
-        served = {name: self.feeds.get(name) for name in self.feeds.names()}
-        self.metrics.set_feeds({n: (c.events, len(c.data)) for n, c in served.items() if c})
-        over = self.feeds.over_budget().items()
-        self.metrics.set_over_budget({n: (o.window, o.size) for n, o in over})
+        self.metrics.follow_feeds(self.feeds)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded and the state file is still the one

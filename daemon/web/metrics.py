@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from icsbridge.daemon.feeds.store import FeedStore
+
 _OUTCOMES = ("ok", "error")
 
 
@@ -73,6 +75,12 @@ class Metrics:
             self.drop_feed(gone)
         for name, (events, size) in served.items():
             self.set_feed(name, events, size)
+
+    def follow_feeds(self, feeds: FeedStore) -> None:
+        """The feed gauges (events, bytes, over budget) as ``feeds`` serves them now."""
+        served = {name: feeds.get(name) for name in feeds.names()}
+        self.set_feeds({n: (c.events, len(c.data)) for n, c in served.items() if c})
+        self.set_over_budget({n: (o.window, o.size) for n, o in feeds.over_budget().items()})
 
     def set_over_budget(self, over: Mapping[str, tuple[str, int]]) -> None:
         """The feeds over their ``max_bytes`` now: name -> (the window that would fit
