@@ -8,7 +8,9 @@ Each simulator's state class derives from :class:`SimState` and keeps its API's 
 - ``state.inject(status, ...)``: answer the next matching requests with ``status`` instead
   of running the handler (the body is the API's error body unless ``body`` overrides it);
 - ``state.mangle(transform, ...)``: rewrite the next matching successful JSON answers;
-- ``state.now``: the only clock the simulator reads (token expiry, quotas, stamps).
+- ``state.now``: the only clock the simulator reads (token expiry, quotas, stamps);
+- ``simulators.faults.RandomFaults`` around any simulator's app: faults drawn at random
+  from a seeded generator (5xx, 429, slow, malformed and lost answers), for soak tests.
 
 The Starlette helpers at the end are the request plumbing the apps have in common.
 """
