@@ -39,6 +39,7 @@ from icsbridge.daemon.push.journal import (
     record_write,
     recover_pending,
     resolved,
+    settle_landed,
     writer_of,
 )
 from icsbridge.daemon.push.plan import Plan, PushRefused, PushRequest, plan_line, plan_push
@@ -135,8 +136,12 @@ async def _push_locked(
             )
         return PushOutcome(lines, plan.notes, plan.unchanged, True)
     failure = await _apply(writer, state, source.name, cal, plan, now=now)
-    # Re-read whatever happened: what landed gets its new keys, values and stamps.
-    rendered = render_pulled(await source.pull(), source.name, state, now=now)
+    # Re-read whatever happened: what landed gets its new keys, values and stamps (and a
+    # failed call that landed all the same, its UID: settled before the render).
+    reread = await source.pull()
+    if failure is not None:
+        settle_landed(writer, state, source.name, reread, now=now)
+    rendered = render_pulled(reread, source.name, state, now=now)
     if failure is not None:
         failure.rendered = rendered
         raise failure

@@ -175,6 +175,36 @@ async def _recover(source: Source, state: StateStore, *, now: datetime) -> list[
     return settled
 
 
+def settle_landed(
+    writer: EventWriter,
+    state: StateStore,
+    source: str,
+    pulled: list[PulledCalendar],
+    *,
+    now: datetime,
+) -> None:
+    """Mark done the pending calls that ``pulled`` shows landed, with their UIDs, before
+    ``pulled`` is rendered; sends nothing. The caller holds the push lock.
+
+    A push whose call failed without an answer re-reads the API: rendered first, a create
+    that landed would get a UID of its own there, and the next settling would take the
+    event for another item's and send the create again.
+    """
+    by_key = {c.meta.key: c for c in pulled}
+    for entry in state.journal_pending(source):
+        cal = by_key.get(entry.calendar)
+        if cal is None:
+            continue
+        write = PlannedWrite.from_json(json.loads(entry.write))
+        claimed = {r.native_key: r.uid for r in state.items(source, cal.meta.key)}
+        key, landed = _landed(writer, cal, write, claimed)
+        if landed:
+            with state.transaction():
+                state.journal_finish(entry.id, "done", now, result_key=key)
+                record_write(state, source, cal.meta.key, write, key, None, now)
+            log.info('source "%s": %s landed, though it failed', source, plan_line(write))
+
+
 def _landed(
     writer: EventWriter, cal: PulledCalendar, write: PlannedWrite, claimed: dict[str, str]
 ) -> tuple[str | None, bool]:
