@@ -9,11 +9,14 @@ have some (:class:`HeldCalendar`): a malformed or truncated answer never empties
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
+
+log = logging.getLogger("icsbridge.feeds")
 
 
 def emptied_calendars(
@@ -66,3 +69,78 @@ class HeldCalendar:
             f'other calendars of source "{self.source}" have events; its feed keeps its last '
             "good content (run with --accept-empty if it really was emptied)"
         )
+
+
+@dataclass
+class EmptyGuards:
+    """What the feed store holds back now: sources (``sources``) and single calendars
+    (``calendars``) that answered with nothing where they had events. ``accept_empty``
+    (``--accept-empty``) publishes the emptiness instead, with a warning."""
+
+    accept_empty: bool = False
+    sources: dict[str, HeldSource] = field(default_factory=dict)
+    calendars: dict[str, HeldCalendar] = field(default_factory=dict)
+
+    def hold_source(
+        self, source: str, calendars: list[RenderedCalendar], events: int, before: int
+    ) -> bool:
+        """True when ``source`` keeps its last good content: it answered ``calendars``
+        without one event where its ``before`` calendars had ``events``."""
+        if any(cal.events for cal in calendars):
+            if self.sources.pop(source, None) is not None:
+                log.info('source "%s" answers with events again; its feeds follow it', source)
+            return False
+        if events == 0 and (calendars or not before):
+            return False  # it had nothing to lose, or it still names its calendars
+        if self.accept_empty:
+            self.sources.pop(source, None)
+            log.warning(
+                'source "%s" answered with nothing where it had %d events; '
+                "publishing that (--accept-empty)",
+                source,
+                events,
+            )
+            return False
+        if source not in self.sources:
+            held = HeldSource(events=events, calendars=before)
+            self.sources[source] = held
+            log.warning("%s", held.line(source))
+        return True
+
+    def hold_calendars(
+        self,
+        source: str,
+        current: Mapping[str, RenderedCalendar],
+        emptied: Iterable[str],
+        served: Mapping[str, int],
+        kept: Mapping[str, RenderedCalendar],
+    ) -> set[str]:
+        """The per-calendar guard (the source still has events): the keys of the
+        ``emptied`` calendars (:func:`emptied_calendars`) whose feed served events
+        (``served``: key -> events); ``kept`` is what the store holds of each for the
+        merged feeds."""
+        held: set[str] = set()
+        for key in (key for key in current if key in set(emptied)):
+            events = served.get(key, 0)
+            if events == 0:
+                continue
+            if self.accept_empty:
+                log.warning(
+                    'calendar "%s" answered with no events where it had %d; publishing that '
+                    "(--accept-empty)",
+                    key,
+                    events,
+                )
+                continue
+            held.add(key)
+            if key not in self.calendars:
+                last = kept.get(key)
+                one = HeldCalendar(source, events, last if last and last.events else None)
+                self.calendars[key] = one
+                log.warning("%s", one.line(key))
+        for key, one in list(self.calendars.items()):
+            if one.source == source and key not in held:
+                del self.calendars[key]
+                if key in current:
+                    log.info('calendar "%s" answers with events again; its feed follows it', key)
+        return held

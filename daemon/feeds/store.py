@@ -35,7 +35,7 @@ from icsbridge.daemon.feeds.files import (
     strong_etag,
     whole_seconds,
 )
-from icsbridge.daemon.feeds.guards import HeldCalendar, HeldSource, emptied_calendars
+from icsbridge.daemon.feeds.guards import EmptyGuards, emptied_calendars
 from icsbridge.daemon.feeds.sharing import Shaper, source_level
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
@@ -52,7 +52,6 @@ class FeedStore:
     def __init__(self, settings: Settings, state: StateStore, *, accept_empty: bool = False):
         self._settings = settings
         self._state = state
-        self._accept_empty = accept_empty
         self._feeds: dict[str, FeedContent] = {}
         # What the state says was last published (kept in step with every write).
         self._records: dict[str, FeedRecord] = state.feed_records()
@@ -62,11 +61,11 @@ class FeedStore:
         # Merged feeds still serving what load_published() restored: they may hold events
         # of sources not synced yet, so they are not rendered before those sources sync.
         self._restored: set[str] = set()
-        self._held: dict[str, HeldSource] = {}
-        self._held_calendars: dict[str, HeldCalendar] = {}
+        self._guards = EmptyGuards(accept_empty)
         self._budgets = Budgets()
         self._write_warnings: dict[str, str] = {}
         self._shaper = Shaper()  # levels, windows and hours of what is published
+        self._basis: dict[str, bytes] = {}  # calendar -> digest of the rows it shows
 
     # -- reading (cheap: the server calls get() per request) -----------------
 
@@ -81,12 +80,19 @@ class FeedStore:
         by one); None before its source's first sync in this process."""
         return self._calendars.get(key.partition("/")[0], {}).get(key)
 
+    def rows_moved(self, source: str, calendar: str) -> bool:
+        """Whether the state's rows of ``calendar`` changed since its feed was published
+        here (``icsbridge push`` beside the daemon, a push whose re-read failed), or are
+        not known to be its basis (restored at start): an upload made from the feed
+        would then be planned against rows its client never saw."""
+        return self._basis.get(calendar) != self._state.items_digest(source, calendar)
+
     def warnings(self) -> dict[str, list[str]]:
         """Lines for health, by source name (empty guard) or feed name (size, disk)."""
         out: dict[str, list[str]] = {}
-        for source, held in self._held.items():
+        for source, held in self._guards.sources.items():
             out.setdefault(source, []).append(held.line(source))
-        for key, one in self._held_calendars.items():
+        for key, one in self._guards.calendars.items():
             out.setdefault(key, []).append(one.line(key))
         for name, over in self._budgets.over().items():
             out.setdefault(name, []).append(over.line())
@@ -140,9 +146,16 @@ class FeedStore:
         if strays:
             raise ValueError(f'source "{source}" returned calendars of another source: {strays}')
         before = self._calendar_keys(source)
-        if self._hold_if_empty(source, calendars, before):
+        events = self._event_count(source, before)
+        if self._guards.hold_source(source, calendars, events, len(before)):
             return []
-        held = self._hold_emptied_calendars(source, current)
+        held = self._guards.hold_calendars(
+            source,
+            current,
+            emptied_calendars(source, current.values(), self._state),
+            {key: served.events for key, served in self._feeds.items()},
+            self._calendars.get(source, {}),
+        )
         changed: list[str] = []
         level = source_level(next(s for s in self._settings.sources if s.name == source))
         with self._writes() as writes:
@@ -157,10 +170,11 @@ class FeedStore:
                 changed.append(key)
             first_sync = source not in self._synced
             for key in held:
-                kept = self._held_calendars[key].kept
+                kept = self._guards.calendars[key].kept
                 current[key] = kept or current[key]
             self._calendars[source] = current
             self._synced.add(source)
+            self._basis.update({k: self._state.items_digest(source, k) for k in current})
             for feed in self._settings.feeds:
                 moved = self._shaper.window_moved(feed, stamp)
                 if not (changed or first_sync or moved) or not feed.reaches(source):
@@ -186,14 +200,14 @@ class FeedStore:
                     self._remove(writes, name)
                     changed.append(name)
             kept = self._source_names()
-            for source in set(self._calendars) | set(self._held) | self._synced:
+            for source in set(self._calendars) | set(self._guards.sources) | self._synced:
                 if source not in kept:
                     self._calendars.pop(source, None)
-                    self._held.pop(source, None)
+                    self._guards.sources.pop(source, None)
                     self._synced.discard(source)
-            for key, one in list(self._held_calendars.items()):
+            for key, one in list(self._guards.calendars.items()):
                 if one.source not in kept:
-                    del self._held_calendars[key]
+                    del self._guards.calendars[key]
             for src in settings.sources:  # a level may have changed
                 for key, cal in sorted(self._calendars.get(src.name, {}).items()):
                     data = self._shaper.calendar(cal, source_level(src))
@@ -215,7 +229,7 @@ class FeedStore:
     def held_calendars(self, source: str) -> set[str]:
         """The calendars of ``source`` the per-calendar empty guard keeps at their last good
         content: what else follows that source (its vdirs) must keep them too."""
-        return {key for key, one in self._held_calendars.items() if one.source == source}
+        return {key for key, one in self._guards.calendars.items() if one.source == source}
 
     def _configured(self, name: str) -> bool:
         if is_calendar_key(name):
@@ -234,66 +248,6 @@ class FeedStore:
         # Not synced since the start: what was last published is the last good sync.
         return sum(self._records[key].events for key in keys if key in self._records)
 
-    def _hold_if_empty(
-        self, source: str, calendars: list[RenderedCalendar], before: set[str]
-    ) -> bool:
-        """The empty guard: True when ``source`` keeps its last good content."""
-        if any(cal.events for cal in calendars):
-            if self._held.pop(source, None) is not None:
-                log.info('source "%s" answers with events again; its feeds follow it', source)
-            return False
-        events = self._event_count(source, before)
-        if events == 0 and (calendars or not before):
-            return False  # it had nothing to lose, or it still names its calendars
-        if self._accept_empty:
-            self._held.pop(source, None)
-            log.warning(
-                'source "%s" answered with nothing where it had %d events; '
-                "publishing that (--accept-empty)",
-                source,
-                events,
-            )
-            return False
-        if source not in self._held:
-            held = HeldSource(events=events, calendars=len(before))
-            self._held[source] = held
-            log.warning("%s", held.line(source))
-        return True
-
-    def _hold_emptied_calendars(
-        self, source: str, current: dict[str, RenderedCalendar]
-    ) -> set[str]:
-        """The per-calendar empty guard (the source still has events): the keys of the
-        calendars that answered with no events where their feed had some, and whose
-        events the state still knows (a push that deleted them all forgot them: that
-        emptiness is the user's). Lifted by ``accept_empty``."""
-        held: set[str] = set()
-        emptied = emptied_calendars(source, current.values(), self._state)
-        for key in (key for key in current if key in emptied):
-            served = self._feeds.get(key)
-            if served is None or served.events == 0:
-                continue
-            if self._accept_empty:
-                log.warning(
-                    'calendar "%s" answered with no events where it had %d; publishing that '
-                    "(--accept-empty)",
-                    key,
-                    served.events,
-                )
-                continue
-            held.add(key)
-            if key not in self._held_calendars:
-                kept = self._calendars.get(source, {}).get(key)
-                one = HeldCalendar(source, served.events, kept if kept and kept.events else None)
-                self._held_calendars[key] = one
-                log.warning("%s", one.line(key))
-        for key, one in list(self._held_calendars.items()):
-            if one.source == source and key not in held:
-                del self._held_calendars[key]
-                if key in current:
-                    log.info('calendar "%s" answers with events again; its feed follows it', key)
-        return held
-
     def _render_merged(self, writes: Writes, feed: FeedSettings, stamp: datetime) -> bool:
         sources = [s for s in self._settings.sources if feed.reaches(s.name)]
         waiting = sorted(s.name for s in sources if s.name not in self._synced)
@@ -301,7 +255,7 @@ class FeedStore:
             # Rendering now would drop those sources' events: keep what is served.
             log.debug('feed "%s" waits for a first sync of %s', feed.name, ", ".join(waiting))
             return False
-        if any(h.kept is None and feed.matches(k) for k, h in self._held_calendars.items()):
+        if any(h.kept is None and feed.matches(k) for k, h in self._guards.calendars.items()):
             # A held calendar whose events this process never had: keep what is served.
             return False
         calendars = [

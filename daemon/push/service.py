@@ -7,9 +7,10 @@ A push and a sync of the same source never run at once (:meth:`PushService.lock`
 sync job takes the same lock. An edit waits for it at most the source's ``write_wait``
 (then 503 with Retry-After, nothing applied), and its preconditions are checked once it
 holds the lock, against the feed as it is then: a whole-calendar upload is refused (412
-with If-Match, 409 without) when a push or sync changed the feed while it waited. After a
-push the source's feeds are updated from the re-read, so the answer carries the feed's
-new ETag and the next GET serves the edit.
+with If-Match, 409 without) when a push or sync changed the feed while it waited, and
+first synced when the state's rows moved on without it (``icsbridge push`` beside the
+daemon, a push whose re-read failed). After a push the source's feeds are updated from
+the re-read, so the answer carries the feed's new ETag and the next GET serves the edit.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from icsbridge.converters.ical.upload.errors import UploadError
 from icsbridge.converters.ical.upload.read import UploadedEvent, parse_upload
 from icsbridge.daemon.feeds.store import FeedStore
 from icsbridge.daemon.push.engine import PushOutcome, outcome_json, push
+from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.plan import PushRefused, PushRequest, Scope
 from icsbridge.daemon.sources.kinds import source_for
 from icsbridge.daemon.sources.pool import SourceClients
 from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.store.state import StateStore
-from icsbridge.daemon.sync.pull import RenderedCalendar, source_error_line
+from icsbridge.daemon.sync.pull import RenderedCalendar, pull_source, source_error_line
 
 log = logging.getLogger("icsbridge.push")
 
@@ -157,6 +159,12 @@ class PushService:
         try:
             # Checked again under the lock: a push or sync that ran meanwhile changed the
             # feed the upload would be planned against.
+            if request.uid is None and self._feeds.rows_moved(src.name, request.feed):
+                # Served as it is, the feed the client saw is not what the plan would
+                # diff against: an edit made beside the daemon would read as undone.
+                failed = await self._refresh(src)
+                if failed is not None:
+                    return failed
             current = self._feeds.get(request.feed)
             if current is None:
                 return refusal(404, f'feed "{request.feed}" is not published (any more)')
@@ -225,6 +233,25 @@ class PushService:
             log.warning("push: %s", line)
             return refusal(502, line)
         return self._answer(src.name, request.calendar, outcome, now)
+
+    async def _refresh(self, src: SourceSettings) -> EditAnswer | None:
+        """Sync ``src`` (the caller holds its lock) and publish it; a 502 when it fails."""
+        now = self._clock()
+        try:
+            rendered = await pull_source(
+                src,
+                self._state,
+                now=now,
+                settle=recover_pending,
+                sleep=self._sleep,
+                clients=self._clients,
+            )
+        except IcsbridgeError as exc:
+            line = source_error_line(src.name, str(exc))
+            log.warning("push: %s", line)
+            return refusal(502, line)
+        self._publish(src.name, rendered, now)
+        return None
 
     def _answer(self, source: str, feed: str, outcome: PushOutcome, now: datetime) -> EditAnswer:
         if outcome.rendered:
