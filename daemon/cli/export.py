@@ -176,7 +176,14 @@ async def run_export(
             return report
         for line in held_lines:
             log.warning("%s", line)
-        write_files(output or settings.daemon.output_dir, state, results, report, held=set(emptied))
+        write_files(
+            output or settings.daemon.output_dir,
+            state,
+            results,
+            report,
+            sources=settings.sources,
+            held=set(emptied),
+        )
     return report
 
 

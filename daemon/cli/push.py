@@ -68,7 +68,11 @@ async def run_push(
             outcome = await push(source, state, request, now=now)
         if outcome.rendered:
             write_files(
-                settings.daemon.output_dir, state, {src.name: outcome.rendered}, ExportReport()
+                settings.daemon.output_dir,
+                state,
+                {src.name: outcome.rendered},
+                ExportReport(),
+                sources=[src],
             )
     return outcome
 

@@ -15,6 +15,7 @@ from icsbridge.config.errors import IcsbridgeError
 from icsbridge.config.settings import FeedSettings, Settings, SourceSettings
 from icsbridge.converters.ical.model import CalendarMeta
 from icsbridge.daemon.feeds.atomic import sync_dirs, write_atomic
+from icsbridge.daemon.feeds.sharing import Shaper, source_level
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar
@@ -191,18 +192,26 @@ def write_files(
     results: dict[str, list[RenderedCalendar]],
     report: ExportReport,
     *,
+    sources: Sequence[SourceSettings],
     held: AbstractSet[str] = frozenset(),
 ) -> None:
     """Write each calendar's file and drop the files of calendars that vanished; the
-    calendars in ``held`` (an empty guard's) keep the file they have."""
+    calendars in ``held`` (an empty guard's) keep the file they have.
+
+    A file holds what the daemon's feed of that calendar publishes: the source's
+    ``feed_details``/``feed_attendees`` level (``sources``, by name) applies, so a one-shot
+    export or push never puts back what the daemon leaves out (attendees' addresses)."""
     touched: set[Path] = set()
+    shaper = Shaper()
+    levels = {source.name: source_level(source) for source in sources}
     for name, calendars in results.items():
         previous = state.calendars(name)
+        level = levels[name]
         for cal in calendars:
             if cal.meta.key in held:
                 continue
             path = calendar_path(output_dir, cal.meta.key)
-            write_atomic(path, cal.data, sync_dir=False)
+            write_atomic(path, shaper.calendar(cal, level), sync_dir=False)
             touched.add(path.parent)
             state.set_calendar(name, cal.meta.key, str(path))
             report.written.append(path)
