@@ -11,6 +11,8 @@ account a calendar app logs in with (HTTP Basic), seeing the calendars its patte
     password = "env:RECEPTION_DAV_PASSWORD"
     calendars = ["hq/*", "apio-east/*"]
     write = true
+    # details = "limited"                 # optional: as [[feeds]] levels; default: the
+                                          # source's feed_details. Below "full": read-only
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic_core import InitErrorDetails
 from icsbridge.config import fields
 from icsbridge.config.patterns import check_patterns, matches
 from icsbridge.config.secrets import SecretRef
+from icsbridge.config.sharing import DetailLevel, check_details
 from icsbridge.config.validation import detail, validate_adding
 from icsbridge.config.wording import quote
 
@@ -47,6 +50,10 @@ class CaldavUser(BaseModel):
     """fnmatch patterns over calendar keys, as ``[[feeds]]`` writes them."""
     write: bool = True
     """False: every calendar is read-only for this user (the app greys it out)."""
+    details: DetailLevel | None = None
+    """What this user sees of each event, as a feed's ``details``; None: the source's
+    ``feed_details``. Attendees stay in CalDAV objects at every level. Below ``full`` the
+    calendars are read-only (an app would save the shortened events back)."""
 
     @field_validator("name", mode="plain")
     @classmethod
@@ -70,6 +77,11 @@ class CaldavUser(BaseModel):
         if not isinstance(value, bool):
             raise fields.problem("expected true or false")
         return value
+
+    @field_validator("details", mode="plain")
+    @classmethod
+    def _check_details(cls, value: object) -> DetailLevel:
+        return check_details(value)
 
     @field_validator("password", mode="after")
     @classmethod

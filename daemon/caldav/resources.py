@@ -157,7 +157,7 @@ class Calendar(_Folder, caldav.Calendar):
         self._alarms: dict[str, bytes] | None = None
 
     def _snap(self) -> Snapshot:
-        return self.view.snapshot(self.key)
+        return self.view.snapshot(self.key, self.view.level(self.user, self.key))
 
     def alarms(self) -> dict[str, bytes]:
         """The alarms this user added, by UID (read once per request)."""
@@ -247,7 +247,7 @@ class Calendar(_Folder, caldav.Calendar):
             raise webdav.ForbiddenPrecondition(
                 "{DAV:}valid-sync-token", "unknown sync token; sync again without one"
             )
-        for name, alive in self.view.state.caldav_changes(self.key, int(revision)):
+        for name, alive in self.view.state.caldav_changes(snap.state_key, int(revision)):
             member = snap.members.get(name) if alive else None
             new = Event(self, name, member, snap.last_modified) if member else None
             yield name, None, new

@@ -93,6 +93,9 @@ class CaldavWrites:
             why = f'user "{user.name}" has write = false'
         elif src is not None and not src.writable:
             why = f'source "{src.name}" is read-only: its API takes no edits'
+        elif src is not None and not src.read_only:
+            details = view.level(user, key).details
+            why = f'user "{user.name}" sees "{details}" details, not every detail'
         else:
             why = "its source is configured with read_only = true"
         refuse(403, f'calendar "{key}" is read-only ({why})', NEED_PRIVILEGES)

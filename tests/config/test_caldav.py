@@ -62,7 +62,8 @@ def test_every_caldav_problem_is_one_line_naming_the_user(tmp_path: Path) -> Non
         'caldav user #1: field "calendars": "hq" names a source, not calendars (calendar '
         'keys are source/path: write "hq/*" for all of them)',
         'caldav user #1: field "write": expected true or false',
-        'caldav user "bob": unknown field "colour" (known: calendars, name, password, write)',
+        'caldav user "bob": unknown field "colour" (known: calendars, details, name, password, '
+        "write)",
         'caldav user #3: field "password" is missing (e.g. password = '
         '"env:RECEPTION_DAV_PASSWORD")',
         'caldav user #3: field "name": "bob" is already the name of user #2 (names must be unique)',
@@ -105,3 +106,13 @@ def test_an_unset_caldav_password_is_named_by_check(
         'caldav user "reception": field "password": environment variable '
         "RECEPTION_DAV_PASSWORD is not set"
     )
+
+
+def test_a_user_details_level_is_checked_like_a_feeds(tmp_path: Path) -> None:
+    good = GOOD + 'details = "limited"\n'
+    (tmp_path / "c.toml").write_text(SOURCES + good)
+    settings = load_settings(tmp_path / "c.toml")
+    assert settings.caldav is not None and settings.caldav.users[0].details == "limited"
+    found = config_problems(tmp_path, SOURCES + GOOD + 'details = "secret"\n')
+    assert len(found) == 1 and found[0].startswith('caldav user "reception": field "details"')
+    assert '"full", "limited", "availability"' in found[0]

@@ -1,7 +1,8 @@
 """For the CalDAV tests: a daemon with ``[caldav]`` in front of the Webex and Wordbee
 simulators, as a process.
 
-Users: ``reception`` (every calendar, writes), ``viewer`` (Webex only, ``write = false``).
+Users: ``reception`` (every calendar, writes), ``viewer`` (Webex only, ``write = false``),
+``guest`` (Webex only, availability details: read-only).
 Wordbee's work items are VTODOs. The Webex source keeps a vdir, so tests compare what
 CalDAV serves with its files.
 """
@@ -38,6 +39,12 @@ name = "viewer"
 password = "env:VIEWER_DAV_PASSWORD"
 calendars = ["webex-demo/*"]
 write = false
+
+[[caldav.users]]
+name = "guest"
+password = "file:reception-password"
+calendars = ["webex-demo/*"]
+details = "availability"
 """
 
 

@@ -125,3 +125,36 @@ def test_each_calendar_says_its_name_description_and_components(world: World) ->
     assert 'name="VEVENT"' in french and 'name="VTODO"' not in french
     assert f"<ns0:displayname>{FRENCH}</ns0:displayname>" in french
     assert "calendar-description>" in french
+
+
+def test_a_user_at_availability_sees_busy_times_under_other_uids_read_only(world: World) -> None:
+    # Issue 16: a CalDAV user follows the same details rule as a feed URL.
+    guest = ("guest", PASSWORD)
+    full = calendar_named(client(world.dav, *RECEPTION).principal(), FRENCH)
+    shown = calendar_named(client(world.dav, *guest).principal(), FRENCH)
+    full_events = [e.icalendar_component for e in full.events()]
+    busy_events = [e.icalendar_component for e in shown.events()]
+    assert len(busy_events) == len(full_events) >= 3
+    assert {str(e["SUMMARY"]) for e in busy_events} == {"Busy"}
+    assert all("DESCRIPTION" not in e for e in busy_events)
+    starts = sorted(e["DTSTART"].dt for e in busy_events)
+    assert starts == sorted(e["DTSTART"].dt for e in full_events)
+    assert not {str(e["UID"]) for e in busy_events} & {str(e["UID"]) for e in full_events}
+    privileges = dav(
+        "PROPFIND",
+        str(shown.url),
+        guest,
+        PROPS.format(props="<current-user-privilege-set/>"),
+        Depth="0",
+    )
+    assert "write" not in privileges.text and "read" in privileges.text
+    event = shown.events()[0]
+    refused = httpx.put(
+        str(event.url),
+        content=event.data,
+        auth=guest,
+        trust_env=False,
+        headers={"content-type": "text/calendar"},
+    )
+    assert refused.status_code == 403
+    assert 'sees "availability" details' in refused.text
