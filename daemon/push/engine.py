@@ -103,14 +103,10 @@ async def _push_locked(
         raise PushRefused(404, f'source "{source.name}" has no calendar "{request.calendar}"')
     settings = source.settings
     # SQLite stays on the loop's thread: the rows, and who owns each UID the calendar does
-    # not have yet, are read here.
+    # not have yet, are read here (in one query per chunk of UIDs, not one per UID).
     rows = state.items(source.name, cal.meta.key)
     known = {row.uid for row in rows}
-    owners = {
-        uid: owner
-        for uid in request.events
-        if uid not in known and (owner := state.calendar_of_uid(uid)) is not None
-    }
+    owners = state.calendars_of_uids(uid for uid in request.events if uid not in known)
     # Planning converts every event (seconds for a large upload): in a worker thread, so
     # the loop keeps serving feeds. It is pure: the writer's payload and plan methods are
     # (EventWriter), and the rows were read above.

@@ -40,6 +40,7 @@ from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line, 
 from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
 SCHEMA_VERSION = 4
+UID_CHUNK = 500  # UIDs per IN (...): under SQLite's variable limit (999 before 3.32)
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -321,10 +322,18 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         self._db.execute("DELETE FROM items WHERE uid = ?", (uid,))
 
     def calendar_of_uid(self, uid: str) -> str | None:
-        """The key of the calendar whose item has ``uid`` (UIDs are unique across the
-        store), without reading that calendar's rows."""
-        row = self._db.execute("SELECT calendar FROM items WHERE uid = ?", (uid,)).fetchone()
-        return None if row is None else str(row[0])
+        """The key of the calendar whose item has ``uid``, without reading its rows."""
+        return self.calendars_of_uids([uid]).get(uid)
+
+    def calendars_of_uids(self, uids: Iterable[str]) -> dict[str, str]:
+        """UID -> the key of the calendar whose item has it (UIDs are unique across the
+        store), for those of ``uids`` an item has: one query per :data:`UID_CHUNK`."""
+        wanted, found = list(uids), dict[str, str]()
+        for at in range(0, len(wanted), UID_CHUNK):
+            chunk = wanted[at : at + UID_CHUNK]
+            sql = f"SELECT uid, calendar FROM items WHERE uid IN ({','.join('?' * len(chunk))})"
+            found.update((str(uid), str(cal)) for uid, cal in self._db.execute(sql, chunk))
+        return found
 
     def item_by_uid(self, uid: str) -> ItemRow | None:
         row = self._db.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.push_world import PushWorld, events_of, renamed, with_events
+from support.push_world import PushWorld, events_of, renamed, with_events, with_uid
 
 from icsbridge.daemon.push.plan import PushRefused
 
@@ -50,3 +50,20 @@ async def test_a_uid_of_another_calendar_is_409_naming_it_and_re_sending_does_no
         with pytest.raises(PushRefused) as one:
             await w.push(w.calendar, with_events(feed, [copied]), scope="event", uid=uid)
         assert one.value.status == 409 and one.value.lines == info.value.lines
+
+
+async def test_the_owners_of_an_uploads_new_uids_are_read_in_one_query_not_one_per_uid(
+    tmp_path: Path,
+) -> None:
+    # Each new UID was looked up with its own SELECT, on the event loop.
+    async with PushWorld(tmp_path, "webex") as w:
+        feed = (await w.sync())[w.calendar].data
+        first = next(iter(events_of(feed).values()))
+        new = [with_uid(first, f"new-{n}@test", f"New {n}") for n in range(30)]
+        statements: list[str] = []
+        w.state._db.set_trace_callback(statements.append)
+        upload = with_events(feed, [*events_of(feed).values(), *new])
+        outcome = await w.push(w.calendar, upload, dry_run=True)
+        assert len(outcome.plan) == 30
+        lookups = [s for s in statements if "calendar FROM items WHERE uid" in s]
+        assert len(lookups) == 1 and " IN (" in lookups[0]

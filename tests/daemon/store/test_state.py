@@ -148,3 +148,21 @@ def test_items_digest_matches_the_rows_written_and_moves_with_them(tmp_path: Pat
         store.put_item(replace(rows[0], sequence=rows[0].sequence + 1))
         assert store.items_digest("hq", "hq/cal") != rows_digest(rows)
         assert store.items_digest("hq", "hq/other") == rows_digest([])
+
+
+def test_the_calendars_of_many_uids_are_read_in_chunks_under_sqlites_variable_limit(
+    tmp_path: Path,
+) -> None:
+    # One query per UID cost an upload of N new events N SELECTs on the loop; one IN (...)
+    # of them all would pass SQLite's limit on variables (32,766) for a big upload.
+    with StateStore(tmp_path / "s.sqlite") as state:
+        with state.transaction():
+            state.replace_items("hq", "hq/a", [_row("u1", "k1", "hq/a")])
+            state.replace_items("hq", "hq/b", [_row("u2", "k2", "hq/b")])
+        statements: list[str] = []
+        state._db.set_trace_callback(statements.append)
+        wanted = [f"new-{n}" for n in range(40_000)] + ["u2", "u1"]
+        assert state.calendars_of_uids(wanted) == {"u1": "hq/a", "u2": "hq/b"}
+        assert len(statements) == -(-len(wanted) // 500)
+        assert state.calendar_of_uid("u2") == "hq/b"
+        assert state.calendar_of_uid("nobody") is None
