@@ -40,7 +40,12 @@ from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.service import PushService
 from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
 from icsbridge.daemon.service import preflight
-from icsbridge.daemon.service.reload import ReloadStatus, apply_to_server, refused
+from icsbridge.daemon.service.reload import (
+    ReloadStatus,
+    apply_to_server,
+    read_reload,
+    refused,
+)
 from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
@@ -183,7 +188,7 @@ class Daemon:
             stop.cancel()
             if self._reload.is_set() and not self._stop.is_set():
                 self._reload.clear()
-                self.reload()
+                await self.reload()
 
     # -- signals ----------------------------------------------------------------------
 
@@ -206,15 +211,12 @@ class Daemon:
             log.info("syncing every source now (SIGUSR1)")
             self.scheduler.run_now()
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         """Re-read the config and apply it whole, or keep the old one (module doc)."""
         self.notifier.reloading()
         previous = self.settings
-        try:
-            fresh = preflight.read_config(self.config_path)
-            error = preflight.reload_error(fresh, previous)
-            if error is not None:
-                raise error
+        try:  # files, secrets and names are read in a worker: a hung read stalls no feed
+            fresh = await asyncio.to_thread(read_reload, self.config_path, previous)
             plan = self.scheduler.plan(fresh.sources)  # the new jobs, built but not scheduled
             jobs = self.scheduler.jobs()
         except Exception as exc:

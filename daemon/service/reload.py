@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from icsbridge.config.errors import ConfigError, IcsbridgeError
 from icsbridge.config.settings import Settings
+from icsbridge.daemon.service import preflight
 from icsbridge.daemon.web.binding import QuietServer
 from icsbridge.daemon.web.tls import renew_certificate
 
@@ -38,6 +40,19 @@ class ReloadStatus:
         more = len(self.refused) - 1
         rest = f" (and {more} more problem{'s' * (more > 1)}, see the log)" if more else ""
         return f"reload refused, the old config stays: {self.refused[0]}{rest}"
+
+
+def read_reload(path: Path, current: Settings) -> Settings:
+    """The config at ``path`` as a reload of ``current``, or the error that refuses it.
+
+    It reads the file, every secret (each read gives up after a few seconds), the feed
+    tokens, and resolves a new listen address: blocking work, so the daemon runs it in a
+    worker thread, and the loop serving feeds (and taking SIGTERM) never waits on it."""
+    fresh = preflight.read_config(path)
+    error = preflight.reload_error(fresh, current)
+    if error is not None:
+        raise error
+    return fresh
 
 
 def refusal_lines(exc: BaseException) -> list[str]:

@@ -134,7 +134,7 @@ async def test_a_crashing_job_is_recorded_by_the_listener() -> None:
     assert problems == [("hq", "internal error RuntimeError: boom; please report it")]
 
 
-def test_reload_with_a_broken_config_keeps_the_old_one(
+async def test_reload_with_a_broken_config_keeps_the_old_one(
     daemon: tuple[Daemon, Clock], caplog: pytest.LogCaptureFixture
 ) -> None:
     d, _clock = daemon
@@ -146,7 +146,7 @@ def test_reload_with_a_broken_config_keeps_the_old_one(
             raise AssertionError("a refused reload must not reschedule")
 
     d.scheduler = NoScheduler()  # type: ignore[assignment]
-    d.reload()
+    await d.reload()
     assert d.settings is good
     assert "reload refused" in caplog.text
 

@@ -5,16 +5,20 @@ one line says why, and health and systemd's STATUS say the reload was refused.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from support.webex_org import NOW, FakeSleep
 
+from icsbridge.config import secrets
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.service.scheduler import SourceScheduler
@@ -127,14 +131,14 @@ async def test_a_reload_whose_scheduler_rebuild_fails_keeps_the_old_settings_and
             return add_job(func, trigger, **kwargs)
 
         aps.add_job = failing  # type: ignore[method-assign]
-        d.reload()
+        await d.reload()
         refusal = "internal error RuntimeError: injected; please report it"
         assert _errors(caplog) == [f"reload refused, the old config stays: {refusal}"]
         await _refused_and_serving(d, before, refusal)
         assert "paris" not in d.feeds.names()
 
         aps.add_job = add_job  # type: ignore[method-assign]
-        d.reload()  # the same file, nothing failing now: it takes effect
+        await d.reload()  # the same file, nothing failing now: it takes effect
         assert d.settings.sources[0].interval_seconds == 1800
         assert "paris" in d.feeds.names()
         assert d.health()[1]["reload"] == {"ok": True, "at": NOW.isoformat(), "refused": []}
@@ -159,7 +163,7 @@ async def test_a_reload_failing_after_the_swap_puts_the_old_config_and_jobs_back
             return reconfigure(fresh, **kwargs)
 
         monkeypatch.setattr(d.feeds, "reconfigure", failing)
-        d.reload()
+        await d.reload()
         await _refused_and_serving(
             d,
             before,
@@ -174,7 +178,7 @@ async def test_a_reload_with_a_huge_interval_is_refused_and_the_daemon_keeps_ser
     async with running(settings, transport_for, fake_sleep) as d:
         before = _state(d)
         _edit(d, 'interval = "15m"', 'interval = "3000000d"')
-        d.reload()
+        await d.reload()
         await _refused_and_serving(
             d,
             before,
@@ -190,7 +194,7 @@ async def test_a_reload_to_a_state_path_the_next_start_would_refuse_is_refused(
         before = _state(d)
         (d.config_path.parent / "var").mkdir()
         _edit(d, 'state = "state.sqlite"', 'state = "var"')
-        d.reload()
+        await d.reload()
         var = d.config_path.parent / "var"
         await _refused_and_serving(
             d,
@@ -218,3 +222,35 @@ async def test_a_schedule_past_year_9999_fails_in_the_plan_and_changes_no_job() 
         assert scheduler.sources == ["hq"]
     finally:
         scheduler.shutdown()
+
+
+async def test_a_reload_reads_its_secrets_off_the_loop_so_feeds_are_served_meanwhile(
+    settings: Settings,
+    transport_for: Transports,
+    fake_sleep: FakeSleep,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reload read every secret on the event loop: a slow secret file (a network file
+    # system) stalled every feed and /healthz for as long as the read took.
+    async with running(settings, transport_for, fake_sleep) as d:
+        secret = d.config_path.parent / "webex.token"
+        secret.write_text("demo-token\n")
+        _edit(d, 'token = "env:ICSBRIDGE_TEST_WEBEX_TOKEN"', f'token = "file:{secret}"')
+        reading, served = threading.Event(), threading.Event()
+        real = secrets.read_regular_file
+
+        def slow_read(path: Path, limit: int) -> bytes:
+            if path == secret:
+                reading.set()
+                # Until the feed below was served: on the loop, it never would be.
+                served.wait(secrets.READ_TIMEOUT * 2)
+            return real(path, limit)
+
+        monkeypatch.setattr(secrets, "read_regular_file", slow_read)
+        reload = asyncio.create_task(d.reload())
+        assert await asyncio.to_thread(reading.wait, 10.0)
+        answer = await _get(d, d.tokens.url_path("everything"))
+        served.set()
+        await reload
+        assert answer.status_code == 200
+        assert d.health()[1]["reload"] == {"ok": True, "at": NOW.isoformat(), "refused": []}
