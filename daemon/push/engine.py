@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from icsbridge.config.errors import IcsbridgeError
+from icsbridge.converters.ical.assembly import prepare
 from icsbridge.daemon.push.journal import (
     push_lock,
     record_write,
@@ -137,6 +138,9 @@ async def _push_locked(
     reread = await source.pull()
     if failure is not None:
         settle_landed(writer, state, source.name, reread, now=now)
+    # Normalising and rendering each event is most of the render: in the worker too, so
+    # the loop keeps only the matching against the rows (SQLite) and the assembly.
+    await asyncio.to_thread(_prepare_all, reread)
     rendered = render_pulled(reread, source.name, state, now=now)
     if failure is not None:
         failure.rendered = rendered
@@ -187,6 +191,14 @@ async def _apply(
             state.journal_finish(entry_id, "done", now, result_key=key)
             record_write(state, name, cal.meta.key, write, key, edit, now)
     return None
+
+
+def _prepare_all(pulled: list[PulledCalendar]) -> None:
+    """Give every pulled event its prepared lines (what ``render_pulled`` would make)."""
+    for cal in pulled:
+        for event in cal.events:
+            if event.prepared is None and event.component is not None:
+                event.prepared = prepare(event.component)
 
 
 def _stop(
