@@ -9,8 +9,9 @@ sync job takes the same lock. An edit waits for it at most the source's ``write_
 holds the lock, against the feed as it is then: a whole-calendar upload is refused (412
 with If-Match, 409 without) when a push or sync changed the feed while it waited, and
 first synced when the state's rows moved on without it (``icsbridge push`` beside the
-daemon, a push whose re-read failed). After a push the source's feeds are updated from
-the re-read, so the answer carries the feed's new ETag and the next GET serves the edit.
+daemon, a push whose re-read failed); a one-event edit is refused (409) when that event
+changed in the store meanwhile. After a push the source's feeds are updated from the
+re-read, so the answer carries the feed's new ETag and the next GET serves the edit.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ class PushService:
         # The newest feed the client can have based its upload on: anything published
         # while the edit waits (for the parse, then the lock) is news to it.
         seen = content.etag
+        known = self._version(request)  # the one event as the client last saw it
         stale = self._stale(request, seen, seen)  # refused early, before the parse
         if stale is not None:
             return stale
@@ -171,16 +173,35 @@ class PushService:
             stale = self._stale(request, seen, current.etag)
             if stale is not None:
                 return stale
+            if self._version(request) != known:
+                # A sync that ran meanwhile stored the API's change to this event: planned
+                # against its rows, the change would read as old and the edit overwrite it.
+                return refusal(
+                    409,
+                    f'feed "{request.feed}": the event changed in the API while this edit '
+                    "waited; nothing was applied: fetch it again, re-apply the edit and send it "
+                    "again",
+                    [
+                        f"{request.uid}: changed in the API while this edit waited for a sync or "
+                        "push of its source"
+                    ],
+                )
             return await self._push(src, push_request)
         finally:
             lock.release()
+
+    def _version(self, request: EditRequest) -> str | None:
+        """The stored content hash of the one event ``request`` edits (None: a whole
+        calendar, or an event the store does not have)."""
+        row = None if request.uid is None else self._state.item_by_uid(request.uid)
+        return None if row is None else row.content_hash
 
     @staticmethod
     def _stale(request: EditRequest, seen: str, current: str) -> EditAnswer | None:
         """The refusal of a whole-calendar edit made against another feed than ``current``
         (``seen``: the feed when the request arrived), or None when it may go ahead."""
         if request.uid is not None:
-            return None  # one event: the plan checks it against the last sync (conflicts)
+            return None  # one event: checked by its own row (:meth:`_version`), then planned
         if request.precondition is not None:
             if request.precondition(current):
                 return None

@@ -283,3 +283,37 @@ async def test_the_calendar_re_read_after_a_push_is_rendered_off_the_event_loop(
     assert answer.status_code == 200, answer.text
     assert "Rendered aside" in world.captions()
     assert on_loop == []
+
+
+async def test_a_one_event_put_that_waited_is_checked_against_what_the_sync_it_waited_on_changed(
+    world: World,
+) -> None:
+    # The event was planned against the rows the sync wrote while the PUT waited: the
+    # API's change it brought read as "not changed since the last sync", and the app's
+    # older copy overwrote it without a conflict.
+    seen = world.feed()
+    uid, event = sorted(events_of(seen.data).items())[0]
+    caption = str(event["SUMMARY"])
+    body = with_events(seen.data, [renamed(event, "Renamed in the app")])
+    token = world.daemon.tokens.token(write_name(FEED))
+    path = feed_url_path(token, f"{FEED}/{uid}")
+    await world.lock.acquire()  # the sync job starts ...
+    put = asyncio.create_task(world.call("PUT", path, body))
+    await world.lock.until_queued(1)
+    # ... and brings a change made to that very event in the back office.
+    held = next(ev for ev in world.sim.events.values() if ev["caption"] == caption)
+    world.sim.update_event(
+        str(held["id"]), {"description": "moved by the back office"}, replace=False
+    )
+    await world.daemon._sync_once(SOURCE)
+    world.lock.release()
+    answer = await put
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["details"] == [
+        f"{uid}: changed in the API while this edit waited for a sync or push of its source"
+    ]
+    assert world.writes() == []
+    assert "Renamed in the app" not in world.captions()
+    now = next(ev for ev in world.sim.events.values() if ev["id"] == held["id"])
+    assert now["description"] == "moved by the back office"
