@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from icsbridge.converters.ical.render_cache import digest_of
 from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
@@ -140,11 +141,17 @@ class ItemRow:
     published_hash: str | None = None
 
 
-_SELECT_ITEMS = (
+_ITEM_COLUMNS = (
     "SELECT uid, source, calendar, native_key, rename_hint, content_hash, modified,"
     " sequence, remote_version, published_hash FROM items"
-    " WHERE source = ? AND calendar = ? ORDER BY uid"
 )
+_SELECT_ITEMS = _ITEM_COLUMNS + " WHERE source = ? AND calendar = ? ORDER BY uid"
+
+
+def _item(r: tuple[Any, ...]) -> ItemRow:
+    """An item row from the columns of ``_ITEM_COLUMNS``."""
+    modified = datetime.fromisoformat(r[6])
+    return ItemRow(r[0], r[1], r[2], r[3], r[4], r[5], modified, r[7], r[8], r[9])
 
 
 def _values(r: ItemRow) -> tuple[str | int | None, ...]:
@@ -271,22 +278,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
     # -- items ----------------------------------------------------------------
 
     def items(self, source: str, calendar: str) -> list[ItemRow]:
-        rows = self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall()
-        return [
-            ItemRow(
-                uid=r[0],
-                source=r[1],
-                calendar=r[2],
-                native_key=r[3],
-                rename_hint=r[4],
-                content_hash=r[5],
-                modified=datetime.fromisoformat(r[6]),
-                sequence=r[7],
-                remote_version=r[8],
-                published_hash=r[9],
-            )
-            for r in rows
-        ]
+        return [_item(r) for r in self._db.execute(_SELECT_ITEMS, (source, calendar))]
 
     def items_digest(self, source: str, calendar: str) -> bytes:
         """A digest of the calendar's rows as stored, equal to :func:`rows_digest` of the
@@ -336,12 +328,9 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         return found
 
     def item_by_uid(self, uid: str) -> ItemRow | None:
-        row = self._db.execute(
-            "SELECT source, calendar FROM items WHERE uid = ?", (uid,)
-        ).fetchone()
-        if row is None:
-            return None
-        return next(r for r in self.items(row[0], row[1]) if r.uid == uid)
+        """The one row of ``uid`` (not its calendar's: a push records each write with it)."""
+        row = self._db.execute(_ITEM_COLUMNS + " WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else _item(row)
 
     # -- calendars ------------------------------------------------------------
 

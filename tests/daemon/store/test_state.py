@@ -166,3 +166,18 @@ def test_the_calendars_of_many_uids_are_read_in_chunks_under_sqlites_variable_li
         assert len(statements) == -(-len(wanted) // 500)
         assert state.calendar_of_uid("u2") == "hq/b"
         assert state.calendar_of_uid("nobody") is None
+
+
+def test_the_row_of_one_uid_is_read_alone_not_with_its_whole_calendar(tmp_path: Path) -> None:
+    # A push recorded each applied update by reading every row of its calendar: a push of
+    # N updates read N x N rows, on the loop.
+    with StateStore(tmp_path / "s.sqlite") as state:
+        rows = [_row(f"u{n}", f"k{n}") for n in range(50)]
+        with state.transaction():
+            state.replace_items("hq", "hq/cal", rows)
+        statements: list[str] = []
+        state._db.set_trace_callback(statements.append)
+        assert state.item_by_uid("u7") == rows[7]
+        assert state.item_by_uid("nobody") is None
+        assert len(statements) == 2
+        assert not any("calendar = " in s for s in statements)
