@@ -5,7 +5,9 @@
 # and the CalDAV clients tests/realclients/caldav drives (tests/support/davclients):
 #   - Evolution's data server (ECal.Client from /usr/bin/python3, under dbus-run-session
 #     with gnome-keyring-daemon); vdirsyncer and Radicale come from PyPI with the venv's
-#     test extra (scripts/setup.sh --test).
+#     test extra (scripts/setup.sh --test);
+# and Debian's PostgreSQL server, which tests/support/postgres.py starts as a throwaway
+# cluster (no service is started or enabled here; nothing is written to /etc by the tests).
 # Debian/Ubuntu only. Idempotent: every step checks first and does nothing when satisfied,
 # `apt-get update` runs only when a package must be installed. Runs as root or through sudo.
 # Exits non-zero with a one-line reason when something cannot be installed: the test harness
@@ -40,7 +42,7 @@ deb_installed() {
 # --- Debian packages ----------------------------------------------------------------------
 command -v dpkg-query >/dev/null 2>&1 || fail "dpkg-query not found: this script supports Debian/Ubuntu only"
 
-wanted=(python3 python3-gi gir1.2-ical-3.0
+wanted=(python3 python3-gi gir1.2-ical-3.0 postgresql
     evolution-data-server gir1.2-ecal-2.0 gir1.2-edataserver-1.2 gnome-keyring dbus)
 # Keep a node that is already on PATH (e.g. NodeSource, which bundles npm and conflicts with
 # Debian's npm package); install Debian's only when there is none.
@@ -87,6 +89,13 @@ for program in dbus-run-session gnome-keyring-daemon; do
     command -v "$program" >/dev/null 2>&1 || fail "$program not found after installing dbus and gnome-keyring"
 done
 step "evolution-data-server: ECal 2.0 imports in /usr/bin/python3, dbus-run-session and gnome-keyring-daemon found"
+
+# --- PostgreSQL: the server binaries the state tests start a cluster with ------------------
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_ctl" ] ||
+    fail "initdb/pg_ctl not found under /usr/lib/postgresql/*/bin after installing postgresql"
+id -u postgres >/dev/null 2>&1 || fail "no postgres user after installing postgresql"
+step "postgresql: $("$pg_bin/initdb" --version)"
 
 # --- node + ical.js ------------------------------------------------------------------------
 command -v node >/dev/null 2>&1 || fail "node not found after installing nodejs"

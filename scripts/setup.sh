@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install icsbridge into it, with the CalDAV extra (xandikos,
-# GPL-3.0-or-later; see README "Calendar apps (CalDAV)"). Usage: scripts/setup.sh [--test]
+# GPL-3.0-or-later; see README "Calendar apps (CalDAV)") and the PostgreSQL one (psycopg).
+# Usage: scripts/setup.sh [--test]
 # Works on a fresh Debian with Python >= 3.11; installs python3-venv when Debian's python
 # lacks it (as root, or through sudo).
 set -euo pipefail
@@ -23,8 +24,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-extra="[caldav]"
-[ "${1:-}" = "--test" ] && extra="[test,caldav]"
+# psycopg (a PostgreSQL state) and CalDAV always; the test tools with --test.
+extra="[caldav,postgresql]"
+[ "${1:-}" = "--test" ] && extra="[test,caldav,postgresql]"
 # Reinstall only when pyproject.toml changed since the last install.
 stamp=".venv/.icsbridge-installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
