@@ -79,7 +79,7 @@ def resolve_secrets(settings: Settings) -> list[str]:
     """
     problems: list[str] = []
     users = settings.caldav.users if settings.caldav is not None else []
-    for entry in [*settings.sources, *settings.feeds, *users]:
+    for entry in [settings.daemon, *settings.sources, *settings.feeds, *users]:
         for name in type(entry).model_fields:
             ref = getattr(entry, name)
             if not isinstance(ref, SecretRef):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -42,7 +43,8 @@ def cmd_check(settings: Settings, *, feeds: bool = False) -> int:
     if errors:
         raise Problems(errors)
     print(f"{settings.path}: OK, {len(settings.sources)} source(s)")
-    print(f"  state file: {settings.daemon.state}")
+    kind = "file" if isinstance(settings.daemon.state, Path) else "database"
+    print(f"  state {kind}: {settings.daemon.state}")
     print(f"  files written to: {settings.daemon.output_dir}")
     print(f"  feeds served on: {settings.daemon.listen} as {settings.daemon.public_url}")
     if settings.caldav is not None:
@@ -73,7 +75,8 @@ def cmd_check(settings: Settings, *, feeds: bool = False) -> int:
 def budget_lines(settings: Settings, now: datetime) -> list[str]:
     """``--feeds``: each published feed against its ``max_bytes``; one over it is named
     with the window that would bring it under (published anyway: a note, not a problem)."""
-    if not settings.daemon.state.exists():
+    state_at = settings.daemon.state
+    if isinstance(state_at, Path) and not state_at.exists():  # a database is reached by check
         return ["feeds: none published yet (they appear after the first sync)"]
     lines = []
     with StateStore(settings.daemon.state) as state:

@@ -11,8 +11,9 @@ so a problem reads the same in ``check``, ``run`` and the reload's log:
   (``daemon.feeds.tokens.configured_problem``);
 - ``[daemon].listen``: :func:`listen_error` (``daemon.web.binding.bind``; resolvable,
   free, ours to bind);
-- ``[daemon].state``: :func:`state_error` (``daemon.store.state.state_problem``; not a
-  folder, readable and writable, SQLite of a schema this icsbridge reads);
+- ``[daemon].state``: :func:`state_error` (``daemon.store.state.reach_problem``; a SQLite
+  file: not a folder, readable and writable, of a schema this icsbridge reads; a
+  PostgreSQL database: answers the connection ``run`` makes, with such a schema);
 - ``[daemon].tls_certificate`` and ``tls_key``: :func:`tls_error`
   (``daemon.web.tls.tls_problem``; readable, PEM, one pair, no passphrase), which
   ``binding.feed_server`` also raises before uvicorn loads them.
@@ -26,7 +27,7 @@ from icsbridge.config.errors import ConfigError, IcsbridgeError
 from icsbridge.config.loader import load_settings, resolve_secrets
 from icsbridge.config.settings import Settings
 from icsbridge.daemon.feeds.tokens import configured_problem
-from icsbridge.daemon.store.state import StateError, state_problem
+from icsbridge.daemon.store.state import StateError, reach_problem
 from icsbridge.daemon.web.binding import ListenError, check_listen
 from icsbridge.daemon.web.tls import TlsError, tls_problem
 
@@ -70,8 +71,9 @@ def listen_error(settings: Settings) -> ListenError | None:
 
 
 def state_error(settings: Settings) -> StateError | None:
-    """Why ``[daemon].state`` cannot be opened (by looking only: nothing is created)."""
-    problem = state_problem(settings.daemon.state)
+    """Why ``[daemon].state`` cannot be opened (nothing is created: a SQLite file is
+    looked at, a PostgreSQL database connected to and read)."""
+    problem = reach_problem(settings.daemon.state)
     return None if problem is None else StateError(problem)
 
 

@@ -1,1 +1,1 @@
-"""The state store: one SQLite file holding what must outlive a run."""
+"""The state store: what must outlive a run, in one SQLite file or one PostgreSQL database."""

@@ -6,15 +6,19 @@ time its members change, and every member name keeps the revision it last change
 (a deleted one keeps a tombstone), so the changes since any token are one query. The
 generation is random per calendar: a token from another state file (or a calendar
 removed and added again) is unknown, never mistaken for one of this state's.
+
+The SQL is the store's one text for both backends: upserts are ``ON CONFLICT`` (not
+SQLite's ``INSERT OR REPLACE``), and the column ``user`` is quoted (a keyword of PostgreSQL).
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+
+from icsbridge.daemon.store.backend import Backend
 
 SCHEMA = """
 CREATE TABLE caldav_calendars (
@@ -36,13 +40,13 @@ CREATE TABLE caldav_names (
     PRIMARY KEY (calendar, uid)
 );
 CREATE TABLE caldav_alarms (
-    user   TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     uid    TEXT NOT NULL,
     alarms BLOB NOT NULL,
-    PRIMARY KEY (user, uid)
+    PRIMARY KEY ("user", uid)
 )
 """
-"""Migration 4 of :mod:`icsbridge.daemon.store.state`."""
+"""Migration 4 of :mod:`icsbridge.daemon.store.schema`."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class SyncPoint:
 class CaldavState:
     """CalDAV methods of :class:`icsbridge.daemon.store.state.StateStore`."""
 
-    _db: sqlite3.Connection
+    _db: Backend
 
     def transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError
@@ -86,7 +90,8 @@ class CaldavState:
                 return SyncPoint(generation, revision)
             revision += 1
             self._db.executemany(
-                "INSERT OR REPLACE INTO caldav_members VALUES (?, ?, ?, ?)",
+                "INSERT INTO caldav_members VALUES (?, ?, ?, ?) ON CONFLICT (calendar, name)"
+                " DO UPDATE SET etag = excluded.etag, revision = excluded.revision",
                 [(calendar, n, e, revision) for n, e in changed]
                 + [(calendar, n, None, revision) for n in gone],
             )
@@ -130,28 +135,32 @@ class CaldavState:
     def set_caldav_name(self, calendar: str, uid: str, name: str) -> None:
         with self.transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO caldav_names VALUES (?, ?, ?)", (calendar, uid, name)
+                "INSERT INTO caldav_names VALUES (?, ?, ?)"
+                " ON CONFLICT (calendar, uid) DO UPDATE SET name = excluded.name",
+                (calendar, uid, name),
             )
 
     def caldav_alarms(self, user: str, uid: str) -> bytes | None:
         """The VALARM lines ``user`` added to event ``uid`` over CalDAV (never pushed)."""
         row = self._db.execute(
-            "SELECT alarms FROM caldav_alarms WHERE user = ? AND uid = ?", (user, uid)
+            'SELECT alarms FROM caldav_alarms WHERE "user" = ? AND uid = ?', (user, uid)
         ).fetchone()
         return None if row is None else bytes(row[0])
 
     def caldav_user_alarms(self, user: str) -> dict[str, bytes]:
         """UID -> the VALARM lines ``user`` added to it."""
-        rows = self._db.execute("SELECT uid, alarms FROM caldav_alarms WHERE user = ?", (user,))
+        rows = self._db.execute('SELECT uid, alarms FROM caldav_alarms WHERE "user" = ?', (user,))
         return {str(r[0]): bytes(r[1]) for r in rows.fetchall()}
 
     def set_caldav_alarms(self, user: str, uid: str, alarms: bytes | None) -> None:
         with self.transaction():
             if alarms:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO caldav_alarms VALUES (?, ?, ?)", (user, uid, alarms)
+                    "INSERT INTO caldav_alarms VALUES (?, ?, ?)"
+                    ' ON CONFLICT ("user", uid) DO UPDATE SET alarms = excluded.alarms',
+                    (user, uid, alarms),
                 )
             else:
                 self._db.execute(
-                    "DELETE FROM caldav_alarms WHERE user = ? AND uid = ?", (user, uid)
+                    'DELETE FROM caldav_alarms WHERE "user" = ? AND uid = ?', (user, uid)
                 )

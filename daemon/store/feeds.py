@@ -5,10 +5,10 @@ Kept apart from ``daemon.store.state`` (which mixes this class in) to keep each 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.journal import ts
 
 
@@ -27,7 +27,7 @@ class FeedRecord:
 class FeedsState:
     """Feed methods of :class:`icsbridge.daemon.store.state.StateStore`."""
 
-    _db: sqlite3.Connection
+    _db: Backend
 
     def feed_tokens(self) -> dict[str, str]:
         """Feed name -> its current URL token."""

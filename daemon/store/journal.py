@@ -6,10 +6,11 @@ the tables are created by the store's migration 3.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from icsbridge.daemon.store.backend import Backend
 
 JOURNAL_KEEP = timedelta(days=30)
 """How long settled journal entries are kept (for a look at what a push did)."""
@@ -37,7 +38,7 @@ class JournalEntry:
 class PushState:
     """Journal and vdir methods of :class:`icsbridge.daemon.store.state.StateStore`."""
 
-    _db: sqlite3.Connection
+    _db: Backend
 
     # -- push journal -----------------------------------------------------------
 
@@ -52,13 +53,12 @@ class PushState:
         )
         ids = []
         for write in writes:
-            cur = self._db.execute(
+            row = self._db.execute(
                 "INSERT INTO journal (batch, source, calendar, write, status, created)"
-                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                " VALUES (?, ?, ?, ?, 'pending', ?) RETURNING id",
                 (batch, source, calendar, write, ts(when)),
-            )
-            assert cur.lastrowid is not None
-            ids.append(cur.lastrowid)
+            ).fetchone()
+            ids.append(int(row[0]))
         return ids
 
     def journal_pending(self, source: str) -> list[JournalEntry]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.daemon.store.state import StateError, state_problem
 
 
@@ -27,11 +28,16 @@ def lock_path(state: Path) -> Path:
 
 
 @contextmanager
-def daemon_lock(state: Path) -> Iterator[None]:
+def daemon_lock(state: StateLocation) -> Iterator[None]:
     """Hold ``<state>.lock`` for the ``with`` block, or raise :class:`StateInUse` at once.
 
-    The holder's pid is written into the file, so the refusal can name it.
+    The holder's pid is written into the file, so the refusal can name it. A PostgreSQL
+    state takes no such lock: several daemons share it, one sync per source at a time
+    (``daemon.store.advisory``).
     """
+    if not isinstance(state, Path):
+        yield
+        return
     problem = state_problem(state)
     if problem is not None:  # said as check says it, not as the lock file's error
         raise StateError(problem)

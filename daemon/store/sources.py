@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from icsbridge.daemon.store.connection import StateConnection
+from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.store.journal import ts
 
@@ -32,7 +32,7 @@ def _parsets(value: str | None) -> datetime | None:
 class SourcesState:
     """Source and secret methods of :class:`icsbridge.daemon.store.state.StateStore`."""
 
-    _db: StateConnection
+    _db: Backend
 
     # -- sources --------------------------------------------------------------
 

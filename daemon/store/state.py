@@ -1,4 +1,5 @@
-"""The state store: one SQLite file (WAL mode) holding what must outlive a run.
+"""The state store: what must outlive a run, in one SQLite file (WAL mode, the default)
+or one PostgreSQL database that several daemons share (``daemon.store.backend``):
 
 - per item: the iCalendar UID <-> (source, calendar, native key) mapping, the content
   hash, the time that content was first seen (it becomes DTSTAMP/LAST-MODIFIED) and a
@@ -14,14 +15,14 @@
 - per CalDAV calendar: its members by revision (sync tokens), names clients chose, and the
   alarms each CalDAV user added (``daemon.store.caldav``).
 
-The file is created with mode 0600 because it may hold a refresh token.
-Schema changes go through ``_MIGRATIONS``: each entry upgrades version N-1 to N.
+A SQLite file is created with mode 0600 because it may hold a refresh token (on
+PostgreSQL the role's grants guard it). Schema changes go through
+``daemon.store.schema.MIGRATIONS``: each entry upgrades version N-1 to N, on both backends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,99 +31,73 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
-from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
+from icsbridge.daemon.store.backend import Backend, SqliteBackend
 from icsbridge.daemon.store.caldav import CaldavState
-from icsbridge.daemon.store.connection import StateConnection, connect
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
 from icsbridge.daemon.store.feeds import FeedsState
 from icsbridge.daemon.store.journal import PushState, ts
-from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line, state_path_problem
+from icsbridge.daemon.store.location import not_sqlite_line, state_path_problem
+from icsbridge.daemon.store.postgres.backend import PostgresBackend
+from icsbridge.daemon.store.postgres.backend import problem_line as postgres_problem_line
+from icsbridge.daemon.store.schema import SCHEMA_VERSION, migrate
 from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
-SCHEMA_VERSION = 4
 UID_CHUNK = 500  # UIDs per IN (...): under SQLite's variable limit (999 before 3.32)
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE items (
-        uid            TEXT PRIMARY KEY,
-        source         TEXT NOT NULL,
-        calendar       TEXT NOT NULL,
-        native_key     TEXT NOT NULL,
-        rename_hint    TEXT NOT NULL,
-        content_hash   TEXT NOT NULL,
-        remote_version TEXT,
-        published_hash TEXT,
-        modified       TEXT NOT NULL,
-        sequence       INTEGER NOT NULL DEFAULT 0,
-        UNIQUE (source, calendar, native_key)
-    );
-    CREATE TABLE calendars (
-        source   TEXT NOT NULL,
-        calendar TEXT NOT NULL,
-        path     TEXT NOT NULL,
-        PRIMARY KEY (source, calendar)
-    );
-    CREATE TABLE sources (
-        name         TEXT PRIMARY KEY,
-        last_attempt TEXT,
-        last_success TEXT,
-        last_error   TEXT
-    );
-    CREATE TABLE secrets (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """,
-    2: """
-    CREATE TABLE feed_tokens (
-        feed    TEXT PRIMARY KEY,
-        token   TEXT NOT NULL UNIQUE,
-        created TEXT NOT NULL
-    );
-    CREATE TABLE feeds (
-        name          TEXT PRIMARY KEY,
-        path          TEXT NOT NULL,
-        etag          TEXT NOT NULL,
-        last_modified TEXT NOT NULL,
-        events        INTEGER NOT NULL,
-        size          INTEGER NOT NULL
-    );
-    """,
-    3: """
-    CREATE TABLE journal (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        batch      TEXT NOT NULL,
-        source     TEXT NOT NULL,
-        calendar   TEXT NOT NULL,
-        write      TEXT NOT NULL,
-        status     TEXT NOT NULL,
-        result_key TEXT,
-        detail     TEXT,
-        created    TEXT NOT NULL,
-        finished   TEXT
-    );
-    CREATE INDEX journal_open ON journal (source, status);
-    CREATE TABLE vdir_files (
-        source   TEXT NOT NULL,
-        calendar TEXT NOT NULL,
-        uid      TEXT NOT NULL,
-        hash     TEXT NOT NULL,
-        PRIMARY KEY (source, calendar, uid)
-    );
-    """,
-    4: CALDAV_SCHEMA,
-}
-
 
 __all__ = ["ItemRow", "SourceStatus", "StateError", "StateFull", "StateStore", "StateUnavailable"]
 
 
-def state_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be opened as the state (one line), by looking only: ``check``
-    asks it, and ``StateStore`` asks it first (see ``daemon.store.location``)."""
-    return state_path_problem(path, SCHEMA_VERSION)
+def state_problem(location: StateLocation) -> str | None:
+    """Why a SQLite state cannot be opened (one line), by looking only: ``check`` asks it,
+    and ``StateStore`` asks it first (see ``daemon.store.location``). A PostgreSQL state
+    is judged by connecting: :func:`reach_problem`."""
+    if isinstance(location, Path):
+        return state_path_problem(location, SCHEMA_VERSION)
+    return None
+
+
+def reach_problem(location: StateLocation) -> str | None:
+    """:func:`state_problem`, and for PostgreSQL whether the database answers through the
+    connection ``run`` makes, with a schema this icsbridge reads (``check`` asks it)."""
+    if isinstance(location, Path):
+        return state_problem(location)
+    try:
+        db = PostgresBackend(location)
+    except Exception as exc:
+        if isinstance(exc, PostgresBackend.driver_errors):
+            return postgres_problem_line(location, exc)
+        raise
+    try:
+        version = db.schema_version()
+        return None if version <= SCHEMA_VERSION else db.newer_line(version, SCHEMA_VERSION)
+    except StateError as exc:
+        return str(exc)
+    except PostgresBackend.driver_errors as exc:
+        return db.problem_line(exc)
+    finally:
+        db.close()
+
+
+def open_backend(location: StateLocation) -> Backend:
+    """A connection to the state at ``location`` (StateError with one line if not)."""
+    try:
+        if isinstance(location, Path):
+            return SqliteBackend(location)
+        return PostgresBackend(location)
+    except StateError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        assert isinstance(location, Path)
+        raise StateError(not_sqlite_line(location, str(exc))) from exc
+    except OSError as exc:
+        raise StateError(
+            f"state file {location}: {exc.strerror}; check [daemon].state and permissions"
+        ) from exc
+    except PostgresBackend.driver_errors as exc:
+        assert isinstance(location, PostgresState)
+        raise StateError(postgres_problem_line(location, exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -176,40 +151,44 @@ def rows_digest(rows: Iterable[ItemRow]) -> bytes:
 
 
 class StateStore(PushState, FeedsState, SourcesState, CaldavState):
-    """Access to the state file. Use as a context manager or call ``close()``.
+    """Access to the state (a SQLite file or a PostgreSQL database, ``daemon.store.backend``).
+    Use as a context manager or call ``close()``.
 
     Every method raises :class:`StateFull` when the state's disk is full and
-    :class:`StateUnavailable` when it cannot be read or saved now (``daemon.store.errors``);
-    a transaction that meets either is rolled back whole.
+    :class:`StateUnavailable` when it cannot be read or saved now (``daemon.store.errors``),
+    on either backend; a transaction that meets either is rolled back whole.
     """
 
-    _db: StateConnection
+    _db: Backend
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        problem = state_problem(path)
-        if problem is not None:  # the line `icsbridge check` gives for this path
+    def __init__(self, location: StateLocation) -> None:
+        self.location = location
+        problem = state_problem(location)
+        if problem is not None:  # the line `icsbridge check` gives for this state
             raise StateError(problem)
+        self._db = open_backend(location)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                # Create it private before SQLite writes anything into it.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = connect(path, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-            opened = os.stat(path)  # the file SQLite has open: it created or read it above
-            self._opened = (opened.st_dev, opened.st_ino)
-        except StateError:
+            version = self._db.schema_version()
+            if version > SCHEMA_VERSION:
+                raise StateError(self._db.newer_line(version, SCHEMA_VERSION))
+            migrate(self._db)
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, self._db.driver_errors):
+                raise StateError(self._db.problem_line(exc)) from exc
             raise
-        except sqlite3.DatabaseError as exc:
-            raise StateError(not_sqlite_line(path, str(exc))) from exc
-        except OSError as exc:
-            raise StateError(
-                f"state file {path}: {exc.strerror}; check [daemon].state and permissions"
-            ) from exc
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (push locks are files beside it); only for a SQLite state."""
+        if not isinstance(self.location, Path):
+            raise TypeError("a PostgreSQL state has no path")
+        return self.location
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``: which backend holds the state."""
+        return self._db.dialect
 
     def __enter__(self) -> StateStore:
         return self
@@ -221,64 +200,35 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         self._db.close()
 
     def file_problem(self) -> str | None:
-        """None while ``path`` is still the file this store has open, else one line: a
-        state deleted or replaced under a running daemon would be lost at its restart."""
-        try:
-            now = os.stat(self.path)
-        except FileNotFoundError:
-            return (
-                f"state file {self.path} was deleted while icsbridge runs: it goes on with "
-                "the open copy, but its next start begins afresh (new feed URLs and event "
-                "UIDs); put the file back from a backup before restarting it"
-            )
-        except OSError as exc:
-            return f"state file {self.path}: {exc.strerror}; check [daemon].state"
-        if (now.st_dev, now.st_ino) != self._opened:
-            return (
-                f"state file {self.path} was replaced while icsbridge runs; it keeps "
-                "writing the file it opened: restart it to use the new one"
-            )
-        return None
-
-    # -- schema ---------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StateError(newer_schema_line(self.path, version, SCHEMA_VERSION))
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            # executescript() would COMMIT on its own: run statement by statement so a
-            # migration applies whole or not at all.
-            with self.transaction():
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {target}")
+        """None while the state is still the one this store has open, else one line (a
+        SQLite file deleted or replaced under a running daemon, a lost connection)."""
+        return self._db.file_problem()
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return self._db.schema_version()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing: everything inside commits together or not at all (a COMMIT
         that fails, on a full disk say, is rolled back too)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.begin()
         try:
             yield
-            self._db.execute("COMMIT")
+            self._db.commit()
         except BaseException:
-            # SQLite may have rolled back already (a full disk can end the transaction);
-            # a ROLLBACK that fails too must not hide the error that made it needed.
+            # The backend may have rolled back already (a full disk can end SQLite's
+            # transaction, a lost connection PostgreSQL's); a ROLLBACK that fails too must
+            # not hide the error that made it needed.
             if self._db.in_transaction:
                 with contextlib.suppress(StateUnavailable):
-                    self._db.execute("ROLLBACK")
+                    self._db.rollback()
             raise
 
     # -- items ----------------------------------------------------------------
 
     def items(self, source: str, calendar: str) -> list[ItemRow]:
-        return [_item(r) for r in self._db.execute(_SELECT_ITEMS, (source, calendar))]
+        return [_item(r) for r in self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall()]
 
     def items_digest(self, source: str, calendar: str) -> bytes:
         """A digest of the calendar's rows as stored, equal to :func:`rows_digest` of the
@@ -324,7 +274,9 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         for at in range(0, len(wanted), UID_CHUNK):
             chunk = wanted[at : at + UID_CHUNK]
             sql = f"SELECT uid, calendar FROM items WHERE uid IN ({','.join('?' * len(chunk))})"
-            found.update((str(uid), str(cal)) for uid, cal in self._db.execute(sql, chunk))
+            found.update(
+                (str(uid), str(cal)) for uid, cal in self._db.execute(sql, chunk).fetchall()
+            )
         return found
 
     def item_by_uid(self, uid: str) -> ItemRow | None:

@@ -90,7 +90,7 @@ def test_every_problem_is_reported_in_one_run() -> None:
     assert problems_of(file) == [
         f'{file}: daemon: field "listen": "localhost" is not host:port (e.g. "127.0.0.1:8080")',
         f'{file}: daemon: unknown field "output_dirr" (known: listen, output_dir, public_url, '
-        'state, tls_certificate, tls_key); did you mean "output_dir"?',
+        'state, state_password, tls_certificate, tls_key); did you mean "output_dir"?',
         f'{file}: source "hq": field "interval": "5x" is not a duration (e.g. "15m", "1h30m")',
         f'{file}: source "hq": field "timezone": "Europe/Pariss" is not an IANA time zone '
         '(e.g. "Europe/Paris")',

@@ -6,7 +6,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from icsbridge.daemon.store.state import _MIGRATIONS, SCHEMA_VERSION, ItemRow, StateStore
+from icsbridge.config.daemon.state import StateLocation
+from icsbridge.daemon.store.schema import MIGRATIONS, SCHEMA_VERSION
+from icsbridge.daemon.store.state import ItemRow, StateStore
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -15,7 +17,7 @@ def test_a_version_2_state_gets_the_journal(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     db = sqlite3.connect(path)
     for version in (1, 2):
-        for statement in _MIGRATIONS[version].split(";"):
+        for statement in MIGRATIONS[version].split(";"):
             if statement.strip():
                 db.execute(statement)
     db.execute("PRAGMA user_version = 2")
@@ -28,8 +30,8 @@ def test_a_version_2_state_gets_the_journal(tmp_path: Path) -> None:
         assert [e.write for e in state.journal_pending("hq")] == ['{"x": 1}']
 
 
-def test_journal_entries_are_pending_until_finished_in_order(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state:
+def test_journal_entries_are_pending_until_finished_in_order(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         with state.transaction():
             ids = state.journal_add("b1", "hq", "hq/c", ["one", "two", "three"], T0)
             state.journal_add("b2", "other", "other/c", ["x"], T0)
@@ -41,8 +43,8 @@ def test_journal_entries_are_pending_until_finished_in_order(tmp_path: Path) -> 
         assert [e.status for e in state.journal_entries("b1")] == ["done", "pending", "cancelled"]
 
 
-def test_settled_entries_older_than_30_days_go_pending_ones_stay(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state:
+def test_settled_entries_older_than_30_days_go_pending_ones_stay(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         with state.transaction():
             done, _pending = state.journal_add("old", "hq", "hq/c", ["done", "pending"], T0)
             state.journal_finish(done, "done", T0)
@@ -53,9 +55,9 @@ def test_settled_entries_older_than_30_days_go_pending_ones_stay(tmp_path: Path)
         assert [e.write for e in state.journal_pending("hq")] == ["pending", "new"]
 
 
-def test_put_item_replaces_by_uid_and_by_key(tmp_path: Path) -> None:
+def test_put_item_replaces_by_uid_and_by_key(state_at: StateLocation) -> None:
     row = ItemRow("u1", "hq", "hq/c", "k1", "", "h", T0, 0)
-    with StateStore(tmp_path / "s.sqlite") as state:
+    with StateStore(state_at) as state:
         with state.transaction():
             state.put_item(row)
             state.put_item(ItemRow("u1", "hq", "hq/c", "k2", "", "h2", T0, 1))  # re-keyed
@@ -67,8 +69,8 @@ def test_put_item_replaces_by_uid_and_by_key(tmp_path: Path) -> None:
         assert state.items("hq", "hq/c") == []
 
 
-def test_vdir_hashes_round_trip_per_calendar(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state:
+def test_vdir_hashes_round_trip_per_calendar(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         with state.transaction():
             state.set_vdir_hashes("hq", "hq/a", {"x.ics": "1", "y.ics": "2"})
             state.set_vdir_hashes("hq", "hq/b", {"z.ics": "3"})

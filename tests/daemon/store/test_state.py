@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.daemon.store.feeds import FeedRecord
+from icsbridge.daemon.store.postgres.backend import PostgresBackend
+from icsbridge.daemon.store.schema import MIGRATIONS, SCHEMA_VERSION
 from icsbridge.daemon.store.state import (
-    _MIGRATIONS,
-    SCHEMA_VERSION,
     ItemRow,
     StateError,
     StateStore,
+    reach_problem,
     rows_digest,
 )
 
@@ -43,18 +45,17 @@ def test_new_state_file_is_private_and_at_current_schema(tmp_path: Path) -> None
     assert mode == "wal"
 
 
-def test_items_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    with StateStore(path) as state, state.transaction():
+def test_items_survive_reopening(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state, state.transaction():
         state.replace_items("hq", "hq/cal", [_row("u1@x", "k1"), _row("u2@x", "k2")])
-    with StateStore(path) as state:
+    with StateStore(state_at) as state:
         rows = state.items("hq", "hq/cal")
     assert [r.uid for r in rows] == ["u1@x", "u2@x"]
     assert rows[0].modified == T0
 
 
-def test_failed_transaction_changes_nothing(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state:
+def test_failed_transaction_changes_nothing(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         with state.transaction():
             state.replace_items("hq", "hq/cal", [_row("u1@x", "k1")])
         with pytest.raises(RuntimeError), state.transaction():
@@ -83,15 +84,14 @@ def test_garbage_state_file_gives_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
 
 
-def test_secrets_and_source_status(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    with StateStore(path) as state:
+def test_secrets_and_source_status(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         assert state.get_secret("webex:hq:refresh_token") is None
         state.set_secret("webex:hq:refresh_token", "r1")
         state.set_secret("webex:hq:refresh_token", "r2")
         state.record_attempt("hq", T0, None)
         state.record_attempt("hq", T0.replace(hour=10), 'source "hq": boom')
-    with StateStore(path) as state:
+    with StateStore(state_at) as state:
         assert state.get_secret("webex:hq:refresh_token") == "r2"
         status = state.source_status("hq")
         assert status.last_success == T0
@@ -99,15 +99,15 @@ def test_secrets_and_source_status(tmp_path: Path) -> None:
         assert status.last_error == 'source "hq": boom'
 
 
-def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state, pytest.raises(ValueError, match="naive"):
+def test_naive_datetimes_are_refused(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state, pytest.raises(ValueError, match="naive"):
         state.record_attempt("hq", datetime(2026, 1, 1), None)
 
 
 def test_version_1_state_is_migrated_keeping_its_items(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     db = sqlite3.connect(path)
-    for statement in _MIGRATIONS[1].split(";"):
+    for statement in MIGRATIONS[1].split(";"):
         if statement.strip():
             db.execute(statement)
     db.execute("PRAGMA user_version = 1")
@@ -125,8 +125,8 @@ def test_version_1_state_is_migrated_keeping_its_items(tmp_path: Path) -> None:
         assert state.feed_tokens() == {"hq/c": "tok"}
 
 
-def test_feed_tokens_rotate_and_records_round_trip(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.sqlite") as state:
+def test_feed_tokens_rotate_and_records_round_trip(state_at: StateLocation) -> None:
+    with StateStore(state_at) as state:
         state.set_feed_token("support", "old", T0)
         state.set_feed_token("support", "new", T0)
         assert state.feed_tokens() == {"support": "new"}
@@ -137,11 +137,11 @@ def test_feed_tokens_rotate_and_records_round_trip(tmp_path: Path) -> None:
         assert state.feed_records() == {}
 
 
-def test_items_digest_matches_the_rows_written_and_moves_with_them(tmp_path: Path) -> None:
+def test_items_digest_matches_the_rows_written_and_moves_with_them(state_at: StateLocation) -> None:
     """The daemon reuses a calendar whole when its rows' digest is unchanged: the digest
     read back must equal the one of the rows written, and differ once one changes."""
     rows = [_row("b@x", "kb"), _row("a@x", "ka")]  # written in any order
-    with StateStore(tmp_path / "s.sqlite") as store:
+    with StateStore(state_at) as store:
         with store.transaction():
             store.replace_items("hq", "hq/cal", rows)
         assert store.items_digest("hq", "hq/cal") == rows_digest(rows)
@@ -160,7 +160,7 @@ def test_the_calendars_of_many_uids_are_read_in_chunks_under_sqlites_variable_li
             state.replace_items("hq", "hq/a", [_row("u1", "k1", "hq/a")])
             state.replace_items("hq", "hq/b", [_row("u2", "k2", "hq/b")])
         statements: list[str] = []
-        state._db.set_trace_callback(statements.append)
+        state._db._db.set_trace_callback(statements.append)
         wanted = [f"new-{n}" for n in range(40_000)] + ["u2", "u1"]
         assert state.calendars_of_uids(wanted) == {"u1": "hq/a", "u2": "hq/b"}
         assert len(statements) == -(-len(wanted) // 500)
@@ -176,8 +176,69 @@ def test_the_row_of_one_uid_is_read_alone_not_with_its_whole_calendar(tmp_path: 
         with state.transaction():
             state.replace_items("hq", "hq/cal", rows)
         statements: list[str] = []
-        state._db.set_trace_callback(statements.append)
+        state._db._db.set_trace_callback(statements.append)
         assert state.item_by_uid("u7") == rows[7]
         assert state.item_by_uid("nobody") is None
         assert len(statements) == 2
         assert not any("calendar = " in s for s in statements)
+
+
+def test_key_columns_sort_in_binary_order_on_both_backends(state_at: StateLocation) -> None:
+    """Digests compare rows in ``ORDER BY uid`` order with Python's sort: a language
+    collation (the test databases' default) orders these three otherwise."""
+    rows = [_row("a1@x", "k1"), _row("_z@x", "k2"), _row("B@x", "k3")]
+    with StateStore(state_at) as state:
+        with state.transaction():
+            state.replace_items("hq", "hq/cal", rows)
+        assert [r.uid for r in state.items("hq", "hq/cal")] == ["B@x", "_z@x", "a1@x"]
+        assert state.items_digest("hq", "hq/cal") == rows_digest(rows)
+
+
+def test_a_version_1_postgresql_state_is_migrated_keeping_its_items(postgres_dsn: str) -> None:
+    location = PostgresState(postgres_dsn)
+    db = PostgresBackend(location)
+    for statement in MIGRATIONS[1].split(";"):
+        if statement.strip():
+            db.execute(db.ddl(statement))
+    db.set_schema_version(1)
+    db.execute(
+        "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
+        " modified, sequence) VALUES ('u@x', 'hq', 'hq/c', 'k', 'h', 'c', ?, 0)",
+        (T0.isoformat(),),
+    )
+    db.close()
+    with StateStore(location) as state:
+        assert state.schema_version == SCHEMA_VERSION
+        assert [r.uid for r in state.items("hq", "hq/c")] == ["u@x"]
+        with state.transaction():
+            ids = state.journal_add("b", "hq", "hq/c", ["one", "two"], T0)
+        assert ids == [ids[0], ids[0] + 1]
+
+
+def test_postgresql_state_from_a_newer_icsbridge_is_refused(postgres_dsn: str) -> None:
+    location = PostgresState(postgres_dsn)
+    StateStore(location).close()
+    db = PostgresBackend(location)
+    db.set_schema_version(SCHEMA_VERSION + 1)
+    db.close()
+    with pytest.raises(StateError) as err:
+        StateStore(location)
+    assert str(err.value) == (
+        f"state database {postgres_dsn}: schema version {SCHEMA_VERSION + 1} is newer than "
+        f"this icsbridge understands ({SCHEMA_VERSION}); upgrade icsbridge"
+    )
+    assert reach_problem(location) == str(err.value)
+
+
+def test_an_unreachable_postgresql_state_is_one_line(tmp_path: Path) -> None:
+    location = PostgresState(f"postgresql:///nodb?host={tmp_path}&user=icsbridge")
+    with pytest.raises(StateError) as err:
+        StateStore(location)
+    line = str(err.value)
+    assert line.startswith(f"state database {location.dsn}: ")
+    assert line.endswith(
+        "; check [daemon].state, that the server runs and that the role may connect "
+        "and create tables"
+    )
+    assert "\n" not in line
+    assert reach_problem(location) == line

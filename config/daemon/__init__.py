@@ -1,0 +1,1 @@
+"""``[daemon]``: its settings, and where the state lives (a SQLite file or a PostgreSQL DSN)."""
