@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,16 @@ def postgres_dsn(postgres_cluster: Cluster) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def state_at(request: pytest.FixtureRequest, tmp_path: Path) -> StateLocation:
-    """Where a test's state lives, once per backend: a SQLite file in ``tmp_path``, or a
-    fresh database of the session's PostgreSQL."""
+def new_state(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], StateLocation]:
+    """Makes a test's states, once per backend: ``new_state("cached.sqlite")`` is that
+    file in ``tmp_path``, or a fresh database of the session's PostgreSQL."""
     if request.param == "sqlite":
-        return tmp_path / "state.sqlite"
-    return PostgresState(request.getfixturevalue("postgres_dsn"))
+        return lambda name: tmp_path / name
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    return lambda _name: PostgresState(cluster.database())
+
+
+@pytest.fixture
+def state_at(new_state: Callable[[str], StateLocation]) -> StateLocation:
+    """Where a test's one state lives, once per backend (see :func:`new_state`)."""
+    return new_state("state.sqlite")

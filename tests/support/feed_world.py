@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.config.loader import load_settings
 from icsbridge.config.settings import Settings
 from icsbridge.converters.ical.feedcheck.validate import validate_feed
@@ -113,15 +114,23 @@ def pulled(spec: Spec) -> list[PulledCalendar]:
 class World:
     """A config with two sources and three merged feeds, its state and a feed store."""
 
-    def __init__(self, folder: Path, feeds: str = FEEDS, *, accept_empty: bool = False):
+    def __init__(
+        self,
+        folder: Path,
+        feeds: str = FEEDS,
+        *,
+        accept_empty: bool = False,
+        state: StateLocation | None = None,
+    ):
         self.config = folder / "config.toml"
+        self.state_setting = "state.sqlite" if state is None else str(state)
         self.settings = self.write_config(CONFIG + feeds)
         self.output = self.settings.daemon.output_dir
         self.state = StateStore(self.settings.daemon.state)
         self.store = FeedStore(self.settings, self.state, accept_empty=accept_empty)
 
     def write_config(self, text: str) -> Settings:
-        self.config.write_text(text)
+        self.config.write_text(text.replace('"state.sqlite"', f'"{self.state_setting}"'))
         self.settings = load_settings(self.config)
         return self.settings
 

@@ -27,10 +27,12 @@ from support.feed_world import (
     later,
 )
 
+from icsbridge.config.daemon.state import StateLocation
+
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    made = World(tmp_path)
+def world(tmp_path: Path, state_at: StateLocation) -> Iterator[World]:
+    made = World(tmp_path, state=state_at)
     yield made
     made.state.close()
 

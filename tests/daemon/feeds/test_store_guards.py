@@ -28,13 +28,14 @@ from support.feed_world import (
 )
 
 import icsbridge.daemon.feeds.files
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.converters.ical.feedcheck.validate import validate_feed
 from icsbridge.daemon.sync.pull import render_pulled
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    made = World(tmp_path)
+def world(tmp_path: Path, state_at: StateLocation) -> Iterator[World]:
+    made = World(tmp_path, state=state_at)
     yield made
     made.state.close()
 
@@ -67,8 +68,8 @@ def test_empty_guard_holds_the_last_good_content(
     assert back == []
 
 
-def test_empty_guard_is_lifted_by_accept_empty(tmp_path: Path) -> None:
-    world = World(tmp_path, accept_empty=True)
+def test_empty_guard_is_lifted_by_accept_empty(tmp_path: Path, state_at: StateLocation) -> None:
+    world = World(tmp_path, accept_empty=True, state=state_at)
     try:
         world.sync("hq", HQ)
         emptied: Spec = {OFFICE: [], FRENCH: [], LEAVE: []}
@@ -234,8 +235,10 @@ def test_a_held_calendar_after_a_restart_keeps_the_merged_feeds_as_served(
     assert world.store.warnings() == {}
 
 
-def test_a_calendar_emptied_on_purpose_is_published_empty(tmp_path: Path) -> None:
-    world = World(tmp_path, accept_empty=True)
+def test_a_calendar_emptied_on_purpose_is_published_empty(
+    tmp_path: Path, state_at: StateLocation
+) -> None:
+    world = World(tmp_path, accept_empty=True, state=state_at)
     try:
         world.sync("hq", HQ)
         assert world.sync("hq", {**HQ, FRENCH: []}, later(15)) == [FRENCH, "holidays", "all-hq"]

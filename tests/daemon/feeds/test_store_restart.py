@@ -23,12 +23,13 @@ from support.feed_world import (
     later,
 )
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.daemon.store.feeds import FeedRecord
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    made = World(tmp_path)
+def world(tmp_path: Path, state_at: StateLocation) -> Iterator[World]:
+    made = World(tmp_path, state=state_at)
     made.sync("hq", HQ)
     made.sync("branch", BRANCH, later(1))
     yield made

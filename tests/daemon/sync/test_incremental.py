@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from support.webex_org import NOW
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.feeds.files import strong_etag
 from icsbridge.daemon.simulators.webex.app import WebexSimState
@@ -24,6 +24,7 @@ from icsbridge.daemon.sync.pull import RenderedCalendar, pull_source, render_pul
 pytestmark = pytest.mark.anyio
 
 Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
+NewState = Callable[[str], StateLocation]
 
 
 def _person(sim: WebexSimState, name: str) -> str:
@@ -52,13 +53,13 @@ async def _full_render(
 
 
 async def test_warm_cold_and_uncached_syncs_publish_the_same_bytes(
-    settings: Settings, transport_for: Transports, sim: WebexSimState, tmp_path: Path
+    settings: Settings, transport_for: Transports, sim: WebexSimState, new_state: NewState
 ) -> None:
     src = settings.sources[0]
     clients = SourceClients(transport_for)
     with (
-        StateStore(tmp_path / "cached.sqlite") as cached,
-        StateStore(tmp_path / "full.sqlite") as full,
+        StateStore(new_state("cached.sqlite")) as cached,
+        StateStore(new_state("full.sqlite")) as full,
     ):
         for step, edit in enumerate(_edits(sim)):
             edit()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from support.webex_org import NOW
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.config.settings import Settings, SourceSettings
 from icsbridge.daemon.simulators.webex.app import WebexSimState
 from icsbridge.daemon.sources.pool import SourceClients
@@ -20,6 +20,7 @@ from icsbridge.daemon.sync.pull import pull_source
 pytestmark = pytest.mark.anyio
 
 Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
+NewState = Callable[[str], StateLocation]
 
 
 def _bytes(calendars: list[object]) -> dict[str, bytes]:
@@ -27,11 +28,11 @@ def _bytes(calendars: list[object]) -> dict[str, bytes]:
 
 
 async def test_an_unchanged_answer_is_not_converted_again(
-    settings: Settings, transport_for: Transports, sim: WebexSimState, tmp_path: Path
+    settings: Settings, transport_for: Transports, sim: WebexSimState, new_state: NewState
 ) -> None:
     src = settings.sources[0]
     clients = SourceClients(transport_for)
-    with StateStore(tmp_path / "s.sqlite") as state:
+    with StateStore(new_state("s.sqlite")) as state:
         first = await pull_source(src, state, now=NOW, settle=None, clients=clients)
         memo = clients.memo(src.name)
         converted = memo.misses
@@ -52,15 +53,15 @@ async def test_an_unchanged_answer_is_not_converted_again(
 
 
 async def test_a_state_row_changed_between_syncs_is_rendered_again(
-    settings: Settings, transport_for: Transports, tmp_path: Path
+    settings: Settings, transport_for: Transports, new_state: NewState
 ) -> None:
     """Same answers but an item row changed in the state (a push, another process): the
     calendar must not be reused whole; the warm sync equals a sync without any cache."""
     src = settings.sources[0]
     clients = SourceClients(transport_for)
     with (
-        StateStore(tmp_path / "warm.sqlite") as warm,
-        StateStore(tmp_path / "full.sqlite") as full,
+        StateStore(new_state("warm.sqlite")) as warm,
+        StateStore(new_state("full.sqlite")) as full,
     ):
         first = await pull_source(src, warm, now=NOW, settle=None, clients=clients)
         await pull_source(src, full, now=NOW, settle=None, transport=transport_for(src))
