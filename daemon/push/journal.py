@@ -7,12 +7,9 @@ API exactly once.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 
@@ -79,22 +76,12 @@ def resolved(
 # -- crash recovery -----------------------------------------------------------------------
 
 
-@contextmanager
-def push_lock(state: StateStore, source: str) -> Iterator[bool]:
-    """Try to take the source's push lock (an ``flock`` beside the state file, so it
-    holds across processes: ``icsbridge push`` and a running daemon share the state).
-    Yields whether it was taken; the kernel drops it if the process dies."""
-    path = state.path.with_name(f"{state.path.name}.push-{source}.lock")
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # releases the lock
+def push_lock(state: StateStore, source: str) -> AbstractContextManager[bool]:
+    """Try to take the source's push lock, which holds across processes (``icsbridge
+    push`` and running daemons share the state): the state's source lock, an ``flock``
+    beside a SQLite file or a session advisory lock on PostgreSQL. Yields whether it was
+    taken; it goes when the process dies."""
+    return state.source_lock(source)
 
 
 async def recover_pending(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
+from icsbridge.daemon.store.advisory import advisory_lock, file_lock
 from icsbridge.daemon.store.backend import Backend, SqliteBackend
 from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
@@ -207,6 +208,14 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
     @property
     def schema_version(self) -> int:
         return self._db.schema_version()
+
+    def source_lock(self, source: str) -> AbstractContextManager[bool]:
+        """Try to take ``source``'s lock across processes (``daemon.store.advisory``: an
+        flock beside a SQLite file, a session advisory lock on this store's connection on
+        PostgreSQL); yields whether it was taken."""
+        if isinstance(self._db, PostgresBackend):
+            return advisory_lock(self._db, source)
+        return file_lock(self.path, source)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from icalendar import Calendar, Event, vText
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.config.loader import load_settings
 from icsbridge.config.settings import SourceSettings
 from icsbridge.converters.ical.upload.read import parse_upload
@@ -97,9 +98,18 @@ def kind_setup(kind: str) -> KindSetup:
     raise ValueError(kind)
 
 
+def _in_folder(folder: Path) -> StateLocation:
+    return folder / "state.sqlite"
+
+
+STATE_FOR: Callable[[Path], StateLocation] = _in_folder
+"""Where a world's state lives (the ``push_state`` fixture sets it per backend)."""
+
+
 class PushWorld:
     def __init__(self, folder: Path, kind: str, extra: str = "") -> None:
         self.folder = folder
+        self.location = STATE_FOR(folder)
         self.kind = kind
         setup = kind_setup(kind)
         self.sim = setup.sim
@@ -108,14 +118,14 @@ class PushWorld:
             (folder / name).write_text(content)
         config = folder / "config.toml"
         config.write_text(
-            '[daemon]\nstate = "state.sqlite"\noutput_dir = "feeds"\n\n'
+            f'[daemon]\nstate = "{self.location}"\noutput_dir = "feeds"\n\n'
             + setup.source_toml(setup.base_url)
             + extra
         )
         self.config = config
         self.settings: SourceSettings = load_settings(config).sources[0]
         self.name = self.settings.name
-        self.state = StateStore(folder / "state.sqlite")
+        self.state = StateStore(self.location)
         self.requests: list[httpx.Request] = []
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
@@ -140,7 +150,7 @@ class PushWorld:
         """A new process: the state file opened again and a new source object (the API,
         simulator and its request log stay)."""
         self.state.close()
-        self.state = StateStore(self.folder / "state.sqlite")
+        self.state = StateStore(self.location)
         self.source = source_for(self.settings, self.client, tokens=self.state, sleep=_no_sleep)
 
     async def feed(self, calendar: str | None = None) -> bytes:

@@ -22,7 +22,7 @@ from support.push_world import (
 
 from icsbridge.daemon.push.plan import PushRefused
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("push_state")]
 
 NEW_UID = "made-in-a-calendar-app-1@example.org"
 

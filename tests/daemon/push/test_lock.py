@@ -12,8 +12,9 @@ from support.push_world import NOW, PushWorld, events_of, renamed, with_events
 from icsbridge.daemon.push.journal import push_lock
 from icsbridge.daemon.push.plan import PushRefused
 from icsbridge.daemon.sources.writes import PlannedWrite
+from icsbridge.daemon.store.state import StateStore
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("push_state")]
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ async def test_a_push_while_another_holds_the_lock_is_409_and_sends_nothing(
         upload = with_events(
             feed, [renamed(first, "Locked out"), *list(events_of(feed).values())[1:]]
         )
-        with push_lock(w.state, w.name) as taken:
+        # Another process holds it: another connection to the same state.
+        with StateStore(w.location) as other, push_lock(other, w.name) as taken:
             assert taken
             with pytest.raises(PushRefused) as info:
                 await w.push(w.calendar, upload)
@@ -63,7 +65,8 @@ async def test_a_sync_leaves_the_pending_calls_of_a_running_push_alone(tmp_path:
         assert isinstance(write, PlannedWrite)
         with w.state.transaction():
             w.state.journal_add("b", w.name, w.calendar, [json.dumps(write.to_json())], NOW)
-        with push_lock(w.state, w.name):  # another process is pushing
+        with StateStore(w.location) as other, push_lock(other, w.name):  # another process
+            # is pushing
             await w.sync()
         assert len(w.state.journal_pending(w.name)) == 1
         assert w.writes_sent() == []

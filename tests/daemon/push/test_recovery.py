@@ -24,7 +24,7 @@ from support.push_world import (
 from icsbridge.daemon.push.plan import PushRefused
 from icsbridge.daemon.sources.writes import PlannedWrite
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("push_state")]
 
 NEW_UID = "made-offline@example.org"
 

@@ -1,0 +1,62 @@
+"""One holder per source at a time, across processes and daemons: the source lock.
+
+A push (and, on PostgreSQL, a sync) holds its source's lock while it reads, sends and
+records. Two kinds, chosen by the state's backend:
+
+- SQLite: an ``flock`` on ``<state>.push-<source>.lock`` beside the state file, so
+  ``icsbridge push`` and a running daemon on one machine exclude each other; the kernel
+  drops it when the process dies.
+- PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on the very connection
+  the store commits on. A daemon that dies, or loses its connection, loses the lock
+  with the connection, and then cannot commit anything either: what it had not
+  committed is redone by whichever daemon takes the source next (the push journal says
+  what was sent). A session lock is re-entrant within its session, so each process keeps
+  an in-process lock in front of it (the push service's per-source ``asyncio.Lock``);
+  a transaction-mode pooler (pgbouncer) between daemon and database would break it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from icsbridge.daemon.store.backend import Backend
+
+
+def source_lock_key(source: str) -> int:
+    """The advisory lock key of ``source``: 64 bits of a hash of its name, signed as
+    PostgreSQL's bigint (stable across daemons and versions)."""
+    digest = hashlib.sha256(f"icsbridge source {source}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def file_lock(state: Path, source: str) -> Iterator[bool]:
+    """Try to take ``source``'s flock beside the SQLite ``state``; yields whether taken."""
+    path = state.with_name(f"{state.name}.push-{source}.lock")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def advisory_lock(db: Backend, source: str) -> Iterator[bool]:
+    """Try to take ``source``'s session advisory lock on ``db``; yields whether taken."""
+    key = source_lock_key(source)
+    taken = bool(db.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0])
+    try:
+        yield taken
+    finally:
+        if taken and db.file_problem() is None:  # a lost connection has let go already
+            db.execute("SELECT pg_advisory_unlock(?)", (key,))
