@@ -46,12 +46,13 @@ from icsbridge.daemon.service.reload import (
     read_reload,
     refused,
 )
-from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler
+from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler, finish_in_flight
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
 from icsbridge.daemon.store.lock import daemon_lock
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import pull_source, source_error_line
+from icsbridge.daemon.sync.turn import sync_turn
 from icsbridge.daemon.web.app import create_app
 from icsbridge.daemon.web.binding import bind, feed_server, wait_started
 from icsbridge.daemon.web.health import (
@@ -174,7 +175,7 @@ class Daemon:
                 server.should_exit = True
                 with contextlib.suppress(asyncio.CancelledError):
                     await server_task
-                await self._finish_in_flight()
+                await finish_in_flight(self._in_flight, STOP_GRACE, log)
                 await self.clients.aclose()
         log.info("stopped")
         return 0
@@ -263,9 +264,18 @@ class Daemon:
     # -- syncing ----------------------------------------------------------------------
 
     async def _sync_job(self, name: str) -> None:
-        """One sync of one source (an APScheduler job), never during a push to it."""
+        """One sync of one source (an APScheduler job), never during a push to it, nor
+        while another daemon sharing the state syncs it (``sync.turn``)."""
         async with self.pusher.lock(name):
-            await self._sync_once(name)
+            src = self._source_settings(name)
+            if src is None:
+                return
+            here = self.health_by_source.get(name, SourceHealth()).last_success is not None
+            with sync_turn(self.state, src, self.clock(), synced_here=here) as skipped:
+                if skipped is None:
+                    await self._sync_once(name)
+                else:
+                    log.info("%s", skipped)
 
     async def _sync_once(self, name: str) -> None:
         """Expected failures are recorded here; anything else propagates to the
@@ -349,18 +359,6 @@ class Daemon:
             self.metrics.sync_finished(name, 0.0, False)
             self.notifier.status(f"sync {name} failed: {line}")
             self._attempt_done(name)
-
-    async def _finish_in_flight(self) -> None:
-        if not self._in_flight:
-            return
-        log.warning(
-            "waiting up to %.0f s for %d sync(s) to finish", STOP_GRACE, len(self._in_flight)
-        )
-        _done, pending = await asyncio.wait(set(self._in_flight), timeout=STOP_GRACE)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
 
     def _source_settings(self, name: str) -> SourceSettings | None:
         return next((s for s in self.settings.sources if s.name == name), None)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -204,3 +205,18 @@ class SourceScheduler:
 
 def seconds_until(when: datetime | None, now: datetime) -> float | None:
     return None if when is None else max(0.0, (when - now) / timedelta(seconds=1))
+
+
+async def finish_in_flight(
+    tasks: set[asyncio.Task[Any]], grace: float, logger: logging.Logger
+) -> None:
+    """At a stop: let the syncs in ``tasks`` finish for ``grace`` seconds, then cancel
+    the rest (their state transactions roll back)."""
+    if not tasks:
+        return
+    logger.warning("waiting up to %.0f s for %d sync(s) to finish", grace, len(tasks))
+    _done, pending = await asyncio.wait(set(tasks), timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)

@@ -1,0 +1,75 @@
+"""Daemons sharing one PostgreSQL state take turns at each source (in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from support.webex_org import NOW, FakeSleep
+
+from icsbridge.config.daemon.state import PostgresState
+from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.service.daemon import Daemon
+from icsbridge.daemon.store.state import StateStore
+
+pytestmark = pytest.mark.anyio
+
+Transports = Callable[[SourceSettings], httpx.AsyncBaseTransport]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+@pytest.fixture
+def two(
+    settings: Settings, transport_for: Transports, fake_sleep: FakeSleep, postgres_dsn: str
+) -> Iterator[tuple[Daemon, Daemon, Clock]]:
+    text = settings.path.read_text().replace('"state.sqlite"', f'"{postgres_dsn}"')
+    settings.path.write_text(text)
+    clock = Clock()
+    with ExitStack() as stack:
+        daemons = []
+        for _ in range(2):
+            d = Daemon(settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+            d.open(stack.enter_context(StateStore(d.settings.daemon.state)))
+            daemons.append(d)
+        yield daemons[0], daemons[1], clock
+
+
+async def test_a_source_synced_by_another_daemon_is_left_until_its_interval_ends(
+    two: tuple[Daemon, Daemon, Clock],
+) -> None:
+    first, second, clock = two
+    assert isinstance(first.settings.daemon.state, PostgresState)
+    await first._sync_job("hq")
+    await second._sync_job("hq")  # its own first sync: it needs the calendars to serve
+    assert first.health_by_source["hq"].last_success == second.health_by_source["hq"].last_success
+    clock.now = NOW + timedelta(minutes=5)
+    await first._sync_job("hq")  # the second synced it 5 of 15 minutes ago
+    assert first.health_by_source["hq"].last_success == NOW
+    assert first.state.source_status("hq").last_success == NOW
+    clock.now = NOW + timedelta(minutes=14)
+    await first._sync_job("hq")
+    assert first.state.source_status("hq").last_success == clock.now
+
+
+async def test_a_daemon_skips_a_source_another_is_syncing(
+    two: tuple[Daemon, Daemon, Clock],
+) -> None:
+    first, second, _clock = two
+    with second.state.source_lock("hq") as taken:
+        assert taken
+        await first._sync_job("hq")
+    assert first.health_by_source["hq"].last_success is None
+    assert first.state.source_status("hq").last_attempt is None
+    await first._sync_job("hq")
+    assert first.health_by_source["hq"].last_success == NOW
