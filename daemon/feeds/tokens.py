@@ -134,7 +134,10 @@ class FeedTokens:
                     if feed in self._tokens:
                         self._state.set_feed_token(feed, new_token(), now)
                 for feed, token in changes.items():
-                    self._state.set_feed_token(feed, token, now)
+                    if feed in self._tokens or feed in configured:
+                        self._state.set_feed_token(feed, token, now)
+                    else:  # another daemon may have given it one since _load: that one wins
+                        self._state.add_feed_token(feed, token, now)
             self._load()
         self._configured = frozenset(configured)
 

@@ -43,6 +43,16 @@ class FeedsState:
             (feed, token, ts(when)),
         )
 
+    def add_feed_token(self, feed: str, token: str, when: datetime) -> bool:
+        """Give a new ``feed`` its first token unless it has one already (another daemon
+        may have just made it): whether this one was stored. Re-read the tokens after."""
+        row = self._db.execute(
+            "INSERT INTO feed_tokens (feed, token, created) VALUES (?, ?, ?)"
+            " ON CONFLICT (feed) DO NOTHING RETURNING feed",
+            (feed, token, ts(when)),
+        ).fetchone()
+        return row is not None
+
     def feed_records(self) -> dict[str, FeedRecord]:
         rows = self._db.execute(
             "SELECT name, path, etag, last_modified, events, size FROM feeds"

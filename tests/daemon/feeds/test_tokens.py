@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.daemon.feeds.tokens import FeedTokens, TokenError, feed_url_path, token_problem
 from icsbridge.daemon.store.state import StateStore
 
@@ -18,8 +19,8 @@ CONFIGURED = "Cfg-token_0123456789.abcdef~XYZ"
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Iterator[StateStore]:
-    with StateStore(tmp_path / "state.db") as store:
+def state(state_at: StateLocation) -> Iterator[StateStore]:
+    with StateStore(state_at) as store:
         yield store
 
 
@@ -220,3 +221,23 @@ def test_readme_states_the_bits_a_generated_token_really_has() -> None:
     readme = " ".join((REPO / "README.md").read_text().split())
     bits = len(tokens.new_token()) * 6  # URL-safe base64: 6 bits a character, no padding
     assert f"own token of {bits} random bits" in readme
+
+
+def test_two_daemons_creating_a_new_feed_at_once_end_with_one_token(
+    state_at: StateLocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read the tokens before the other wrote: the second keeps the first's token
+    instead of replacing it (which left the first serving a URL that no longer works)."""
+    with StateStore(state_at) as one, StateStore(state_at) as two:
+        first, second = tokens_for(one), tokens_for(two)
+        reads = [{}]  # the second's read, made before the first daemon wrote
+        real = two.feed_tokens
+        monkeypatch.setattr(two, "feed_tokens", lambda: reads.pop() if reads else real())
+        first.ensure(["support-hours"], {})
+        second.ensure(["support-hours"], {})
+        assert second.token("support-hours") == first.token("support-hours")
+        assert (
+            one.feed_tokens()
+            == two.feed_tokens()
+            == {"support-hours": first.token("support-hours")}
+        )
