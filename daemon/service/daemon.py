@@ -384,6 +384,10 @@ class Daemon:
             self.health_by_source, self.feeds, now=self.clock(), state_problem=problem
         )
         body["reload"] = None if self.last_reload is None else self.last_reload.report()
+        if problem is None and self.state.dialect == "postgresql":  # daemons share the state
+            for name, entry in body["sources"].items():
+                entry["synced_by"] = self.state.source_status(name).synced_by
+                entry["held_by"] = self.state.lock_holder(name)
         return status, body
 
     async def _watchdog(self) -> None:

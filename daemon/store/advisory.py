@@ -60,3 +60,18 @@ def advisory_lock(db: Backend, source: str) -> Iterator[bool]:
     finally:
         if taken and db.file_problem() is None:  # a lost connection has let go already
             db.execute("SELECT pg_advisory_unlock(?)", (key,))
+
+
+def lock_holder(db: Backend, source: str) -> str | None:
+    """The ``host:pid`` of the daemon whose session holds ``source``'s advisory lock now
+    (from its connection's application_name), or None when none does."""
+    key = source_lock_key(source) & 0xFFFF_FFFF_FFFF_FFFF  # as pg_locks splits it
+    row = db.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+        " AND l.classid = CAST(? AS BIGINT)::oid AND l.objid = CAST(? AS BIGINT)::oid",
+        (key >> 32, key & 0xFFFF_FFFF),
+    ).fetchone()
+    if row is None:
+        return None
+    return str(row[0]).removeprefix("icsbridge ")

@@ -17,6 +17,7 @@ one error type (``StateError``) whatever the backend.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,11 @@ from icsbridge.daemon.store.connection import connect
 from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line
 
 Param = str | int | bytes | None
+
+
+def process_name() -> str:
+    """This process as health names it among daemons sharing a state: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Rows(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -81,6 +81,9 @@ MIGRATIONS: dict[int, str] = {
     );
     """,
     4: CALDAV_SCHEMA,
+    5: """
+    ALTER TABLE sources ADD COLUMN synced_by TEXT
+    """,
 }
 
 

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from icsbridge.daemon.store.backend import Backend
+from icsbridge.daemon.store.backend import Backend, process_name
 from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.store.journal import ts
 
@@ -23,6 +23,8 @@ class SourceStatus:
     last_attempt: datetime | None
     last_success: datetime | None
     last_error: str | None
+    synced_by: str | None = None
+    """``host:pid`` of the process whose sync last succeeded (daemons share a state)."""
 
 
 def _parsets(value: str | None) -> datetime | None:
@@ -48,11 +50,11 @@ class SourcesState:
     def _record_attempt(self, name: str, when: datetime, error: str | None) -> None:
         if error is None:
             self._db.execute(
-                "INSERT INTO sources (name, last_attempt, last_success, last_error)"
-                " VALUES (?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET"
+                "INSERT INTO sources (name, last_attempt, last_success, last_error, synced_by)"
+                " VALUES (?, ?, ?, NULL, ?) ON CONFLICT (name) DO UPDATE SET"
                 " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
-                " last_error = NULL",
-                (name, ts(when), ts(when)),
+                " last_error = NULL, synced_by = excluded.synced_by",
+                (name, ts(when), ts(when), process_name()),
             )
         else:
             self._db.execute(
@@ -64,11 +66,12 @@ class SourcesState:
 
     def source_status(self, name: str) -> SourceStatus:
         row = self._db.execute(
-            "SELECT last_attempt, last_success, last_error FROM sources WHERE name = ?", (name,)
+            "SELECT last_attempt, last_success, last_error, synced_by FROM sources WHERE name = ?",
+            (name,),
         ).fetchone()
         if row is None:
             return SourceStatus(name, None, None, None)
-        return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2])
+        return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2], row[3])
 
     # -- secrets (the TokenStore protocol of icsbridge.daemon.sources.base) -------------
 

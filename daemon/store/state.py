@@ -33,7 +33,7 @@ from typing import Any
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
-from icsbridge.daemon.store.advisory import advisory_lock, file_lock
+from icsbridge.daemon.store.advisory import advisory_lock, file_lock, lock_holder
 from icsbridge.daemon.store.backend import Backend, SqliteBackend
 from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
@@ -314,3 +314,12 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
             "DELETE FROM calendars WHERE source = ? AND calendar = ?", (source, calendar)
         )
         self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
+
+    # -- sources (the rest is ``daemon.store.sources``) --------------------------
+
+    def lock_holder(self, source: str) -> str | None:
+        """Which daemon (``host:pid``) holds ``source``'s lock now; None when none does,
+        and always on SQLite (one daemon per state)."""
+        if isinstance(self._db, PostgresBackend):
+            return lock_holder(self._db, source)
+        return None

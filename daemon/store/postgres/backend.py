@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from icsbridge.config.daemon.state import PostgresState
-from icsbridge.daemon.store.backend import Backend, Param, Rows
+from icsbridge.daemon.store.backend import Backend, Param, Rows, process_name
 from icsbridge.daemon.store.errors import StateFull, StateUnavailable
 
 try:  # the optional extra icsbridge[postgresql]
@@ -49,7 +49,6 @@ _DDL = (
 
 _CONNECT = {
     "connect_timeout": 10,
-    "application_name": "icsbridge",
     "keepalives": 1,
     "keepalives_idle": 30,
     "keepalives_interval": 10,
@@ -68,7 +67,8 @@ def connect(state: PostgresState) -> Any:
     """A new autocommit connection to ``state``'s database (psycopg.Error if not)."""
     if psycopg is None:
         raise ModuleNotFoundError("PostgreSQL state needs psycopg: install icsbridge[postgresql]")
-    extra: dict[str, Any] = dict(_CONNECT)
+    # The name health shows for the daemon holding a source's lock (pg_stat_activity).
+    extra: dict[str, Any] = {**_CONNECT, "application_name": f"icsbridge {process_name()}"[:63]}
     if state.password is not None:
         extra["password"] = state.password.resolve()
     return psycopg.connect(state.dsn, autocommit=True, **extra)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -73,3 +75,17 @@ async def test_a_daemon_skips_a_source_another_is_syncing(
     assert first.state.source_status("hq").last_attempt is None
     await first._sync_job("hq")
     assert first.health_by_source["hq"].last_success == NOW
+
+
+async def test_health_says_which_daemon_synced_each_source_and_which_holds_it(
+    two: tuple[Daemon, Daemon, Clock],
+) -> None:
+    first, second, _clock = two
+    await first._sync_job("hq")
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    _status, body = second.health()
+    assert body["sources"]["hq"]["synced_by"] == me
+    assert body["sources"]["hq"]["held_by"] is None
+    with first.state.source_lock("hq"):
+        _status, body = second.health()
+    assert body["sources"]["hq"]["held_by"] == me

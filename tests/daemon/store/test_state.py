@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import stat
 from dataclasses import replace
@@ -242,3 +244,14 @@ def test_an_unreachable_postgresql_state_is_one_line(tmp_path: Path) -> None:
     )
     assert "\n" not in line
     assert reach_problem(location) == line
+
+
+def test_the_process_whose_sync_succeeded_is_recorded(state_at: StateLocation) -> None:
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    with StateStore(state_at) as state:
+        state.record_attempt("hq", T0, 'source "hq": boom')
+        assert state.source_status("hq").synced_by is None
+        state.record_attempt("hq", T0, None)
+        state.record_attempt("hq", T0.replace(hour=10), 'source "hq": boom')
+        assert state.source_status("hq").synced_by == me
+        assert state.lock_holder("hq") is None
