@@ -271,7 +271,8 @@ class Daemon:
             if src is None:
                 return
             here = self.health_by_source.get(name, SourceHealth()).last_success is not None
-            with sync_turn(self.state, src, self.clock(), synced_here=here) as skipped:
+            turn = sync_turn(self.state, src, self.clock(), synced_here=here, sleep=self.sleep)
+            async with turn as skipped:
                 if skipped is None:
                     await self._sync_once(name)
                 else:

@@ -6,43 +6,54 @@ daemons (``StateStore.source_lock``: a session advisory lock on the connection t
 results are committed on) and skips when another daemon holds it, or when the state says
 the source was synced within :data:`RECENT` of its interval (by another daemon: their
 schedules drift apart, and the first to fire does the work). A daemon's first sync of a
-source in its run is never skipped for being recent: it needs the rendered calendars in
-its own memory to serve and assemble feeds.
+source in its run is never skipped: it waits for the other's sync to end, since it needs
+the rendered calendars in its own memory to serve and assemble feeds.
 
 A SQLite state has one daemon (``daemon.store.lock``): nothing is taken or skipped here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from icsbridge.config.settings import SourceSettings
+from icsbridge.daemon.sources.pool import Sleep
 from icsbridge.daemon.store.state import StateStore
 
 RECENT = 0.8
 """The share of its interval within which a source synced by another daemon is left."""
+RETRY = 1.0
+FIRST_TRIES = 120
+"""How often (every ``RETRY`` seconds) a daemon's first sync of a source asks again for
+the lock another daemon holds: it needs the calendars in its memory to serve."""
 
 
-@contextmanager
-def sync_turn(
-    state: StateStore, src: SourceSettings, now: datetime, *, synced_here: bool
-) -> Iterator[str | None]:
+@asynccontextmanager
+async def sync_turn(
+    state: StateStore, src: SourceSettings, now: datetime, *, synced_here: bool, sleep: Sleep | None
+) -> AsyncIterator[str | None]:
     """Yields None when this daemon syncs ``src`` now (holding its lock until the block
-    ends), else the reason it does not, as a log line."""
+    ends), else the reason it does not, as a log line. A daemon that has not synced
+    ``src`` yet waits for another's sync to end (``FIRST_TRIES`` x ``RETRY`` seconds)."""
     if state.dialect != "postgresql":
         yield None
         return
-    with state.source_lock(src.name) as taken:
-        if not taken:
-            yield f'source "{src.name}": another daemon is syncing it; this run is skipped'
-            return
-        last = state.source_status(src.name).last_success
-        if synced_here and last is not None and now - last < src.interval * RECENT:
-            yield (
-                f'source "{src.name}": synced at {last.isoformat()} by another daemon; '
-                "this run is skipped"
-            )
-            return
-        yield None
+    for _ in range(FIRST_TRIES):
+        with state.source_lock(src.name) as taken:
+            if taken:
+                last = state.source_status(src.name).last_success
+                if synced_here and last is not None and now - last < src.interval * RECENT:
+                    yield (
+                        f'source "{src.name}": synced at {last.isoformat()} by another '
+                        "daemon; this run is skipped"
+                    )
+                else:
+                    yield None
+                return
+        if synced_here:
+            break
+        await (sleep or asyncio.sleep)(RETRY)
+    yield f'source "{src.name}": another daemon is syncing it; this run is skipped'

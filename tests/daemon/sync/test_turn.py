@@ -2,18 +2,56 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from support.webex_org import NOW
 
 from icsbridge.config.daemon.state import PostgresState
 from icsbridge.config.settings import Settings
 from icsbridge.daemon.store.state import StateStore
-from icsbridge.daemon.sync.turn import sync_turn
+from icsbridge.daemon.sync.turn import FIRST_TRIES, RETRY, sync_turn
+
+pytestmark = pytest.mark.anyio
 
 
-def test_a_source_another_daemon_is_syncing_is_skipped(
+class Sleeps:
+    """An injected sleep: records the delays, runs ``then`` at the n-th; never sleeps."""
+
+    def __init__(self, at: int | None = None, then: ExitStack | None = None) -> None:
+        self.delays: list[float] = []
+        self.at, self.then = at, then
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if self.then is not None and len(self.delays) == self.at:
+            self.then.close()
+
+
+async def test_a_source_another_daemon_is_syncing_is_skipped(
+    settings: Settings, postgres_dsn: str
+) -> None:
+    src, sleeps = settings.sources[0], Sleeps()
+    with (
+        StateStore(PostgresState(postgres_dsn)) as mine,
+        StateStore(PostgresState(postgres_dsn)) as other,
+    ):
+        with other.source_lock(src.name):
+            async with sync_turn(mine, src, NOW, synced_here=True, sleep=sleeps) as skipped:
+                assert skipped == 'source "hq": another daemon is syncing it; this run is skipped'
+            assert sleeps.delays == []  # a daemon that has the calendars does not wait
+            async with sync_turn(mine, src, NOW, synced_here=False, sleep=sleeps) as skipped:
+                assert skipped is not None
+            assert sleeps.delays == [RETRY] * FIRST_TRIES  # bounded by a count
+        async with sync_turn(mine, src, NOW, synced_here=True, sleep=sleeps) as skipped:
+            assert skipped is None
+            with other.source_lock(src.name) as taken:
+                assert not taken  # held for the whole sync
+
+
+async def test_a_first_sync_waits_for_the_other_daemons_sync_to_end(
     settings: Settings, postgres_dsn: str
 ) -> None:
     src = settings.sources[0]
@@ -21,38 +59,40 @@ def test_a_source_another_daemon_is_syncing_is_skipped(
         StateStore(PostgresState(postgres_dsn)) as mine,
         StateStore(PostgresState(postgres_dsn)) as other,
     ):
-        with other.source_lock(src.name), sync_turn(mine, src, NOW, synced_here=False) as skipped:
-            assert skipped == 'source "hq": another daemon is syncing it; this run is skipped'
-        with sync_turn(mine, src, NOW, synced_here=False) as skipped:
+        held = ExitStack()
+        assert held.enter_context(other.source_lock(src.name))
+        sleeps = Sleeps(at=3, then=held)  # the other's sync ends during the third wait
+        async with sync_turn(mine, src, NOW, synced_here=False, sleep=sleeps) as skipped:
             assert skipped is None
-            with other.source_lock(src.name) as taken:
-                assert not taken  # held for the whole sync
+        assert sleeps.delays == [RETRY] * 3
 
 
-def test_a_source_synced_by_another_within_most_of_its_interval_is_skipped(
+async def test_a_source_synced_by_another_within_most_of_its_interval_is_skipped(
     settings: Settings, postgres_dsn: str
 ) -> None:
-    src = settings.sources[0]  # every 15 minutes
+    src, sleeps = settings.sources[0], Sleeps()  # every 15 minutes
     with StateStore(PostgresState(postgres_dsn)) as state:
         state.record_attempt(src.name, NOW - timedelta(minutes=11), None)
-        with sync_turn(state, src, NOW, synced_here=True) as skipped:
+        async with sync_turn(state, src, NOW, synced_here=True, sleep=sleeps) as skipped:
             assert skipped == (
                 f'source "hq": synced at {(NOW - timedelta(minutes=11)).isoformat()} by '
                 "another daemon; this run is skipped"
             )
         # This daemon's first sync of it is its own: it serves from what it rendered.
-        with sync_turn(state, src, NOW, synced_here=False) as skipped:
+        async with sync_turn(state, src, NOW, synced_here=False, sleep=sleeps) as skipped:
             assert skipped is None
         state.record_attempt(src.name, NOW - timedelta(minutes=13), None)
-        with sync_turn(state, src, NOW, synced_here=True) as skipped:
+        async with sync_turn(state, src, NOW, synced_here=True, sleep=sleeps) as skipped:
             assert skipped is None
 
 
-def test_a_sqlite_state_syncs_every_run_without_a_lock(settings: Settings, tmp_path: Path) -> None:
+async def test_a_sqlite_state_syncs_every_run_without_a_lock(
+    settings: Settings, tmp_path: Path
+) -> None:
     src = settings.sources[0]
     with StateStore(tmp_path / "s.sqlite") as state:
         state.record_attempt(src.name, NOW, None)
-        with sync_turn(state, src, NOW, synced_here=True) as skipped:
+        async with sync_turn(state, src, NOW, synced_here=True, sleep=Sleeps()) as skipped:
             assert skipped is None
             with state.source_lock(src.name) as taken:
                 assert taken  # the push lock stays free for the vdir edits' push
