@@ -20,7 +20,8 @@ import os
 import socket
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -81,10 +82,11 @@ class Backend(ABC):
     def set_schema_version(self, version: int) -> None:
         """Store ``version`` (inside the migration's transaction)."""
 
-    def lock_schema(self) -> None:
-        """Inside a migration's transaction, before it reads the version: keep a second
-        process from migrating at the same time (SQLite's ``BEGIN IMMEDIATE`` already does)."""
-        return
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held around the migrations, outside their transactions: keeps a second process
+        from migrating at the same time (on SQLite each ``BEGIN IMMEDIATE`` does)."""
+        yield
 
     def ddl(self, statement: str) -> str:
         """A migration statement in this dialect (they are written for SQLite)."""

@@ -6,8 +6,11 @@ translates their column types (``Backend.ddl``). A migration applies whole or no
 
 from __future__ import annotations
 
+import contextlib
+
 from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
+from icsbridge.daemon.store.errors import StateUnavailable
 
 SCHEMA_VERSION = 5
 
@@ -88,20 +91,22 @@ MIGRATIONS: dict[int, str] = {
 
 
 def migrate(db: Backend) -> None:
-    """Bring ``db`` to :data:`SCHEMA_VERSION` (the caller refuses a newer one first)."""
-    version = db.schema_version()
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        # executescript() would COMMIT on its own: run statement by statement so a
-        # migration applies whole or not at all.
-        db.begin()
-        try:
-            db.lock_schema()
-            if db.schema_version() < target:  # another process may have just migrated
+    """Bring ``db`` to :data:`SCHEMA_VERSION` (the caller refuses a newer one first).
+    Processes starting together migrate in turn (``Backend.schema_lock``), and each reads
+    the version only once it holds that lock."""
+    with db.schema_lock():
+        for target in range(db.schema_version() + 1, SCHEMA_VERSION + 1):
+            # executescript() would COMMIT on its own: run statement by statement so a
+            # migration applies whole or not at all.
+            db.begin()
+            try:
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(db.ddl(statement))
                 db.set_schema_version(target)
-        except BaseException:
-            db.rollback()
-            raise
-        db.commit()
+            except BaseException:
+                if db.in_transaction:  # as StateStore.transaction: keep the first error
+                    with contextlib.suppress(StateUnavailable):
+                        db.rollback()
+                raise
+            db.commit()

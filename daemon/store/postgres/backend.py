@@ -159,8 +159,17 @@ class PostgresBackend(Backend):
         self._db.execute("DELETE FROM icsbridge_schema")
         self._db.execute("INSERT INTO icsbridge_schema (version) VALUES (%s)", (int(version),))
 
-    def lock_schema(self) -> None:
-        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        # A session lock taken before BEGIN: each migration's transaction then starts
+        # after the other process's commit and sees its tables (a lock taken inside the
+        # transaction could leave it reading the catalog as it was before).
+        self._db.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            if not self._db.broken:
+                self._db.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
     def ddl(self, statement: str) -> str:
         for pattern, replacement in _DDL:
