@@ -270,9 +270,7 @@ class Daemon:
             src = self._source_settings(name)
             if src is None:
                 return
-            here = self.health_by_source.get(name, SourceHealth()).last_success is not None
-            turn = sync_turn(self.state, src, self.clock(), synced_here=here, sleep=self.sleep)
-            async with turn as skipped:
+            async with sync_turn(self.state, src, self.clock(), sleep=self.sleep) as skipped:
                 if skipped is None:
                     await self._sync_once(name)
                 else:

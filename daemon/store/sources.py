@@ -35,6 +35,7 @@ class SourcesState:
     """Source and secret methods of :class:`icsbridge.daemon.store.state.StateStore`."""
 
     _db: Backend
+    _synced_here: set[str]
 
     # -- sources --------------------------------------------------------------
 
@@ -56,6 +57,7 @@ class SourcesState:
                 " last_error = NULL, synced_by = excluded.synced_by",
                 (name, ts(when), ts(when), process_name()),
             )
+            self._synced_here.add(name)
         else:
             self._db.execute(
                 "INSERT INTO sources (name, last_attempt, last_error) VALUES (?, ?, ?)"
@@ -72,6 +74,11 @@ class SourcesState:
         if row is None:
             return SourceStatus(name, None, None, None)
         return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2], row[3])
+
+    def synced_here(self, name: str) -> bool:
+        """Whether this store (this process) recorded a successful sync of ``name``: on a
+        shared state, the last success may be another daemon's."""
+        return name in self._synced_here
 
     # -- secrets (the TokenStore protocol of icsbridge.daemon.sources.base) -------------
 

@@ -164,6 +164,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
 
     def __init__(self, location: StateLocation) -> None:
         self.location = location
+        self._synced_here: set[str] = set()
         problem = state_problem(location)
         if problem is not None:  # the line `icsbridge check` gives for this state
             raise StateError(problem)

@@ -33,14 +33,16 @@ the lock another daemon holds: it needs the calendars in its memory to serve."""
 
 @asynccontextmanager
 async def sync_turn(
-    state: StateStore, src: SourceSettings, now: datetime, *, synced_here: bool, sleep: Sleep | None
+    state: StateStore, src: SourceSettings, now: datetime, *, sleep: Sleep | None
 ) -> AsyncIterator[str | None]:
     """Yields None when this daemon syncs ``src`` now (holding its lock until the block
     ends), else the reason it does not, as a log line. A daemon that has not synced
-    ``src`` yet waits for another's sync to end (``FIRST_TRIES`` x ``RETRY`` seconds)."""
+    ``src`` yet (``StateStore.synced_here``) waits for another's sync to end
+    (``FIRST_TRIES`` x ``RETRY`` seconds)."""
     if state.dialect != "postgresql":
         yield None
         return
+    synced_here = state.synced_here(src.name)
     for _ in range(FIRST_TRIES):
         with state.source_lock(src.name) as taken:
             if taken:

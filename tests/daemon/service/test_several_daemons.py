@@ -89,3 +89,22 @@ async def test_health_says_which_daemon_synced_each_source_and_which_holds_it(
     with first.state.source_lock("hq"):
         _status, body = second.health()
     assert body["sources"]["hq"]["held_by"] == me
+
+
+async def test_a_daemon_started_after_another_synced_still_makes_its_own_first_sync(
+    two: tuple[Daemon, Daemon, Clock],
+    transport_for: Transports,
+    fake_sleep: FakeSleep,
+) -> None:
+    """Its health is restored from the state (the other's success): that is not a sync
+    of its own, and without one it would have nothing to serve for the source."""
+    first, _second, clock = two
+    await first._sync_job("hq")
+    clock.now = NOW + timedelta(minutes=1)
+    late = Daemon(first.settings.path, clock=clock, transport_for=transport_for, sleep=fake_sleep)
+    with StateStore(late.settings.daemon.state) as state:
+        late.open(state)
+        assert late.health_by_source["hq"].last_success == NOW  # restored
+        await late._sync_job("hq")
+        assert late.health_by_source["hq"].last_success == clock.now
+        assert "hq/locations/Paris HQ/holidays/French Holidays" in late.feeds.names()

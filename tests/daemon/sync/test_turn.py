@@ -16,6 +16,8 @@ from icsbridge.daemon.sync.turn import FIRST_TRIES, RETRY, sync_turn
 
 pytestmark = pytest.mark.anyio
 
+EARLIER = NOW - timedelta(hours=1)
+
 
 class Sleeps:
     """An injected sleep: records the delays, runs ``then`` at the n-th; never sleeps."""
@@ -39,13 +41,14 @@ async def test_a_source_another_daemon_is_syncing_is_skipped(
         StateStore(PostgresState(postgres_dsn)) as other,
     ):
         with other.source_lock(src.name):
-            async with sync_turn(mine, src, NOW, synced_here=True, sleep=sleeps) as skipped:
-                assert skipped == 'source "hq": another daemon is syncing it; this run is skipped'
-            assert sleeps.delays == []  # a daemon that has the calendars does not wait
-            async with sync_turn(mine, src, NOW, synced_here=False, sleep=sleeps) as skipped:
+            async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
                 assert skipped is not None
-            assert sleeps.delays == [RETRY] * FIRST_TRIES  # bounded by a count
-        async with sync_turn(mine, src, NOW, synced_here=True, sleep=sleeps) as skipped:
+            assert sleeps.delays == [RETRY] * FIRST_TRIES  # a first sync waits, by a count
+            mine.record_attempt(src.name, EARLIER, None)  # this daemon has synced it since
+            async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
+                assert skipped == 'source "hq": another daemon is syncing it; this run is skipped'
+            assert len(sleeps.delays) == FIRST_TRIES  # a daemon with the calendars does not wait
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
             assert skipped is None
             with other.source_lock(src.name) as taken:
                 assert not taken  # held for the whole sync
@@ -62,7 +65,7 @@ async def test_a_first_sync_waits_for_the_other_daemons_sync_to_end(
         held = ExitStack()
         assert held.enter_context(other.source_lock(src.name))
         sleeps = Sleeps(at=3, then=held)  # the other's sync ends during the third wait
-        async with sync_turn(mine, src, NOW, synced_here=False, sleep=sleeps) as skipped:
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
             assert skipped is None
         assert sleeps.delays == [RETRY] * 3
 
@@ -71,18 +74,23 @@ async def test_a_source_synced_by_another_within_most_of_its_interval_is_skipped
     settings: Settings, postgres_dsn: str
 ) -> None:
     src, sleeps = settings.sources[0], Sleeps()  # every 15 minutes
-    with StateStore(PostgresState(postgres_dsn)) as state:
-        state.record_attempt(src.name, NOW - timedelta(minutes=11), None)
-        async with sync_turn(state, src, NOW, synced_here=True, sleep=sleeps) as skipped:
+    with (
+        StateStore(PostgresState(postgres_dsn)) as mine,
+        StateStore(PostgresState(postgres_dsn)) as other,
+    ):
+        other.record_attempt(src.name, NOW - timedelta(minutes=11), None)
+        # This daemon's first sync of it is its own: it serves from what it rendered.
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
+            assert skipped is None
+        mine.record_attempt(src.name, EARLIER, None)
+        other.record_attempt(src.name, NOW - timedelta(minutes=11), None)
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
             assert skipped == (
                 f'source "hq": synced at {(NOW - timedelta(minutes=11)).isoformat()} by '
                 "another daemon; this run is skipped"
             )
-        # This daemon's first sync of it is its own: it serves from what it rendered.
-        async with sync_turn(state, src, NOW, synced_here=False, sleep=sleeps) as skipped:
-            assert skipped is None
-        state.record_attempt(src.name, NOW - timedelta(minutes=13), None)
-        async with sync_turn(state, src, NOW, synced_here=True, sleep=sleeps) as skipped:
+        other.record_attempt(src.name, NOW - timedelta(minutes=13), None)
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
             assert skipped is None
 
 
@@ -92,7 +100,7 @@ async def test_a_sqlite_state_syncs_every_run_without_a_lock(
     src = settings.sources[0]
     with StateStore(tmp_path / "s.sqlite") as state:
         state.record_attempt(src.name, NOW, None)
-        async with sync_turn(state, src, NOW, synced_here=True, sleep=Sleeps()) as skipped:
+        async with sync_turn(state, src, NOW, sleep=Sleeps()) as skipped:
             assert skipped is None
             with state.source_lock(src.name) as taken:
                 assert taken  # the push lock stays free for the vdir edits' push
