@@ -9,7 +9,6 @@ instead of sleeping or polling.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from icalendar import Calendar
+from support.daemon_process import Notifications
 from support.loopback import WAIT, ServedApp
 
 from icsbridge.daemon.cli.demo import free_port
@@ -33,27 +33,6 @@ class SimulatorThread(ServedApp):
     def __init__(self, sim: WebexSimState) -> None:
         self.sim = sim
         super().__init__(create_app(sim))
-
-
-class Notifications:
-    """The datagrams the daemon sends to NOTIFY_SOCKET, read as they come."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.settimeout(WAIT)
-        self.seen: list[str] = []
-
-    def wait_for(self, pattern: str) -> str:
-        """Block until a datagram matching ``pattern`` arrives (socket timeout bounds it)."""
-        while True:
-            try:
-                message = self.sock.recv(4096).decode()
-            except TimeoutError:
-                raise AssertionError(f"no {pattern!r} notification; got {self.seen}") from None
-            self.seen.append(message)
-            if re.search(pattern, message):
-                return message
 
 
 def _config(folder: Path, sim_port: int, listen_port: int, sim: WebexSimState) -> Path:

@@ -6,40 +6,19 @@ and a renewal that is not a pair is refused with the old certificate serving on.
 from __future__ import annotations
 
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+from support.daemon_process import Notifications
 from support.loopback import WAIT, ServedApp
 from support.tls import TestCa, served_common_name
 
 from icsbridge.daemon.cli.demo import free_port
 from icsbridge.daemon.simulators.webex import seed as webex_seed
 from icsbridge.daemon.simulators.webex.app import create_app
-
-
-class Notifications:
-    """The datagrams the daemon sends to NOTIFY_SOCKET, read as they come."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.settimeout(WAIT)
-        self.seen: list[str] = []
-
-    def wait_for(self, pattern: str) -> str:
-        while True:
-            try:
-                message = self.sock.recv(4096).decode()
-            except TimeoutError:
-                raise AssertionError(f"no {pattern!r} notification; got {self.seen}") from None
-            self.seen.append(message)
-            if re.search(pattern, message):
-                return message
 
 
 def _served_name(url: str, ca: TestCa) -> str:

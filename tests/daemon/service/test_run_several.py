@@ -1,0 +1,160 @@
+"""Three `icsbridge run` processes on one PostgreSQL state, against one simulator.
+
+Each daemon's first sync of each source is its own and waits for another's to end, so
+all three pull both sources once, one daemon at a time per source, and serve the same
+bytes and ETag for every feed (and the same Last-Modified for every calendar's feed).
+
+The simulator sees each request under a path prefix naming the daemon and the source
+(``/d2-hq/v1/...``), so its log says who pulled what, in order: no source is ever pulled
+by two daemons at once. The test waits on each daemon's sd_notify STATUS lines, never
+sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from itertools import count, pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.daemon_process import Notifications
+from support.loopback import WAIT, ServedApp
+
+from icsbridge.daemon.cli.demo import free_port
+from icsbridge.daemon.simulators.webex import seed as webex_seed
+from icsbridge.daemon.simulators.webex.app import WebexSimState, create_app
+
+DAEMONS = ("d1", "d2", "d3")
+SOURCES = ("hq", "branch")
+
+
+class Tagged:
+    """The simulator behind a ``/<daemon>-<source>`` path prefix, logging each request as
+    (daemon, source, start, end) on one counter (the simulator's loop is one thread)."""
+
+    def __init__(self, sim: WebexSimState) -> None:
+        self.sim = sim
+        self.app = create_app(sim)
+        self.ticks = count()
+        self.log: list[tuple[str, str, int, int]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tag, _, rest = scope["path"].lstrip("/").partition("/")
+        daemon, _, source = tag.partition("-")
+        scope = {**scope, "path": f"/{rest}", "raw_path": f"/{rest}".encode()}
+        start = next(self.ticks)
+        await self.app(scope, receive, send)
+        self.log.append((daemon, source, start, next(self.ticks)))
+
+
+def _config(folder: Path, daemon: str, dsn: str, sim_port: int, sim: WebexSimState) -> Path:
+    folder.mkdir()
+    (folder / "token").write_text("demo-token\n")
+    people = ", ".join(f'"{p}"' for p in sorted(sim.people))
+    listen = free_port()
+    text = (
+        f'[daemon]\nstate = "{dsn}"\noutput_dir = "feeds"\n'
+        f'listen = "127.0.0.1:{listen}"\npublic_url = "http://127.0.0.1:{listen}"\n\n'
+    )
+    for source in SOURCES:
+        text += (
+            f'[[sources]]\nname = "{source}"\nkind = "webex"\n'
+            f'base_url = "http://127.0.0.1:{sim_port}/{daemon}-{source}/v1"\ninterval = "1h"\n'
+            f'timezone = "Europe/Paris"\ntoken = "file:token"\npeople = [{people}]\n'
+            'locations = "all"\n\n'
+        )
+    text += '[[feeds]]\nname = "holidays"\ncalendars = ["*/*/holidays/*"]\n'
+    (folder / "config.toml").write_text(text)
+    return folder / "config.toml"
+
+
+def _feed_urls(config: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "icsbridge.daemon.cli", "feeds", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    ).stdout.splitlines()
+    return {out[i]: out[i + 1].strip() for i in range(0, len(out), 3)}
+
+
+@pytest.fixture
+def simulator() -> Iterator[tuple[ServedApp, Tagged]]:
+    tagged = Tagged(webex_seed.demo_state())
+    served = ServedApp(tagged)
+    yield served, tagged
+    served.stop()
+
+
+def test_three_daemons_on_one_database_pull_each_source_in_turn_and_serve_the_same_feeds(
+    tmp_path: Path, simulator: tuple[ServedApp, Tagged], postgres_dsn: str
+) -> None:
+    served, tagged = simulator
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    configs, procs, notes = {}, {}, {}
+    try:
+        for daemon in DAEMONS:
+            configs[daemon] = _config(
+                tmp_path / daemon, daemon, postgres_dsn, served.port, tagged.sim
+            )
+            notes[daemon] = Notifications(tmp_path / daemon / "notify")
+            log = (tmp_path / daemon / "daemon.log").open("w")
+            procs[daemon] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "icsbridge.daemon.cli",
+                    "run",
+                    "--config",
+                    str(configs[daemon]),
+                ],
+                env={**env, "NOTIFY_SOCKET": str(tmp_path / daemon / "notify")},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        for daemon in DAEMONS:
+            for _source in SOURCES:
+                notes[daemon].wait_for(r"STATUS=sync \w+ ok: ")
+        # Every daemon pulled every source, and never while another pulled it.
+        for source in SOURCES:
+            spans = {}
+            for daemon in DAEMONS:
+                ticks = [(s, e) for d, src, s, e in tagged.log if d == daemon and src == source]
+                assert ticks, (daemon, source)
+                spans[daemon] = (min(s for s, _ in ticks), max(e for _, e in ticks))
+            ordered = sorted(spans.values())
+            assert all(a[1] < b[0] for a, b in pairwise(ordered)), spans
+        urls = {daemon: _feed_urls(configs[daemon]) for daemon in DAEMONS}
+        assert len(urls["d1"]) > 2 and "holidays" in urls["d1"]
+        with httpx.Client(timeout=WAIT) as http:
+            for feed in urls["d1"]:
+                answers = [http.get(urls[daemon][feed]) for daemon in DAEMONS]
+                assert {a.status_code for a in answers} == {200}, feed
+                assert len({a.content for a in answers}) == 1, feed
+                assert len({a.headers["etag"] for a in answers}) == 1, feed
+                if feed != "holidays":
+                    assert len({a.headers["last-modified"] for a in answers}) == 1, feed
+                # A merged feed's Last-Modified is each daemon's own: the rendered pieces
+                # of each calendar are not stored in the database (yet).
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=WAIT)
+        for note in notes.values():
+            note.sock.close()
+    for daemon in DAEMONS:
+        assert "Traceback" not in (tmp_path / daemon / "daemon.log").read_text()
