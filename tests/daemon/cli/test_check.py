@@ -283,3 +283,26 @@ def test_check_piped_into_head_exits_cleanly(tmp_path: Path) -> None:
     assert proc.stdout == f"{config}: OK, 1 source(s)\n"
     assert proc.stderr == ""
     assert proc.returncode == 0
+
+
+def test_check_refuses_an_unreachable_postgresql_state_as_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsn = f"postgresql:///icsbridge?host={tmp_path}&user=icsbridge"  # no server there
+    path = _config(tmp_path, listen=f"127.0.0.1:{free_port()}", state=dsn)
+    (check_code, check_says), (run_code, run_says) = _both(path, capsys)
+    assert check_code == run_code == 1
+    assert run_says == check_says
+    (line,) = check_says
+    assert line.startswith(f"icsbridge: state database {dsn}: ")
+    assert line.endswith(
+        "check [daemon].state, that the server runs and that the role may connect and create tables"
+    )
+
+
+def test_check_connects_to_a_postgresql_state_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_dsn: str
+) -> None:
+    path = _config(tmp_path, listen=f"127.0.0.1:{free_port()}", state=postgres_dsn)
+    assert main(["check", "--config", str(path)]) == 0
+    assert f"  state database: {postgres_dsn}" in capsys.readouterr().out.splitlines()
