@@ -12,9 +12,12 @@ sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from itertools import count, pairwise
 from pathlib import Path
@@ -25,9 +28,11 @@ import pytest
 from support.daemon_process import Notifications
 from support.loopback import WAIT, ServedApp
 
+from icsbridge.config.daemon.state import PostgresState
 from icsbridge.daemon.cli.demo import free_port
 from icsbridge.daemon.simulators.webex import seed as webex_seed
 from icsbridge.daemon.simulators.webex.app import WebexSimState, create_app
+from icsbridge.daemon.store.state import StateStore
 
 DAEMONS = ("d1", "d2", "d3")
 SOURCES = ("hq", "branch")
@@ -42,6 +47,9 @@ class Tagged:
         self.app = create_app(sim)
         self.ticks = count()
         self.log: list[tuple[str, str, int, int]] = []
+        self.hold: str | None = None  # a tag whose first request is held until released
+        self.holding = threading.Event()  # set when that request arrived
+        self.release: asyncio.Event | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -51,6 +59,10 @@ class Tagged:
         daemon, _, source = tag.partition("-")
         scope = {**scope, "path": f"/{rest}", "raw_path": f"/{rest}".encode()}
         start = next(self.ticks)
+        if tag == self.hold and not self.holding.is_set():
+            self.release = asyncio.Event()
+            self.holding.set()
+            await self.release.wait()
         await self.app(scope, receive, send)
         self.log.append((daemon, source, start, next(self.ticks)))
 
@@ -158,3 +170,45 @@ def test_three_daemons_on_one_database_pull_each_source_in_turn_and_serve_the_sa
             note.sock.close()
     for daemon in DAEMONS:
         assert "Traceback" not in (tmp_path / daemon / "daemon.log").read_text()
+
+
+def test_a_daemon_killed_mid_sync_saves_nothing_and_another_takes_the_source_over(
+    tmp_path: Path, simulator: tuple[ServedApp, Tagged], postgres_dsn: str
+) -> None:
+    served, tagged = simulator
+    tagged.hold = "d1-hq"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    notes = {}
+    try:
+        for daemon in ("d1", "d2"):
+            config = _config(tmp_path / daemon, daemon, postgres_dsn, served.port, tagged.sim)
+            notes[daemon] = Notifications(tmp_path / daemon / "notify")
+            log = (tmp_path / daemon / "daemon.log").open("w")
+            procs[daemon] = subprocess.Popen(
+                [sys.executable, "-m", "icsbridge.daemon.cli", "run", "--config", str(config)],
+                env={**env, "NOTIFY_SOCKET": str(tmp_path / daemon / "notify")},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            if daemon == "d1":
+                assert tagged.holding.wait(WAIT)  # d1 is pulling hq, holding its lock
+                procs["d1"].send_signal(signal.SIGKILL)
+                procs["d1"].wait(timeout=WAIT)
+        for _source in SOURCES:
+            notes["d2"].wait_for(r"STATUS=sync \w+ ok: ")
+        with StateStore(PostgresState(postgres_dsn)) as state:
+            status = state.source_status("hq")
+        assert status.synced_by is not None
+        assert status.synced_by.endswith(f":{procs['d2'].pid}")
+        assert {d for d, src, _s, _e in tagged.log if src == "hq"} == {"d2"}
+    finally:
+        if tagged.release is not None:
+            served.call(tagged.release.set)
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=WAIT)
+        for note in notes.values():
+            note.sock.close()
+    assert "Traceback" not in (tmp_path / "d2" / "daemon.log").read_text()
