@@ -42,6 +42,10 @@ async def sync_turn(
     if state.dialect != "postgresql":
         yield None
         return
+    lost = state.file_problem()
+    if lost is not None:  # nothing could be saved: said once per run, health says it too
+        yield f'source "{src.name}": this run is skipped: {lost}'
+        return
     synced_here = state.synced_here(src.name)
     for _ in range(FIRST_TRIES):
         with state.source_lock(src.name) as taken:

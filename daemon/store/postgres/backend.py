@@ -19,6 +19,7 @@ dies lets go of its session (and its advisory locks) once the server notices.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -186,6 +187,10 @@ class PostgresBackend(Backend):
         )
 
     def file_problem(self) -> str | None:
+        if not (self._db.broken or self._db.closed):
+            # psycopg learns that the server dropped the session only when it is used.
+            with contextlib.suppress(psycopg.Error):
+                self._db.execute("SELECT 1")
         if self._db.broken or self._db.closed:
             return (
                 f"state database {self.state.dsn}: the connection was lost; icsbridge "

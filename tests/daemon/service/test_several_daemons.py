@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -108,3 +109,24 @@ async def test_a_daemon_started_after_another_synced_still_makes_its_own_first_s
         await late._sync_job("hq")
         assert late.health_by_source["hq"].last_success == clock.now
         assert "hq/locations/Paris HQ/holidays/French Holidays" in late.feeds.names()
+
+
+async def test_a_daemon_that_lost_the_database_skips_its_syncs_and_says_so(
+    two: tuple[Daemon, Daemon, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second, clock = two
+    caplog.set_level(logging.INFO, logger="icsbridge.daemon")
+    await first._sync_job("hq")
+    pid = first.state._db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    second.state._db.execute("SELECT pg_terminate_backend(?, 5000)", (pid,))  # waits for it
+    clock.now = NOW + timedelta(hours=1)
+    await first._sync_job("hq")  # no driver error escapes to the scheduler
+    lost = f"state database {first.settings.daemon.state}: the connection was lost"
+    assert any(
+        r.getMessage().startswith(f'source "hq": this run is skipped: {lost}')
+        for r in caplog.records
+    )
+    status, body = first.health()
+    assert status == 503
+    assert body["state"]["problem"].startswith(lost)
+    assert "hq/locations/Paris HQ/holidays/French Holidays" in first.feeds.names()  # still served
