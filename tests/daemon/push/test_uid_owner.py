@@ -61,7 +61,7 @@ async def test_the_owners_of_an_uploads_new_uids_are_read_in_one_query_not_one_p
         first = next(iter(events_of(feed).values()))
         new = [with_uid(first, f"new-{n}@test", f"New {n}") for n in range(30)]
         statements: list[str] = []
-        w.state._db.set_trace_callback(statements.append)
+        w.state._db._db.set_trace_callback(statements.append)
         upload = with_events(feed, [*events_of(feed).values(), *new])
         outcome = await w.push(w.calendar, upload, dry_run=True)
         assert len(outcome.plan) == 30
