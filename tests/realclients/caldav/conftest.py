@@ -4,9 +4,12 @@ the same tests are pointed at icsbridge's own CalDAV endpoint."""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from support.caldav_world import VIEWER_PASSWORD, World, make_world
 from support.davclients.radicale import Radicale
 
 USER = "reception"
@@ -38,3 +41,35 @@ def vcalendar(uid: str, summary: str, *, start: str = "20261210T100000Z") -> str
 
 BAD_START = "20261310T100000Z"
 """Month 13: both clients pass it on, and Radicale refuses the object (400)."""
+
+
+@pytest.fixture(scope="module")
+def icsbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """``icsbridge run`` on loopback with the Webex and Wordbee simulators behind it (the
+    world of tests/daemon/caldav); stopping it checks its log (no traceback, no password)."""
+    os.environ["VIEWER_DAV_PASSWORD"] = VIEWER_PASSWORD  # read by the daemon it starts
+    world = make_world(tmp_path_factory.mktemp("icsbridge"))
+    try:
+        world.start()
+        yield world
+        world.stop()
+    finally:
+        os.environ.pop("VIEWER_DAV_PASSWORD", None)
+        if world.daemon is not None:
+            world.daemon.stop()
+        for served in world.served:
+            served.stop()
+
+
+FRENCH = "French Holidays (Paris HQ)"
+
+
+def webex_event_names(world: World) -> Counter[str]:
+    """How many schedules of the simulated Webex org hold an event of each name."""
+
+    def count() -> Counter[str]:
+        owners = [*world.sim.people.values(), *world.sim.locations.values()]
+        return Counter(n for o in owners for sched in o.schedules for n in sched.events)
+
+    result: Counter[str] = world.webex.call(count)
+    return result
