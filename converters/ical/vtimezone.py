@@ -19,6 +19,7 @@ second; nothing reads the clock, so the caller passes the range.
 from __future__ import annotations
 
 import calendar
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -179,12 +180,20 @@ def _blocks(tzid: str, first: date, end: date) -> tuple[_Block, ...]:
     start = datetime.combine(first - timedelta(days=1), time(0), UTC)
     horizon = datetime.combine(end + timedelta(days=2), time(0), UTC) + _LOOKAHEAD
     in_force = _last_change_before(zone, start)
-    scan_from = in_force.at if in_force is not None else start
-    transitions = _changes(zone, scan_from, horizon)
+    if in_force is not None:  # the blocks depend on nothing else: shared by many ranges
+        return _blocks_from(tzid, zone, in_force.at, horizon)
+    transitions = _changes(zone, start, horizon)
     if not transitions:
         state = _state(zone, start)
         onset = min(datetime(1970, 1, 1), datetime(first.year, 1, 1))
         return (_Block(state.daylight, onset, state.offset, state.offset, state.name, None),)
+    return tuple(_run_block(run, horizon) for run in _runs(transitions))
+
+
+@lru_cache(maxsize=256)
+def _blocks_from(tzid: str, zone: ZoneInfo, at: datetime, horizon: datetime) -> tuple[_Block, ...]:
+    """The blocks of a range whose first date falls after the transition at ``at``."""
+    transitions = _changes_from(tzid, zone, at, horizon)
     return tuple(_run_block(run, horizon) for run in _runs(transitions))
 
 
@@ -254,21 +263,76 @@ def _bisect(zone: ZoneInfo, low: datetime, high: datetime, before: _State) -> da
     return high
 
 
+class _Scan:
+    """One day-by-day scan of a zone from an instant, kept so that it can be extended:
+    each transition with the ``low`` end of the step that found it. A scan's steps only
+    depend on where it is (``low``) and the state there, so from any transition it found
+    on, it takes exactly the steps a scan started at that transition would take."""
+
+    def __init__(self, zone: ZoneInfo, start: datetime) -> None:
+        self.zone = zone
+        self.low = start - timedelta(seconds=1)
+        self.state = _state(zone, self.low)
+        self.found: list[tuple[datetime, _Transition]] = []
+        self.index: dict[datetime, int] = {}  # a transition's instant -> its place in found
+
+    def extend(self, stop: datetime) -> None:
+        """Take every step whose ``low`` end is before ``stop``."""
+        zone, low, state = self.zone, self.low, self.state
+        while low < stop:
+            high = low + _STEP
+            if _state(zone, high) == state:
+                low = high
+                continue
+            at = _bisect(zone, low, high, state)
+            after = _state(zone, at)
+            self.index[at] = len(self.found)
+            self.found.append((low, _Transition(at, state, after)))
+            low, state = at, after
+        self.low, self.state = low, state
+
+    def until(self, stop: datetime, first: int = 0) -> list[_Transition]:
+        """The transitions from ``found[first]`` on that a scan ending at ``stop`` finds."""
+        self.extend(stop)
+        return [t for low, t in self.found[first:] if low < stop]
+
+
 def _changes(zone: ZoneInfo, start: datetime, stop: datetime) -> list[_Transition]:
     """Every change of offset, DST flag or name from ``start`` (inclusive) to ``stop``."""
-    found: list[_Transition] = []
-    low = start - timedelta(seconds=1)
-    state = _state(zone, low)
-    while low < stop:
-        high = low + _STEP
-        if _state(zone, high) == state:
-            low = high
+    return _Scan(zone, start).until(stop)
+
+
+# Per zone, the scans made so far (usually one): every event of a feed has its own
+# ``first`` date, hence its own range, and scanning 30 years day by day costs tens of ms.
+# Pushes read uploads on worker threads while the loop renders: one scan at a time.
+_SCANS: dict[str, list[_Scan]] = {}
+_SCANS_LOCK = threading.Lock()
+
+
+def _changes_from(tzid: str, zone: ZoneInfo, at: datetime, stop: datetime) -> list[_Transition]:
+    """``_changes(zone, at, stop)`` for ``at`` the instant of a transition, read from a
+    kept scan that found that transition. The scan started at ``at`` would find it in its
+    first step (from ``at`` - 1 s); a kept scan finds it in a step of its own, and both
+    go on alike from it, provided the step started at ``at`` - 1 s holds no other change
+    (the next transition is over a day later), else the scan is made afresh."""
+    with _SCANS_LOCK:
+        return _kept_changes(tzid, zone, at, stop)
+
+
+def _kept_changes(tzid: str, zone: ZoneInfo, at: datetime, stop: datetime) -> list[_Transition]:
+    scans = _SCANS.setdefault(tzid, [])
+    for scan in scans:
+        place = scan.index.get(at)
+        if place is None:
             continue
-        at = _bisect(zone, low, high, state)
-        after = _state(zone, at)
-        found.append(_Transition(at, state, after))
-        low, state = at, after
-    return found
+        scan.extend(max(stop, at + 2 * _STEP))
+        following = scan.found[place + 1 : place + 2]
+        if following and following[0][1].at - at <= _STEP:
+            return _changes(zone, at, stop)
+        return scan.until(stop, place)
+    scan = _Scan(zone, at)
+    scans.append(scan)
+    return scan.until(stop)
 
 
 def _last_change_before(zone: ZoneInfo, instant: datetime) -> _Transition | None:
