@@ -6,19 +6,26 @@ server B, A, B, ...), medians printed:
 - **multiget**: one ``calendar-multiget`` REPORT naming all 1,000 hrefs, asking for
   ``getetag`` and ``calendar-data`` (what a client sends after discovering new hrefs);
 - **sync, no change**: one ``sync-collection`` REPORT with the token of the previous
-  sync (what every client sends on each poll: nothing changed, nothing to send).
+  sync (what every client sends on each poll: nothing changed, nothing to send);
+- **first multiget**: the multiget above, once, the first a fresh server answers (what a
+  client's first sync costs: nothing cached yet).
 
 The client is httpx with one kept-alive connection and raw REPORT bodies, so no client
 library's parsing is timed; each answer is checked (207, 1,000 responses with
 calendar-data for the multiget, none for the sync) before its time counts.
 
-Servers: Radicale (PyPI, filesystem storage, its default logging) is started here on
-loopback with the 1,000 events; ``--server NAME=URL`` adds another calendar collection
-holding the same events (icsbridge's ``[caldav]`` once it lands), with ``--user`` and
+Servers, each on loopback: ``icsbridge`` (``--icsbridge``): ``icsbridge run`` with
+``[caldav]``, in front of the Webex simulator (on a thread here; the REPORTs never reach
+it) holding one schedule of 1,000 events (the bulk org's shapes: weekly, daily with a
+count, timed, all-day, in a person's zone); Radicale (PyPI, filesystem storage, its
+default logging): given the bytes icsbridge serves for those 1,000 events, written as
+its storage files (one ``.ics`` per event), so both serve the very same objects;
+without ``--icsbridge`` it holds the bench's own 1,000 events. ``--server NAME=URL``
+adds any other calendar collection holding the same events, with ``--user`` and
 ``--password`` (``env:NAME`` reads a variable). ``--no-radicale`` leaves Radicale out.
 
-Run: .venv/bin/python bench/caldav_bench.py [--rounds 7] [--server ours=http://...]
-About 20 s with Radicale alone.
+Run: .venv/bin/python bench/caldav_bench.py --icsbridge [--rounds 7]
+About 40 s.
 """
 
 from __future__ import annotations
@@ -39,9 +46,11 @@ from urllib.parse import urlsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from support.davclients.radicale import Radicale  # noqa: E402
+
+from bench.caldav_ours import icsbridge_target, radicale_files  # noqa: E402
 
 EVENTS = 1000
 USER = "bench"
@@ -158,6 +167,25 @@ def time_sync(target: Target, client: httpx.Client) -> tuple[float, int]:
     return elapsed, len(answer.content)
 
 
+def fetch_objects(target: Target, client: httpx.Client) -> dict[str, bytes]:
+    """Each event's object as ``target`` serves it: resource name -> calendar-data."""
+    prepare(target, client)
+    started = time.perf_counter()
+    answer = client.request(
+        "REPORT",
+        target.calendar_url,
+        content=multiget_body(target.hrefs),
+        headers=REPORT_HEADERS,
+    )
+    target.times["first multiget"] = [time.perf_counter() - started]
+    objects: dict[str, bytes] = {}
+    for response in _responses(answer):
+        href = response.findtext(f"{DAV}href") or ""
+        data = response.findtext(f".//{CALDAV}calendar-data") or ""
+        objects[href.rstrip("/").rsplit("/", 1)[1]] = data.encode()
+    return objects
+
+
 def whole_calendar() -> str:
     """The 1,000 events as one VCALENDAR (one PUT of a whole collection)."""
     head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//icsbridge bench//EN\r\n"
@@ -193,13 +221,27 @@ def main() -> None:
     parser.add_argument("--password", default=PASSWORD, help="or env:NAME")
     parser.add_argument("--ca-file", default=None, help="CA of an https server")
     parser.add_argument("--no-radicale", action="store_true")
+    parser.add_argument("--icsbridge", action="store_true", help="serve ours beside Radicale")
     args = parser.parse_args()
 
     with ExitStack() as stack:
         targets: list[Target] = []
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        ours: Target | None = None
+        if args.icsbridge:
+            url, user, password = stack.enter_context(icsbridge_target(folder / "icsbridge"))
+            ours = Target("icsbridge", url, user, password)
         if not args.no_radicale:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            targets.append(stack.enter_context(radicale_target(folder)))
+            if ours is not None:
+                with ours.client() as http:
+                    objects = fetch_objects(ours, http)
+                radicale = radicale_files(folder / "radicale", USER, PASSWORD, objects)
+                server = stack.enter_context(radicale)
+                targets.append(Target("radicale", f"{server.url}/{USER}/bench/", USER, PASSWORD))
+            else:
+                targets.append(stack.enter_context(radicale_target(folder / "radicale")))
+        if ours is not None:
+            targets.append(ours)
         for spec in args.server:
             name, _, url = spec.partition("=")
             verify: bool | str = args.ca_file or True
@@ -210,6 +252,9 @@ def main() -> None:
         sizes: dict[tuple[str, str], int] = {}
         for target in targets:
             prepare(target, clients[target.name])
+            if "first multiget" not in target.times:  # ours had its first in fetch_objects
+                first_time, _size = time_multiget(target, clients[target.name])
+                target.times["first multiget"] = [first_time]
             for timer in (time_multiget, time_sync):
                 timer(target, clients[target.name])  # warm-up: caches, connection
         for _ in range(args.rounds):
@@ -221,16 +266,21 @@ def main() -> None:
 
     first = targets[0]
     print(f"{EVENTS} events, median of {args.rounds} rounds, one kept-alive connection")
-    print(f"{'server':<12} {'multiget':>20} {'bytes':>10} {'sync, no change':>20} {'bytes':>7}")
+    print(
+        f"{'server':<12} {'multiget':>20} {'bytes':>10} {'sync, no change':>20} {'bytes':>7}"
+        f" {'first multiget':>20}"
+    )
     for target in targets:
         cells = []
-        for kind in ("multiget", "sync"):
+        for kind in ("multiget", "sync", "first multiget"):
             median = statistics.median(target.times[kind])
             ratio = median / statistics.median(first.times[kind])
-            shown = f"{median * 1000:.1f} ms" + ("" if target is first else f" ({ratio:.2f}x)")
-            cells.append((shown, sizes[(target.name, kind)]))
-        (multiget, m_bytes), (sync, s_bytes) = cells
-        print(f"{target.name:<12} {multiget:>20} {m_bytes:>10} {sync:>20} {s_bytes:>7}")
+            cells.append(
+                f"{median * 1000:.1f} ms" + ("" if target is first else f" ({ratio:.2f}x)")
+            )
+        multiget, sync, cold = cells
+        m_bytes, s_bytes = sizes[(target.name, "multiget")], sizes[(target.name, "sync")]
+        print(f"{target.name:<12} {multiget:>20} {m_bytes:>10} {sync:>20} {s_bytes:>7} {cold:>20}")
 
 
 if __name__ == "__main__":
