@@ -182,7 +182,7 @@ def _blocks(tzid: str, first: date, end: date) -> tuple[_Block, ...]:
     in_force = _last_change_before(zone, start)
     if in_force is not None:  # the blocks depend on nothing else: shared by many ranges
         return _blocks_from(tzid, zone, in_force.at, horizon)
-    transitions = _changes(zone, start, horizon)
+    transitions = _changes_since_ever(tzid, zone, start, horizon)
     if not transitions:
         state = _state(zone, start)
         onset = min(datetime(1970, 1, 1), datetime(first.year, 1, 1))
@@ -310,11 +310,9 @@ _SCANS_LOCK = threading.Lock()
 
 
 def _changes_from(tzid: str, zone: ZoneInfo, at: datetime, stop: datetime) -> list[_Transition]:
-    """``_changes(zone, at, stop)`` for ``at`` the instant of a transition, read from a
-    kept scan that found that transition. The scan started at ``at`` would find it in its
-    first step (from ``at`` - 1 s); a kept scan finds it in a step of its own, and both
-    go on alike from it, provided the step started at ``at`` - 1 s holds no other change
-    (the next transition is over a day later), else the scan is made afresh."""
+    """``_changes(zone, at, stop)`` for ``at`` a transition's instant, from a kept scan
+    that found it: a scan from ``at`` finds it in its first step and both go on alike,
+    unless that step holds another change (then the scan is made afresh)."""
     with _SCANS_LOCK:
         return _kept_changes(tzid, zone, at, stop)
 
@@ -335,10 +333,50 @@ def _kept_changes(tzid: str, zone: ZoneInfo, at: datetime, stop: datetime) -> li
     return scan.until(stop)
 
 
+# A DST zone shows a change within a year back; one unchanged for decades (UTC,
+# Asia/Kolkata) is read from its kept history.
+_QUICK_BACK_STEPS = 60
+_HISTORY: dict[str, _Scan] = {}
+
+
+def _history(zone: ZoneInfo, until: datetime) -> _Scan:
+    """The zone's scan from before its first transition, taken through ``until``."""
+    with _SCANS_LOCK:
+        scan = _HISTORY.get(zone.key)
+        if scan is None:
+            scan = _HISTORY[zone.key] = _Scan(zone, _EARLIEST)
+        scan.extend(until)
+    return scan
+
+
+def _changes_since_ever(
+    tzid: str, zone: ZoneInfo, start: datetime, stop: datetime
+) -> list[_Transition]:
+    """``_changes(zone, start, stop)`` for a zone with no change from _EARLIEST to
+    ``start``, from its history: the first transition after ``start`` is found by a scan
+    from ``start`` in the step (a day) that reaches it, kept if that step begins before
+    ``stop``; from it on both scans step alike."""
+    scan = _history(zone, stop + 2 * _STEP)
+    if not scan.found:
+        return []
+    head = scan.found[0][1]
+    low = start - timedelta(seconds=1)
+    steps = -(-(head.at - low) // _STEP)  # the first step whose end reaches the change
+    if low + (steps - 1) * _STEP >= stop:
+        return []
+    if head.at <= start or any(t.at - head.at <= _STEP for _low, t in scan.found[1:2]):
+        return _changes(zone, start, stop)
+    return [head, *(t for step_low, t in scan.found[1:] if step_low < stop)]
+
+
 def _last_change_before(zone: ZoneInfo, instant: datetime) -> _Transition | None:
     state = _state(zone, instant)
     high = instant
+    steps = 0
     while high > _EARLIEST:
+        steps += 1
+        if steps > _QUICK_BACK_STEPS:
+            return _last_from_history(zone, instant)
         low = high - _BACK_STEP
         earlier = _state(zone, low)
         if earlier != state:
@@ -352,3 +390,9 @@ def _last_change_before(zone: ZoneInfo, instant: datetime) -> _Transition | None
             return _Transition(high, _state(zone, low), state)
         high = low
     return None
+
+
+def _last_from_history(zone: ZoneInfo, instant: datetime) -> _Transition | None:
+    """The last change at or before ``instant``, from the zone's history."""
+    before = [t for _low, t in _history(zone, instant).found if t.at <= instant]
+    return before[-1] if before else None
