@@ -28,6 +28,7 @@ and clashes are handled by ``calendar_keys``. The zone is the config's ``timezon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from icsbridge.config.sources.apio import ApioSourceSettings, api_root
@@ -43,7 +44,7 @@ from icsbridge.daemon.sources.apio.auth import (
     MachineToken,
 )
 from icsbridge.daemon.sources.apio.writes import STORES, ApioWrites, Kind, schedule_path, scope_path
-from icsbridge.daemon.sources.base import PulledCalendar, Source, payload_errors_of
+from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.calendar_keys import safe_segment, unique_key
 from icsbridge.daemon.sources.http import SourceError
 
@@ -226,12 +227,12 @@ class ApioSource(ApioWrites, Source):
             if not not_simple(exc):
                 raise
             return await self._read_advanced(target)
-        return self._converted(target, family, data)
+        return await converted(partial(self._converted, target, family, data))
 
     async def _read_advanced(self, target: _Target) -> _Read:
         path = schedule_path(self._ref(target, "advanced"))
         data = await self._get(path, {"full_list": True})
-        return self._converted(target, "advanced", data)
+        return await converted(partial(self._converted, target, "advanced", data))
 
     def _converted(self, target: _Target, family: Family, data: Any) -> _Read:
         where = target.label + (" (advanced)" if family == "advanced" else "")

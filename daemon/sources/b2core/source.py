@@ -32,6 +32,7 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -62,7 +63,7 @@ from icsbridge.daemon.sources.b2core.auth import (
     SessionLogin,
     StaticBearer,
 )
-from icsbridge.daemon.sources.base import PulledCalendar, Source, payload_errors_of
+from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.calendar_keys import safe_segment
 from icsbridge.daemon.sources.http import ApiClient, Params, SourceError
 from icsbridge.daemon.sources.writes import Action, EventWriter, Payload, PlannedWrite
@@ -188,7 +189,9 @@ class B2coreSource(EventWriter, Source):
                     assert event.id is not None  # parse_event checks it
                     found.setdefault(event.id, event)
         tz = self.settings.timezone
-        events = to_vevents(found.values(), tz=tz, organizer=self.organizer)
+        events = await converted(
+            partial(to_vevents, list(found.values()), tz=tz, organizer=self.organizer)
+        )
         host = httpx.URL(self.base_url).host
         meta = CalendarMeta(
             key=self.calendar_key,

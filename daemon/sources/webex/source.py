@@ -45,7 +45,7 @@ from icsbridge.converters.webex.convert import (
     parse_schedule,
     to_vevents,
 )
-from icsbridge.daemon.sources.base import PulledCalendar, Source, payload_errors_of
+from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.calendar_keys import safe_segment, unique_key
 from icsbridge.daemon.sources.http import ApiClient, SourceError, gather_in_order
 from icsbridge.daemon.sources.pool import lean_memo
@@ -284,9 +284,14 @@ class WebexSource(WebexWrites, Source):
         answer = await self.api.get_answer(schedule_path(target.ref))
         tz = ZoneInfo(zone)
         if not self._lean:
-            schedule = parse_schedule(self.api.json_of(answer), where=target.label)
-            events = to_vevents(schedule, tz=tz, level=target.level, owner_name=target.owner_name)
-            return _Read(target, schedule.name, zone, events)
+
+            def full() -> tuple[str, list[ConvertedEvent]]:
+                schedule = parse_schedule(self.api.json_of(answer), where=target.label)
+                level, owner = target.level, target.owner_name
+                return schedule.name, to_vevents(schedule, tz=tz, level=level, owner_name=owner)
+
+            name, events = await converted(full)
+            return _Read(target, name, zone, events)
         # What the conversion reads besides the answer: unchanged, the memo hands back
         # the very lean events of the previous sync (no validation, conversion or render);
         # changed, only the events whose own fields changed are converted.
@@ -302,7 +307,9 @@ class WebexSource(WebexWrites, Source):
             ]
 
         digest = hashlib.sha256(answer.content).digest()
-        name, events = self._memo.events(target, digest_of((context, digest)), convert)
+        name, events = await converted(
+            partial(self._memo.events, target, digest_of((context, digest)), convert)
+        )
         return _Read(target, name, zone, events)
 
     def _zone(self, *candidates: tuple[str | None, str], what: str) -> str:

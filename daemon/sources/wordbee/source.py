@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from functools import partial
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ from icsbridge.converters.wordbee.convert import (
     parse_view,
     work_item_components,
 )
-from icsbridge.daemon.sources.base import PulledCalendar, Source, payload_errors_of
+from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.http import SourceError
 from icsbridge.daemon.sources.wordbee.auth import WordbeeSession
 from icsbridge.daemon.sources.wordbee.quota import shared_limiter
@@ -122,9 +123,14 @@ class WordbeeSource(Source):
         out: list[PulledCalendar] = []
         with payload_errors_of(self.name):
             for uid in dict.fromkeys(s.persons):  # each once, in order
-                merged = merge_months([await self._month(uid, y, m) for y, m in months])
-                out.extend(self._calendars(uid, merged, months))
+                views = [await self._month(uid, y, m) for y, m in months]
+                out.extend(await converted(partial(self._converted, uid, views, months)))
         return out
+
+    def _converted(
+        self, uid: int, views: list[CalendarView], months: list[tuple[int, int]]
+    ) -> list[PulledCalendar]:
+        return self._calendars(uid, merge_months(views), months)
 
     async def _month(self, uid: int, year: int, month: int) -> CalendarView:
         params: dict[str, str | int] = {"range": "m", "year": year, "month": month}
