@@ -34,7 +34,6 @@ from datetime import datetime
 from typing import Any
 
 from icsbridge.config.errors import IcsbridgeError
-from icsbridge.converters.ical.assembly import prepare
 from icsbridge.daemon.push.journal import (
     push_lock,
     record_write,
@@ -49,7 +48,11 @@ from icsbridge.daemon.sources.base import PulledCalendar, Source
 from icsbridge.daemon.sources.http import SourceError
 from icsbridge.daemon.sources.writes import EventWriter, PlannedWrite
 from icsbridge.daemon.store.state import StateStore
-from icsbridge.daemon.sync.pull import RenderedCalendar, render_pulled, source_error_line
+from icsbridge.daemon.sync.pull import (
+    RenderedCalendar,
+    render_pulled_off_loop,
+    source_error_line,
+)
 
 log = logging.getLogger("icsbridge.push")
 
@@ -138,10 +141,9 @@ async def _push_locked(
     reread = await source.pull()
     if failure is not None:
         settle_landed(writer, state, source.name, reread, now=now)
-    # Normalising and rendering each event is most of the render: in the worker too, so
-    # the loop keeps only the matching against the rows (SQLite) and the assembly.
-    await asyncio.to_thread(_prepare_all, reread)
-    rendered = render_pulled(reread, source.name, state, now=now)
+    # Rendered in the worker (normalising, matching, assembly): the loop keeps only the
+    # state's rows (SQLite), read before and written after.
+    rendered = await render_pulled_off_loop(reread, source.name, state, now=now)
     if failure is not None:
         failure.rendered = rendered
         raise failure
@@ -191,14 +193,6 @@ async def _apply(
             state.journal_finish(entry_id, "done", now, result_key=key)
             record_write(state, name, cal.meta.key, write, key, edit, now)
     return None
-
-
-def _prepare_all(pulled: list[PulledCalendar]) -> None:
-    """Give every pulled event its prepared lines (what ``render_pulled`` would make)."""
-    for cal in pulled:
-        for event in cal.events:
-            if event.prepared is None and event.component is not None:
-                event.prepared = prepare(event.component)
 
 
 def _stop(

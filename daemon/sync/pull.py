@@ -6,10 +6,11 @@ It sees only the ``Source`` interface, never a concrete API.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -28,7 +29,9 @@ from icsbridge.daemon.sources.base import PulledCalendar, Source
 from icsbridge.daemon.sources.kinds import source_for
 from icsbridge.daemon.sources.pool import SourceClients, new_client
 from icsbridge.daemon.store.state import ItemRow, StateStore, rows_digest
-from icsbridge.daemon.sync.identity import Matched, reconcile
+from icsbridge.daemon.sync.identity import Matched, derived_uid, reconcile
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ async def pull_and_render(
         await settle(source, state, now=now)
     # Lean: a source that keeps what it converted hands over prepared bytes, not objects.
     pulled = await source.pull(lean=True)
-    return render_pulled(pulled, name, state, now=now, cache=cache)
+    return await render_pulled_off_loop(pulled, name, state, now=now, cache=cache)
 
 
 def render_pulled(
@@ -121,8 +124,83 @@ def render_pulled(
     With ``cache`` (the daemon keeps one per source) only events whose content changed
     since the previous sync are rendered; the others reuse their prepared lines and
     bytes, and a calendar whose items did not change is not rewritten in the state.
-    The bytes are exactly those of a render without cache.
+    The bytes are exactly those of a render without cache. Everything runs here, in
+    one transaction; :func:`render_pulled_off_loop` is the same with the pure part in
+    a worker thread.
     """
+    with state.transaction():
+        todo = _read_rows(pulled, name, state, cache)
+        taken = _taken_in(state)
+        work = _render_all(todo, name, now=now, cache=cache, uid_taken=taken)
+        return _write_rows(todo, work, name, state, cache)
+
+
+async def render_pulled_off_loop(
+    pulled: list[PulledCalendar],
+    name: str,
+    state: StateStore,
+    *,
+    now: datetime,
+    cache: RenderCache | None = None,
+) -> list[RenderedCalendar]:
+    """:func:`render_pulled`, the same bytes and rows, with the matching, stamping and
+    assembly in a worker thread: for 1,000 events they cost ~0.15 s that no feed waits.
+
+    The state's rows are read on the loop before (its SQLite connection belongs to the
+    loop's thread) and written after, in one transaction; callers serialise the syncs and
+    pushes of one source, so nothing changes them meanwhile. The rare question whether a
+    fresh UID is taken anywhere in the store is asked of the loop, batched per calendar.
+    """
+    todo = _read_rows(pulled, name, state, cache)
+    loop = asyncio.get_running_loop()
+
+    def on_loop(uids: list[str]) -> set[str]:
+        return _on_loop(loop, lambda: _taken_in(state)(uids))
+
+    work = await asyncio.to_thread(_render_all, todo, name, now=now, cache=cache, uid_taken=on_loop)
+    with state.transaction():
+        return _write_rows(todo, work, name, state, cache)
+
+
+def _taken_in(state: StateStore) -> TakenOf:
+    return lambda uids: set(state.calendars_of_uids(uids))
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[], T]) -> T:
+    """``call()`` run on ``loop``'s thread, from a worker thread waiting for it."""
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            done.set_result(call())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    return done.result()
+
+
+@dataclass
+class _Todo:
+    """What a render of one calendar starts from: read from the state on the loop."""
+
+    cal: PulledCalendar
+    keep_items: bool
+    known: RenderedCalendar | None  # the render cache's result, reused whole
+    rows: list[ItemRow]
+
+
+@dataclass
+class _Todos:
+    calendars: list[_Todo]
+    seen: set[str]
+    source_empty: bool
+
+
+def _read_rows(
+    pulled: list[PulledCalendar], name: str, state: StateStore, cache: RenderCache | None
+) -> _Todos:
+    """Each calendar's state rows (or the cache's whole result), in key order."""
     seen: set[str] = set()
     for cal in pulled:
         if cal.meta.key in seen:
@@ -137,42 +215,126 @@ def render_pulled(
     # the events come back their SEQUENCE and stamps carry on instead of starting again
     # at 0 (and a push meanwhile is planned against them, not against nothing).
     source_empty = not any(cal.events for cal in pulled)
-    out: list[RenderedCalendar] = []
-    with state.transaction():
-        for cal in sorted(pulled, key=lambda c: c.meta.key):
-            keep_items = source_empty or not cal.events
-            if cache is not None and not keep_items:
-                # The very same converted events (the source's LeanMemo), the same
-                # meta and the same state rows give the same result: reuse it whole
-                # (no matching, stamping or assembly; the rows compared by digest).
-                stored = state.items_digest(name, cal.meta.key)
-                known = cache.recall(cal.meta.key, cal.events, (cal.meta, stored))
-                if isinstance(known, RenderedCalendar):
-                    out.append(known)
-                    continue
-            rows = state.items(name, cal.meta.key)
-            rendered, rows_out = _render_calendar(cal, name, state, rows, now=now, cache=cache)
-            if not keep_items and _changed(rows, rows_out):
-                state.replace_items(name, cal.meta.key, rows_out)
-            if cache is not None and not keep_items and _unique_keys(cal):
-                inputs = (cal.meta, rows_digest(rows_out))
-                cache.remember(cal.meta.key, cal.events, inputs, rendered)
-            elif cache is not None:
-                cache.forget(cal.meta.key)
-            out.append(rendered)
-    if cache is not None and not source_empty:
-        cache.retain(seen)
+    todo: list[_Todo] = []
+    for cal in sorted(pulled, key=lambda c: c.meta.key):
+        keep_items = source_empty or not cal.events
+        if cache is not None and not keep_items:
+            # The very same converted events (the source's LeanMemo), the same
+            # meta and the same state rows give the same result: reuse it whole
+            # (no matching, stamping or assembly; the rows compared by digest).
+            stored = state.items_digest(name, cal.meta.key)
+            known = cache.recall(cal.meta.key, cal.events, (cal.meta, stored))
+            if isinstance(known, RenderedCalendar):
+                todo.append(_Todo(cal, keep_items, known, []))
+                continue
+        todo.append(_Todo(cal, keep_items, None, state.items(name, cal.meta.key)))
+    return _Todos(todo, seen, source_empty)
+
+
+Rendered = tuple[RenderedCalendar, list[ItemRow]]
+TakenOf = Callable[[list[str]], set[str]]
+"""Which of some UIDs an item of the store holds (as read before the render)."""
+
+
+def _render_all(
+    todo: _Todos,
+    name: str,
+    *,
+    now: datetime,
+    cache: RenderCache | None,
+    uid_taken: TakenOf,
+) -> list[Rendered | None]:
+    """The pure part: each calendar not reused matched, stamped and assembled (no state).
+
+    ``uid_taken`` answers for the store as read; the rows each earlier calendar will
+    replace are accounted here, as if written one calendar after the other.
+    """
+    added: set[str] = set()
+    removed: set[str] = set()
+    out: list[Rendered | None] = []
+    for item in todo.calendars:
+        if item.known is not None:
+            out.append(None)
+            continue
+        taken = _Taken(uid_taken, added, removed)
+        rendered, rows_out = _render_calendar(
+            item.cal, name, item.rows, now=now, cache=cache, taken=taken
+        )
+        if not item.keep_items and _changed(item.rows, rows_out):
+            removed.update(row.uid for row in item.rows)
+            removed.difference_update(row.uid for row in rows_out)
+            added.difference_update(row.uid for row in item.rows)
+            added.update(row.uid for row in rows_out)
+        out.append((rendered, rows_out))
     return out
+
+
+def _write_rows(
+    todo: _Todos,
+    work: list[Rendered | None],
+    name: str,
+    state: StateStore,
+    cache: RenderCache | None,
+) -> list[RenderedCalendar]:
+    """Store the rows that changed (call inside ``transaction``) and update the cache."""
+    out: list[RenderedCalendar] = []
+    for item, done in zip(todo.calendars, work, strict=True):
+        if done is None:
+            assert item.known is not None
+            out.append(item.known)
+            continue
+        rendered, rows_out = done
+        cal, keep_items = item.cal, item.keep_items
+        if not keep_items and _changed(item.rows, rows_out):
+            state.replace_items(name, cal.meta.key, rows_out)
+        if cache is not None and not keep_items and _unique_keys(cal):
+            inputs = (cal.meta, rows_digest(rows_out))
+            cache.remember(cal.meta.key, cal.events, inputs, rendered)
+        elif cache is not None:
+            cache.forget(cal.meta.key)
+        out.append(rendered)
+    if cache is not None and not todo.source_empty:
+        cache.retain(todo.seen)
+    return out
+
+
+class _Taken:
+    """Whether a UID is taken: in the store as read (asked in batches), minus the rows
+    earlier calendars of this render replace, plus the rows they write."""
+
+    def __init__(
+        self,
+        ask: TakenOf,
+        added: set[str],
+        removed: set[str],
+    ) -> None:
+        self._ask, self._added, self._removed = ask, added, removed
+        self._known: dict[str, bool] = {}
+
+    def prefetch(self, uids: list[str]) -> None:
+        """Ask once about all of ``uids`` (the likely fresh UIDs of a calendar)."""
+        wanted = [uid for uid in dict.fromkeys(uids) if uid not in self._known]
+        if wanted:
+            found = self._ask(wanted)
+            self._known.update((uid, uid in found) for uid in wanted)
+
+    def __call__(self, uid: str) -> bool:
+        if uid in self._added:
+            return True
+        if uid in self._removed:
+            return False
+        self.prefetch([uid])
+        return self._known[uid]
 
 
 def _render_calendar(
     cal: PulledCalendar,
     name: str,
-    state: StateStore,
     rows: list[ItemRow],
     *,
     now: datetime,
     cache: RenderCache | None,
+    taken: _Taken,
 ) -> tuple[RenderedCalendar, list[ItemRow]]:
     """One calendar's identities and bytes, and the state rows that publish them."""
     # Each event is normalised and rendered once (or not at all when the cache has
@@ -181,6 +343,15 @@ def _render_calendar(
         prepared = cache.prepare_all(cal.meta.key, cal.events)
     else:
         prepared = [ev.prepared or prepare(ev.vevent()) for ev in cal.events]
+    # The UIDs the events no row knows by key would get first: asked of the store at once.
+    known_keys = {row.native_key for row in rows}
+    taken.prefetch(
+        [
+            derived_uid(name, cal.meta.key, ev.native_key)
+            for ev in cal.events
+            if ev.native_key not in known_keys
+        ]
+    )
     rec = reconcile(
         name,
         cal.meta.key,
@@ -188,7 +359,7 @@ def _render_calendar(
         [p.content_hash for p in prepared],
         rows,
         now=now,
-        uid_taken=state.uid_taken,
+        uid_taken=taken,
     )
     events = [stamp_prepared(prepared[m.index], m.stamp) for m in rec.matched]
     rendered = RenderedCalendar(cal.meta, events, assemble(cal.meta, events))
