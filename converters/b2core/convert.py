@@ -57,6 +57,7 @@ from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical import rrule
 from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.converters.ical.upload.alarms import placeholder_alarm
+from icsbridge.converters.ical.upload.values import YEARS as _YEARS
 from icsbridge.converters.wire.span import time_properties
 
 __all__ = [
@@ -325,6 +326,15 @@ def _notifications(
         value: Any = getattr(trigger, "dt", None)  # None: a VALUE= that is no time (TEXT)
         if isinstance(value, datetime):
             aware = _aware(value, "VALARM TRIGGER", tz, problems)
+            if aware is not None and not _YEARS[0] <= aware.year <= _YEARS[1]:
+                # Year 1 overflowed the wire model's UTC arithmetic ("date value out of
+                # range"): a date no schedule holds is refused, as the upload's times are.
+                problems.append(
+                    f"VALARM TRIGGER {aware.isoformat()} is outside the years "
+                    f"{_YEARS[0]}-{_YEARS[1]} (a trigger is a duration before the start, "
+                    "e.g. -PT15M, or a UTC date-time near the event)"
+                )
+                continue
             if aware is not None:
                 found.append(aware.replace(microsecond=0))
             continue

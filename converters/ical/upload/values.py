@@ -78,7 +78,8 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 # Years a schedule can hold with room for zone and recurrence arithmetic (Apple writes
 # birthdays without a year as 1604; nothing real is near year 1 or 9999).
-_YEARS = (1000, 8999)
+YEARS = (1000, 8999)
+_YEARS = YEARS
 
 
 def _check_kind(value: Any, name: str, where: str) -> None:

@@ -11,6 +11,7 @@ from support import paths
 
 from icsbridge.converters.b2core.convert import Organizer, from_vevent
 from icsbridge.converters.errors import UnsupportedByTarget
+from icsbridge.converters.ical.upload.read import parse_upload
 
 FIXTURES = paths.FIXTURES / "b2core"
 PARIS = ZoneInfo("Europe/Paris")
@@ -151,3 +152,14 @@ def test_absolute_trigger_is_kept() -> None:
         "END:VALARM",
     )
     assert from_vevent(event, tz=None).notifications == [datetime(2025, 3, 2, 8, tzinfo=UTC)]
+
+
+def test_an_absolute_trigger_in_year_one_is_refused_in_one_line_not_an_overflow() -> None:
+    # A damaged Apple alarm (TRIGGER:00010101T000000) overflowed B2CORE's wire model
+    # ("date value out of range", a bare exception) instead of a refusal.
+    upload = parse_upload((paths.FIXTURES / "ics/upload_alarm_year_one.ics").read_bytes())
+    (event,) = upload.values()
+    text = refusal(event.component)
+    assert "VALARM TRIGGER 0001-01-01T00:00:00" in text
+    assert "is outside the years 1000-8999" in text
+    assert "\n" not in text
