@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import pickle
+import pstats
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -114,6 +117,27 @@ async def export(args: argparse.Namespace) -> dict[str, Any]:
     return {"wall_s": wall, "events": report.events, "requests": replay.requests}
 
 
+async def http_floor(replay: Any, src: Any) -> float:
+    """The HTTP floor of a re-sync: bare httpx, built with the daemon's client settings
+    (:func:`~icsbridge.daemon.sources.pool.new_client`) on the same recording, sends every
+    recorded GET (``concurrency`` at a time, a bearer token, like the source) and decodes
+    each JSON body; nothing of ours runs. Returns the seconds of one pass."""
+    from icsbridge.daemon.sources.pool import new_client
+
+    urls = list(replay.answers)
+    slots = asyncio.Semaphore(src.concurrency)
+    headers = {"Authorization": "Bearer demo-token"}
+    async with new_client(src, replay) as client:
+
+        async def get(url: str) -> Any:
+            async with slots:
+                return json.loads((await client.get(url, headers=headers)).content)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(get(url) for url in urls))
+        return time.perf_counter() - start
+
+
 async def resync(args: argparse.Namespace) -> dict[str, Any]:
     from bench.replay import Replay
     from icsbridge.daemon.sources.pool import SourceClients
@@ -123,35 +147,53 @@ async def resync(args: argparse.Namespace) -> dict[str, Any]:
     data = _load(args.snapshot)
     replay = Replay(data["base"])
     clients = SourceClients(lambda _s: replay)
-    times: dict[str, list[float]] = {"0%": [], "1%": []}
+    times: dict[str, list[float]] = {"0%": [], "1%": [], "floor": []}
     with tempfile.TemporaryDirectory() as folder:
         src = _settings(Path(folder), data["people"]).sources[0]
         with StateStore(Path(folder) / "state.sqlite") as state:
             now = NOW
 
-            async def sync() -> tuple[float, list[Any]]:
+            async def sync(profile: Any = None) -> tuple[float, list[Any]]:
                 start = time.perf_counter()
+                if profile is not None:
+                    profile.enable()
                 out = await pull_source(src, state, now=now, settle=None, clients=clients)
+                if profile is not None:
+                    profile.disable()
                 return time.perf_counter() - start, out
 
+            profile = cProfile.Profile() if args.profile else None
             cold, out = await sync()
             current = "base"
             for _ in range(args.reps):
-                for kind in ("0%", "1%"):
+                for kind in ("floor", "0%", "1%"):
+                    if kind == "floor":  # interleaved with ours, in the same process
+                        times[kind].append(await http_floor(Replay(data[current]), src))
+                        continue
                     now += timedelta(minutes=15)
                     if kind == "1%":
                         current = "moved" if current == "base" else "base"
                         replay.answers = data[current]
                     before = {c.meta.key: c.data for c in out}
-                    seconds, out = await sync()
+                    seconds, out = await sync(profile if kind == args.profile else None)
                     times[kind].append(seconds)
                     if kind == "0%" and {c.meta.key: c.data for c in out} != before:
                         raise SystemExit("a re-sync with nothing changed changed the feeds")
     await clients.aclose()
+    if profile is not None:  # to stderr: stdout is the JSON line
+        if args.profile_out:
+            profile.dump_stats(args.profile_out)
+        else:
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     return {
         "cold_s": cold,
         "zero_s": statistics.median(times["0%"]),
         "one_s": statistics.median(times["1%"]),
+        "floor_s": statistics.median(times["floor"]),
+        # each 0% re-sync over the floor measured just before it, then the median
+        "zero_over_floor": statistics.median(
+            z / f for z, f in zip(times["0%"], times["floor"], strict=True)
+        ),
         "events": data["events"],
         "changed": data["changed"],
         "requests_per_sync": replay.requests // (1 + 2 * args.reps),
@@ -169,6 +211,12 @@ def main() -> int:
     parser.add_argument("--schedules", type=int, default=2)
     parser.add_argument("--events", type=int, default=25)
     parser.add_argument("--reps", type=int, default=5, help="re-syncs of each kind")
+    parser.add_argument(
+        "--profile",
+        choices=["0%", "1%"],
+        help="resync: cProfile those re-syncs (all reps), top functions to stderr",
+    )
+    parser.add_argument("--profile-out", help="with --profile: write the stats to this file")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(PARTS[args.part](args))))
     return 0

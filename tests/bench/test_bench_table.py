@@ -32,7 +32,9 @@ def test_report_prints_every_figure() -> None:
         "snapshot": [{"events": 10040, "changed": 101, "requests": 1017}],
         "export": [{"wall_s": 4.0}, {"wall_s": 5.0}, {"wall_s": 6.0}],
         "reference": [{"wall_s": 3.0}],
-        "resync": [{"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5}],
+        "resync": [
+            {"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5, "floor_s": 0.04, "zero_over_floor": 1.25}
+        ],
         "network": [{"wall_s": 15.0, "bound_s": 12.0, "requests": 4800}],
         "serve": [{"ratio_200": 1.5, "ratio_304": 0.45, "icsbridge_200": 4000.0}],
         "rss": [
@@ -57,3 +59,5 @@ def test_report_prints_every_figure() -> None:
     ):
         assert figure in text
     assert "1.667" in text  # 5.0 / 3.0: medians, not the last run
+    zero = next(line for line in text.splitlines() if "0% changed" in line)
+    assert "httpx floor 0.040 s" in zero and "1.250" in zero and "<= 1.3" in zero
