@@ -124,6 +124,8 @@ class ApiClient:
         form: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one call, retrying as the policy allows; return a 2xx answer or raise."""
+        if self.throttle.proven:  # the usual case: no probe to wait for, nothing to record
+            return await self._request(method, path, params=params, json=json, form=form)
         async with self.throttle.first_call():
             try:
                 return await self._request(method, path, params=params, json=json, form=form)
@@ -143,7 +145,10 @@ class ApiClient:
     ) -> httpx.Response:
         method = method.upper()
         url = self._url(path, params)
-        shown = f"{method} {self._shown(url)}"
+
+        def shown() -> str:  # for messages only: a success never needs it
+            return f"{method} {self._shown(url)}"
+
         tracking_id = f"ICSBRIDGE_{uuid.uuid4()}"
         tries = 0
         refreshed = False
@@ -166,7 +171,7 @@ class ApiClient:
                 resp = await self.throttle.send(attempt)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                failed = f"{shown}: no answer ({what}) (trackingId {tracking_id})"
+                failed = f"{shown()}: no answer ({what}) (trackingId {tracking_id})"
                 if isinstance(exc, _HOPELESS):
                     raise self._error(f"{failed}; check base_url") from None
                 if method == "POST" and not isinstance(exc, _NOT_SENT):
@@ -176,19 +181,20 @@ class ApiClient:
                     ) from None
                 if tries >= self.policy.max_tries:
                     raise self._error(
-                        f"{shown}: no answer after {tries} tries ({what}) "
+                        f"{shown()}: no answer after {tries} tries ({what}) "
                         f"(trackingId {tracking_id}); check the network or base_url"
                     ) from None
                 delay = self._backoff(tries)
                 self._warn(
-                    f"{shown}: {what}; retry in {delay:.1f} s "
+                    f"{shown()}: {what}; retry in {delay:.1f} s "
                     f"(try {tries + 1} of {self.policy.max_tries})"
                 )
                 await self._sleep(delay)
                 continue
 
             status = resp.status_code
-            log.debug("%s -> %s (try %d)", shown, status, tries)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s -> %s (try %d)", shown(), status, tries)
             if resp.is_success:
                 return resp
             if status == 401 and self._on_unauthorized is not None and not refreshed:
@@ -197,12 +203,12 @@ class ApiClient:
                     tries -= 1  # a refreshed token is a new start, not a failed try
                     continue
             if not self._retryable(method, resp):
-                raise self._http_error(shown, resp, tracking_id, gave_up_after=None)
+                raise self._http_error(shown(), resp, tracking_id, gave_up_after=None)
             if tries >= self.policy.max_tries:
-                raise self._http_error(shown, resp, tracking_id, gave_up_after=tries)
+                raise self._http_error(shown(), resp, tracking_id, gave_up_after=tries)
             delay = self._delay(resp, tries)
             self._warn(
-                f"{shown}: {status} {reason_phrase(resp)}; retry in {delay:.1f} s "
+                f"{shown()}: {status} {reason_phrase(resp)}; retry in {delay:.1f} s "
                 f"(try {tries + 1} of {self.policy.max_tries})"
             )
             if self._told_to_wait(resp):

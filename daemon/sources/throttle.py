@@ -62,6 +62,11 @@ class Throttle:
             self._probe.release()  # proven while it queued: go on with the others
         yield
 
+    @property
+    def proven(self) -> bool:
+        """A request of the client has succeeded: calls no longer wait for a probe."""
+        return self._proven
+
     def probe_failed(self, error: Exception) -> None:
         """The probe's call failed in a way every other call would too (the API is
         unreachable, down, or refuses the credentials): the queued calls fail alike."""

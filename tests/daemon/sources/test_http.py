@@ -419,3 +419,33 @@ async def test_ids_with_slashes_stay_one_segment() -> None:
     rec = Recorder(ok())
     await rec.api().get_json("/people/abc%2Fdef%2B%3D")
     assert rec.requests[0].url.raw_path == b"/v1/people/abc%2Fdef%2B%3D"
+
+
+async def test_a_successful_call_does_no_message_work_and_skips_the_probe_gate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per-request overhead (issue 18): the shown path is built for messages only, and
+    once a call succeeded the probe gate (a context manager per call) is not entered."""
+    rec = Recorder(ok(), ok(), err(404))
+    api = rec.api()
+    await api.get_json("/first")  # the probe
+    entered = 0
+    gate = api.throttle.first_call
+
+    def counted() -> Any:
+        nonlocal entered
+        entered += 1
+        return gate()
+
+    monkeypatch.setattr(api.throttle, "first_call", counted)
+    shown = api._shown
+
+    def no_shown(url: Any) -> str:
+        raise AssertionError("a success built its message")
+
+    monkeypatch.setattr(api, "_shown", no_shown)
+    assert await api.get_json("/second") == {"ok": True}
+    assert entered == 0
+    monkeypatch.setattr(api, "_shown", shown)
+    with pytest.raises(SourceError, match=r"GET /second: 404"):
+        await api.get_json("/second")  # a failure still names the call
