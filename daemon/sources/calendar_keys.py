@@ -29,9 +29,12 @@ def unique_key(key: str, native_id: str, taken: set[str]) -> str:
     and some file systems fold case. The longer forms only serve a name that happens to
     end like a suffix, or ids that are not unique across owners.
     """
+    folded = key.casefold()
+    if folded not in taken:  # the usual case: no digest to compute (every calendar, every sync)
+        taken.add(folded)
+        return key
     digest = hashlib.sha1(native_id.encode("utf-8")).hexdigest()
     candidates = itertools.chain(
-        [key],
         (f"{key}~{digest[:n]}" for n in (6, 12, 40)),
         (f"{key}~{digest[:6]}-{n}" for n in itertools.count(2)),
     )

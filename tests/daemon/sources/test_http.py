@@ -449,3 +449,22 @@ async def test_a_successful_call_does_no_message_work_and_skips_the_probe_gate(
     monkeypatch.setattr(api, "_shown", shown)
     with pytest.raises(SourceError, match=r"GET /second: 404"):
         await api.get_json("/second")  # a failure still names the call
+
+
+async def test_the_same_call_on_the_same_pooled_client_parses_its_url_once() -> None:
+    """A daemon builds its ApiClients anew at each sync on the one pooled client, and asks
+    for the same URLs every time: each is parsed once (issue 18), per base_url and query."""
+    rec = Recorder(ok())
+    client = httpx.AsyncClient(transport=httpx.MockTransport(rec.handler))
+
+    def api(base: str = BASE) -> ApiClient:
+        return ApiClient(client, source="hq", base_url=base, default_params={"orgId": "O"})
+
+    await api().get_json("/x", {"max": 5})
+    await api().get_json("/x", {"max": 5})
+    await api().get_json("/x", {"max": 6})
+    await api(BASE + "/v2").get_json("/x", {"max": 5})
+    first, again, other, moved = (r.url for r in rec.requests)
+    assert api()._url("/x", {"max": 5}) is api()._url("/x", {"max": 5})
+    assert again == first and str(first) == f"{BASE}/x?orgId=O&max=5"
+    assert other.params["max"] == "6" and moved.path.endswith("/v2/x")

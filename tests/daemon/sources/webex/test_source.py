@@ -462,3 +462,16 @@ def test_unknown_kind_is_one_line() -> None:
         'source "mail": kind "exchange" is not supported yet '
         "(supported: apio, b2core, webex, wordbee)"
     )
+
+
+def test_a_free_calendar_key_computes_no_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every calendar asks for its key at every sync; only a taken key needs the id's
+    digest (issue 18: the digest was computed for all of them)."""
+    from icsbridge.daemon.sources import calendar_keys
+
+    taken: set[str] = set()
+    real = calendar_keys.hashlib.sha1
+    monkeypatch.setattr(calendar_keys.hashlib, "sha1", None)
+    assert unique_key("hq/a", "id-1", taken) == "hq/a"
+    monkeypatch.setattr(calendar_keys.hashlib, "sha1", real)
+    assert unique_key("hq/A", "id-2", taken).startswith("hq/A~")
