@@ -29,7 +29,6 @@ import json as jsonlib
 import logging
 import random
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -38,8 +37,10 @@ import httpx
 from icsbridge.daemon.sources.rules import (
     RetryPolicy,
     SourceError,
+    call_url,
     json_or_none,
     origin,
+    parsed_urls,
     reason_phrase,
     retry_after_seconds,
     scrub,
@@ -62,14 +63,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Transport failures that a retry cannot fix (a bad URL scheme, a request we built wrong).
 _HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 _MAX_PAGES = 10_000
-# Parsed URLs by (base_url, path, query) per pooled client: a daemon's client outlives the
-# ApiClients built at each sync and asks for the same URLs every time, so the parse
-# (most of what a request costs us; httpx takes the object as it is) is done once.
-# Bounded: dropped whole when full (a day's new date ranges refill it).
-_URLS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[tuple[object, ...], httpx.URL]] = (
-    weakref.WeakKeyDictionary()
-)
-_URLS_MAX = 20_000
 
 
 class ApiClient:
@@ -117,10 +110,7 @@ class ApiClient:
         self._sent_tokens: set[str] = set()
         self._hints = {**_HINTS, **(hints or {})}
         self._headers = dict(headers or {})
-        urls = _URLS.get(client)
-        if urls is None:
-            urls = _URLS[client] = {}
-        self._urls = urls
+        self._urls = parsed_urls(client)
 
     def __repr__(self) -> str:
         return f"ApiClient(source={self.source!r}, base_url={self.base_url!r})"
@@ -312,24 +302,7 @@ class ApiClient:
         if isinstance(path, httpx.URL):
             return path
         merged = {**self._default_params, **(params or {})}
-        key = (self.base_url, path, tuple(merged.items()))
-        known = self._urls.get(key)
-        if known is None:
-            if len(self._urls) >= _URLS_MAX:
-                self._urls.clear()
-            known = self._urls[key] = self._parse(path, merged)
-        return known
-
-    def _parse(self, path: str, merged: dict[str, str | int]) -> httpx.URL:
-        absolute = path.startswith(("http://", "https://"))
-        text = path if absolute else self.base_url + path
-        if "?" not in text:  # the usual call: the query is ours alone
-            return httpx.URL(text, params={k: str(v) for k, v in merged.items()})
-        url = httpx.URL(text)
-        for key, value in merged.items():
-            if key not in url.params:
-                url = url.copy_add_param(key, str(value))
-        return url
+        return call_url(self._urls, self.base_url, path, merged)
 
     def _shown(self, url: str | httpx.URL) -> str:
         """The path below base_url, without query: short, and free of anything secret."""

@@ -8,7 +8,8 @@ import functools
 import json as jsonlib
 import math
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -191,3 +192,47 @@ def json_or_none(resp: httpx.Response) -> Any:
         return jsonlib.loads(resp.content)
     except ValueError:
         return None
+
+
+# Parsed URLs by (base_url, path, query) per pooled client: a daemon's client outlives the
+# ApiClients built at each sync and asks for the same URLs every time, so the parse
+# (most of what a request costs us; httpx takes the object as it is) is done once.
+# Bounded: dropped whole when full (a day's new date ranges refill it).
+_URLS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[tuple[object, ...], httpx.URL]] = (
+    weakref.WeakKeyDictionary()
+)
+_URLS_MAX = 20_000
+
+
+def parsed_urls(client: httpx.AsyncClient) -> dict[tuple[object, ...], httpx.URL]:
+    """The URLs parsed so far for calls on ``client`` (see :func:`call_url`)."""
+    urls = _URLS.get(client)
+    if urls is None:
+        urls = _URLS[client] = {}
+    return urls
+
+
+def call_url(
+    urls: dict[tuple[object, ...], httpx.URL],
+    base_url: str,
+    path: str,
+    merged: Mapping[str, str | int],
+) -> httpx.URL:
+    """The full URL of a call to ``path`` (below ``base_url``, or absolute) with the query
+    ``merged`` added (a parameter the path already has wins), parsed once per ``urls``."""
+    key = (base_url, path, tuple(merged.items()))
+    known = urls.get(key)
+    if known is not None:
+        return known
+    if len(urls) >= _URLS_MAX:
+        urls.clear()
+    text = path if path.startswith(("http://", "https://")) else base_url + path
+    if "?" not in text:  # the usual call: the query is ours alone
+        url = httpx.URL(text, params={k: str(v) for k, v in merged.items()})
+    else:
+        url = httpx.URL(text)
+        for name, value in merged.items():
+            if name not in url.params:
+                url = url.copy_add_param(name, str(value))
+    urls[key] = url
+    return url
