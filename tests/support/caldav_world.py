@@ -9,7 +9,9 @@ CalDAV serves with its files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,3 +109,21 @@ def make_world(tmp_path: Path, wrap: Callable[[ASGIApp], ASGIApp] | None = None)
         + CALDAV
     )
     return World(tmp_path, config, port, webex, sim, [webex, wb])
+
+
+@contextmanager
+def running_world(folder: Path) -> Iterator[World]:
+    """The world of the module doc with its daemon started; on leaving, the daemon is
+    stopped (its log checked: no traceback, no password) and the simulators too."""
+    os.environ["VIEWER_DAV_PASSWORD"] = VIEWER_PASSWORD  # read by the daemon it starts
+    world = make_world(folder)
+    try:
+        world.start()
+        yield world
+        world.stop()
+    finally:
+        os.environ.pop("VIEWER_DAV_PASSWORD", None)
+        if world.daemon is not None:
+            world.daemon.stop()
+        for served in world.served:
+            served.stop()

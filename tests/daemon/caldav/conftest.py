@@ -3,24 +3,13 @@ started before its first test; stopping it checks its log (no traceback, no pass
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from support.caldav_world import VIEWER_PASSWORD, World, make_world
+from support.caldav_world import World, running_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    os.environ["VIEWER_DAV_PASSWORD"] = VIEWER_PASSWORD  # read by the daemon it starts
-    world = make_world(tmp_path_factory.mktemp("caldav"))
-    try:
-        world.start()
+    with running_world(tmp_path_factory.mktemp("caldav")) as world:
         yield world
-        world.stop()
-    finally:
-        os.environ.pop("VIEWER_DAV_PASSWORD", None)
-        if world.daemon is not None:
-            world.daemon.stop()
-        for served in world.served:
-            served.stop()

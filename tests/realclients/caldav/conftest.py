@@ -4,12 +4,11 @@ the same tests are pointed at icsbridge's own CalDAV endpoint."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from support.caldav_world import VIEWER_PASSWORD, World, make_world
+from support.caldav_world import World, running_world
 from support.davclients.radicale import Radicale
 
 USER = "reception"
@@ -47,18 +46,8 @@ BAD_START = "20261310T100000Z"
 def icsbridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """``icsbridge run`` on loopback with the Webex and Wordbee simulators behind it (the
     world of tests/daemon/caldav); stopping it checks its log (no traceback, no password)."""
-    os.environ["VIEWER_DAV_PASSWORD"] = VIEWER_PASSWORD  # read by the daemon it starts
-    world = make_world(tmp_path_factory.mktemp("icsbridge"))
-    try:
-        world.start()
+    with running_world(tmp_path_factory.mktemp("icsbridge")) as world:
         yield world
-        world.stop()
-    finally:
-        os.environ.pop("VIEWER_DAV_PASSWORD", None)
-        if world.daemon is not None:
-            world.daemon.stop()
-        for served in world.served:
-            served.stop()
 
 
 FRENCH = "French Holidays (Paris HQ)"
