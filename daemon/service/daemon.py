@@ -40,6 +40,7 @@ from icsbridge.daemon.push.journal import recover_pending
 from icsbridge.daemon.push.service import PushService
 from icsbridge.daemon.push.vdir import vdir_edits, write_vdirs
 from icsbridge.daemon.service import preflight
+from icsbridge.daemon.service.heap import HeapPolicy
 from icsbridge.daemon.service.reload import (
     ReloadStatus,
     apply_to_server,
@@ -97,6 +98,7 @@ class Daemon:
         self._attempted: set[str] = set()
         self.first_round_done = asyncio.Event()  # every source tried once (the demo waits)
         self.bound_port: int | None = None
+        self.heap = HeapPolicy()  # long-lived objects frozen out of GC scans after syncs
 
     # -- the main loop ----------------------------------------------------------------
 
@@ -157,11 +159,8 @@ class Daemon:
                 self.notifier.ready(
                     f"serving {len(self.feeds.names())} feeds on {settings.daemon.listen}"
                 )
-                log.info(
-                    "listening on %s; %d sources scheduled",
-                    settings.daemon.listen,
-                    len(settings.sources),
-                )
+                listen, count = settings.daemon.listen, len(settings.sources)
+                log.info("listening on %s; %d sources scheduled", listen, count)
                 watchdog = asyncio.create_task(self._watchdog())
                 await self._main_loop()
                 watchdog.cancel()
@@ -370,9 +369,11 @@ class Daemon:
         self.tokens.ensure(token_names(settings, names), preflight.configured_tokens(settings))
 
     def _after_publish(self) -> None:
-        """New feeds get their tokens (read, and write where enabled); metrics follow."""
+        """New feeds get their tokens (read, and write where enabled); metrics follow; what
+        survived is frozen out of the collector's scans."""
         self._ensure_tokens()
         self.metrics.follow_feeds(self.feeds)
+        self.heap.settle()
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """200 when every source's last sync succeeded and the state file is still the one

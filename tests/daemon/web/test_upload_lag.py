@@ -127,13 +127,6 @@ async def test_feeds_are_answered_while_a_1000_event_outlook_upload_is_pushed(
     assert answered >= 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conversion and render now run in worker threads (worst lag 226 ms -> "
-    "~95-170 ms); still on the loop: the feed store's file writes and fsyncs "
-    "(daemon/feeds) after the push and the state's commit; and gen-2 GC pauses of "
-    "40-120 ms (measured with gc.callbacks) that stall the loop from any thread",
-)
 async def test_a_1000_event_outlook_upload_never_lags_the_event_loop_by_50_ms(
     daemon: Daemon,
 ) -> None:
