@@ -37,9 +37,15 @@ def _serve(seconds: int, rounds: int) -> dict[str, float]:
     out = subprocess.run(
         [*cmd, "--rounds", str(rounds)], check=True, capture_output=True, text=True, cwd=ROOT
     ).stdout
-    found = re.findall(r"icsbridge/nginx-debian (200|304)s\s+([0-9.]+)", out)
-    rates = re.findall(r"^(icsbridge|nginx-debian)\s+([0-9,]+)\s+([0-9,]+)", out, re.M)
-    result = {f"ratio_{kind}": float(value) for kind, value in found}
+    return parse_serve(out)
+
+
+def parse_serve(out: str) -> dict[str, float]:
+    """serve_bench.py's report as figures: ``<side>_<kind>`` req/s of every server and
+    ``<candidate>/<nginx profile>_<kind>`` ratios."""
+    found = re.findall(r"^(icsbridge|granian)/(nginx-\w+) (200|304)s\s+([0-9.]+)", out, re.M)
+    rates = re.findall(r"^(icsbridge|granian|floor|nginx-\w+)\s+([0-9,]+)\s+([0-9,]+)", out, re.M)
+    result = {f"{side}/{ref}_{kind}": float(value) for side, ref, kind, value in found}
     for side, r200, r304 in rates:
         result[f"{side}_200"] = float(r200.replace(",", ""))
         result[f"{side}_304"] = float(r304.replace(",", ""))
@@ -145,17 +151,36 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> s
         )
     if "serve" in runs:
         serve = runs["serve"][0]
-        for kind, target in (("200", 0.5), ("304", 0.4)):
+        for side, kind, target in (
+            (side, kind, target)
+            for side in ("icsbridge", "granian")
+            for kind, target in (("200", 1.0), ("304", 0.8))
+        ):
             rows.append(
                 Row(
-                    f"d. serve 1 MB feed, {kind}s (req/s)",
-                    f"{serve.get(f'icsbridge_{kind}', 0):,.0f}",
+                    f"d. serve 1 MB feed, {kind}s (req/s)"
+                    + ("" if side == "icsbridge" else ", granian"),
+                    f"{serve.get(f'{side}_{kind}', 0):,.0f}",
                     f"nginx {serve.get(f'nginx-debian_{kind}', 0):,.0f}",
-                    serve.get(f"ratio_{kind}", 0.0),
+                    serve.get(f"{side}/nginx-debian_{kind}", 0.0),
                     target,
                     above=True,
                 )
             )
+        lines.append(
+            "d: against the tuned nginx "
+            + ", ".join(
+                f"{side} {kind}s {serve.get(f'{side}/nginx-tuned_{kind}', 0.0):.2f}"
+                for side in ("icsbridge", "granian")
+                for kind in ("200", "304")
+            )
+            + "; uvicorn's floor (a bare app) against nginx-debian "
+            + ", ".join(
+                f"{kind}s {serve.get(f'floor_{kind}', 0) / nginx:.2f}"
+                for kind in ("200", "304")
+                if (nginx := serve.get(f"nginx-debian_{kind}", 0))
+            )
+        )
     if "rss" in runs:
         mem = runs["rss"][0]
         allowed = 3 * mem["feed_bytes"] + 80e6

@@ -5,11 +5,15 @@ process -> WebexSource -> pull_and_render -> FeedStore with a ``[[feeds]]`` entr
 also writes the feed's file), gives it a FeedTokens token in a temp StateStore, then serves
 ``icsbridge.daemon.web.app.create_app`` the way ``icsbridge run`` does: ``QuietServer`` on a socket
 from ``bind()``, inside ``uvloop.run``, uvicorn with httptools, no access log, no lifespan.
+With ``--server granian`` the same app is served by granian's embedded server instead (the
+candidate issue 18 asks to measure; the daemon itself runs uvicorn); with ``--server
+floor`` uvicorn serves a bare app holding the feed's answers (what the server alone costs).
 
 Prints one JSON line on stdout once the server listens (port, feed URL path, ETag, the
 feed file, its size), then serves until SIGTERM or SIGINT.
 
 Run by serve_bench.py: python bench/serve_bench_server.py --dir TMP [--people N]
+[--server granian|floor]
 """
 
 from __future__ import annotations
@@ -90,30 +94,100 @@ async def serve(args: argparse.Namespace) -> None:
     app = create_app(
         feeds=feeds, tokens=tokens, health=lambda: (200, {"status": "ok"}), metrics=Metrics()
     )
-    sock = bind("127.0.0.1", 0)
-    server = feed_server(app)  # exactly the daemon's uvicorn settings
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise SystemExit("the feed server stopped during start-up")
-        await asyncio.sleep(0.01)
+    if args.server == "floor":
+        app = _floor_app(content.data, content.etag.encode("ascii"))
+    if args.server == "granian":
+        port, http, task = await _granian(app, loop)
+    else:
+        sock = bind("127.0.0.1", 0)
+        server = feed_server(app)  # exactly the daemon's uvicorn settings
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        while not server.started:
+            if task.done():
+                task.result()
+                raise SystemExit("the feed server stopped during start-up")
+            await asyncio.sleep(0.01)
+        port = sock.getsockname()[1]
+        http = getattr(server.config.http_protocol_class, "__name__", "?")  # HttpToolsProtocol
     info = {
-        "port": sock.getsockname()[1],
+        "port": port,
         "path": tokens.url_path(FEED),
         "etag": content.etag,
         "file": str(content.path),
         "size": len(content.data),
         "events": content.events,
         "loop": type(loop).__module__,  # "uvloop"
-        "http": getattr(server.config.http_protocol_class, "__name__", "?"),  # HttpToolsProtocol
+        "http": http,
     }
     print(json.dumps(info), flush=True)
     await task
     state.close()
+
+
+def _floor_app(body: bytes, etag: bytes) -> Any:
+    """The server's floor: a raw ASGI app answering every GET with the feed (or a 304 to
+    its ETag) from precomputed headers, nothing of icsbridge's (no path, token or feed
+    lookup, no metrics). Served on the daemon's uvicorn settings, it shows how much of a
+    response's cost is the server's own."""
+    headers_304 = [(b"etag", etag), (b"cache-control", b"no-cache")]
+    headers_200 = [
+        (b"content-type", b"text/calendar; charset=utf-8"),
+        (b"content-length", b"%d" % len(body)),
+        *headers_304,
+    ]
+
+    async def app(scope: Any, _receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        match = any(k == b"if-none-match" and v == etag for k, v in scope["headers"])
+        status, headers = (304, headers_304) if match else (200, headers_200)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if match else body})
+
+    return app
+
+
+async def _granian(app: Any, loop: asyncio.AbstractEventLoop) -> tuple[int, str, Any]:
+    """The same app on granian's embedded server (its Rust HTTP/1.1 side, our event loop):
+    (port, description, the serving task) once it accepts connections."""
+    import socket
+
+    from granian import __version__ as version
+    from granian.constants import HTTPModes, Interfaces
+    from granian.server.embed import Server
+
+    from icsbridge.daemon.web.binding import bind
+
+    probe = bind("127.0.0.1", 0)  # a free port: granian binds by address and port itself
+    port = probe.getsockname()[1]
+    probe.close()
+    server = Server(
+        app,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGINL,  # no lifespan: create_app has none to run
+        http=HTTPModes.http1,
+        websockets=False,
+        log_enabled=False,
+    )
+    task = asyncio.create_task(server.serve())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stop)
+    for _ in range(500):
+        if task.done():
+            task.result()
+            raise SystemExit("granian stopped during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+        except OSError:
+            await asyncio.sleep(0.01)
+    else:
+        raise SystemExit("granian did not listen within 5 s")
+    return port, f"granian {version} embedded, ASGI", task
 
 
 def main() -> int:
@@ -122,6 +196,7 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
     parser.add_argument("--schedules", type=int, default=DEFAULT_SCHEDULES)
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    parser.add_argument("--server", choices=("uvicorn", "granian", "floor"), default="uvicorn")
     args = parser.parse_args()
     import uvloop
 
