@@ -62,6 +62,20 @@ def advisory_lock(db: Backend, source: str) -> Iterator[bool]:
             db.execute("SELECT pg_advisory_unlock(?)", (key,))
 
 
+PUBLISH_WAIT = 10
+"""Seconds a daemon waits for another's publishing before its own fails (StateUnavailable)."""
+
+
+def publish_lock(db: Backend) -> None:
+    """Take the lock daemons sharing a PostgreSQL state publish feeds under, for the rest
+    of the open transaction (``daemon.feeds.shared``): a merged feed is assembled from
+    what the others stored, and two daemons assembling it at once would each miss the
+    other's part. Held for the few milliseconds of a render, never across an await."""
+    key = int.from_bytes(hashlib.sha256(b"icsbridge feeds").digest()[:8], "big", signed=True)
+    db.execute("SELECT set_config('lock_timeout', ?, true)", (f"{PUBLISH_WAIT}s",))
+    db.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+
+
 def lock_holder(db: Backend, source: str) -> str | None:
     """The ``host:pid`` of the daemon whose session holds ``source``'s advisory lock now
     (from its connection's application_name), or None when none does."""

@@ -1,15 +1,24 @@
 """The state store's feed tables: each feed's URL token and what was last published.
 
+On PostgreSQL, where daemons share the state, a feed's record also holds its bytes, and
+``feed_pieces`` each calendar's rendered events (``daemon.feeds.shared`` writes and reads
+them); a change is announced with NOTIFY at commit (``daemon.store.postgres.notify``).
+
 Kept apart from ``daemon.store.state`` (which mixes this class in) to keep each module small.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.journal import ts
+from icsbridge.daemon.store.postgres.notify import CHANNEL
+
+_CHUNK = 500  # names per IN (...): under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,23 @@ class FeedRecord:
     last_modified: datetime
     events: int
     size: int
+
+
+@dataclass(frozen=True)
+class StoredPiece:
+    """One calendar's rendered events as the daemon that synced its source stored them."""
+
+    calendar: str
+    source: str
+    digest: str
+    """The strong ETag of the calendar's assembled bytes (what the pieces give back)."""
+    basis: bytes
+    """The digest of the calendar's item rows they were rendered from (``items_digest``)."""
+    pieces: bytes
+
+
+def _record(r: Any) -> FeedRecord:
+    return FeedRecord(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5])
 
 
 class FeedsState:
@@ -57,18 +83,17 @@ class FeedsState:
         rows = self._db.execute(
             "SELECT name, path, etag, last_modified, events, size FROM feeds"
         ).fetchall()
-        return {
-            r[0]: FeedRecord(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4], r[5])
-            for r in rows
-        }
+        return {r[0]: _record(r) for r in rows}
 
-    def set_feed_record(self, record: FeedRecord) -> None:
+    def set_feed_record(self, record: FeedRecord, data: bytes | None = None) -> None:
+        """Record what was published; ``data`` (its bytes) only where daemons share the
+        state, so that every one of them can serve it."""
         self._db.execute(
-            "INSERT INTO feeds (name, path, etag, last_modified, events, size)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            "INSERT INTO feeds (name, path, etag, last_modified, events, size, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
             " path = excluded.path, etag = excluded.etag,"
             " last_modified = excluded.last_modified, events = excluded.events,"
-            " size = excluded.size",
+            " size = excluded.size, data = excluded.data",
             (
                 record.name,
                 record.path,
@@ -76,8 +101,59 @@ class FeedsState:
                 ts(record.last_modified),
                 record.events,
                 record.size,
+                data,
             ),
         )
 
     def forget_feed(self, name: str) -> None:
         self._db.execute("DELETE FROM feeds WHERE name = ?", (name,))
+
+    def stored_feeds(self, names: Iterable[str]) -> dict[str, tuple[FeedRecord, bytes]]:
+        """The records of ``names`` that hold their bytes, with the bytes (each row read
+        whole: its bytes and validators always belong together)."""
+        wanted, found = sorted(names), dict[str, tuple[FeedRecord, bytes]]()
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            rows = self._db.execute(
+                "SELECT name, path, etag, last_modified, events, size, data FROM feeds"
+                f" WHERE data IS NOT NULL AND name IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update((r[0], (_record(r), bytes(r[6]))) for r in rows)
+        return found
+
+    def piece_digests(self) -> dict[str, str]:
+        """Calendar key -> the digest of its stored pieces."""
+        rows = self._db.execute("SELECT calendar, digest FROM feed_pieces").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def stored_pieces(self, calendars: Iterable[str]) -> list[StoredPiece]:
+        wanted, found = sorted(calendars), list[StoredPiece]()
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            rows = self._db.execute(
+                "SELECT calendar, source, digest, basis, pieces FROM feed_pieces"
+                f" WHERE calendar IN ({','.join('?' * len(chunk))}) ORDER BY calendar",
+                chunk,
+            ).fetchall()
+            found += [StoredPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
+        return found
+
+    def set_piece(self, piece: StoredPiece) -> None:
+        self._db.execute(
+            "INSERT INTO feed_pieces (calendar, source, digest, basis, pieces)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (calendar) DO UPDATE SET"
+            " source = excluded.source, digest = excluded.digest, basis = excluded.basis,"
+            " pieces = excluded.pieces",
+            (piece.calendar, piece.source, piece.digest, piece.basis, piece.pieces),
+        )
+
+    def forget_piece(self, calendar: str) -> None:
+        self._db.execute("DELETE FROM feed_pieces WHERE calendar = ?", (calendar,))
+
+    def announce(self, payload: str) -> None:
+        """Tell the other daemons sharing a PostgreSQL state that feeds or tokens changed
+        (``daemon.store.postgres.notify``): delivered when the transaction commits, or at
+        once outside one. Nothing on SQLite (one daemon)."""
+        if self._db.dialect == "postgresql":
+            self._db.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))

@@ -12,7 +12,7 @@ from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.caldav import SCHEMA as CALDAV_SCHEMA
 from icsbridge.daemon.store.errors import StateUnavailable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -86,6 +86,19 @@ MIGRATIONS: dict[int, str] = {
     4: CALDAV_SCHEMA,
     5: """
     ALTER TABLE sources ADD COLUMN synced_by TEXT
+    """,
+    # What daemons sharing a PostgreSQL state serve and assemble feeds from (the feed's
+    # bytes beside its record; each calendar's rendered events): ``daemon.feeds.shared``.
+    # A SQLite state has one daemon and leaves both empty.
+    6: """
+    ALTER TABLE feeds ADD COLUMN data BLOB;
+    CREATE TABLE feed_pieces (
+        calendar TEXT PRIMARY KEY,
+        source   TEXT NOT NULL,
+        digest   TEXT NOT NULL,
+        basis    BLOB NOT NULL,
+        pieces   BLOB NOT NULL
+    )
     """,
 }
 

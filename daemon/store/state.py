@@ -33,7 +33,7 @@ from typing import Any
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
-from icsbridge.daemon.store.advisory import advisory_lock, file_lock, lock_holder
+from icsbridge.daemon.store.advisory import advisory_lock, file_lock, lock_holder, publish_lock
 from icsbridge.daemon.store.backend import Backend, SqliteBackend
 from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
@@ -234,6 +234,19 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
                 with contextlib.suppress(StateUnavailable):
                     self._db.rollback()
             raise
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    @contextmanager
+    def publishing(self) -> Iterator[None]:
+        """One :meth:`transaction` that, on PostgreSQL, holds the lock daemons sharing the
+        state publish feeds under (``daemon.store.advisory.publish_lock``)."""
+        with self.transaction():
+            if isinstance(self._db, PostgresBackend):
+                publish_lock(self._db)
+            yield
 
     # -- items ----------------------------------------------------------------
 

@@ -64,15 +64,23 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def connect(state: PostgresState) -> Any:
-    """A new autocommit connection to ``state``'s database (psycopg.Error if not)."""
+def connect_args(state: PostgresState, role: str = "") -> dict[str, Any]:
+    """psycopg's keyword arguments for a connection to ``state``: autocommit, keepalives,
+    the password, and an application_name naming the process (and ``role``)."""
     if psycopg is None:
         raise ModuleNotFoundError("PostgreSQL state needs psycopg: install icsbridge[postgresql]")
     # The name health shows for the daemon holding a source's lock (pg_stat_activity).
-    extra: dict[str, Any] = {**_CONNECT, "application_name": f"icsbridge {process_name()}"[:63]}
+    name = f"icsbridge {role + ' ' if role else ''}{process_name()}"[:63]
+    extra: dict[str, Any] = {**_CONNECT, "autocommit": True, "application_name": name}
     if state.password is not None:
         extra["password"] = state.password.resolve()
-    return psycopg.connect(state.dsn, autocommit=True, **extra)
+    return extra
+
+
+def connect(state: PostgresState) -> Any:
+    """A new autocommit connection to ``state``'s database (psycopg.Error if not)."""
+    extra = connect_args(state)
+    return psycopg.connect(state.dsn, **extra)
 
 
 def problem_line(state: PostgresState, exc: Exception) -> str:

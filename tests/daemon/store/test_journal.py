@@ -24,7 +24,7 @@ def test_a_version_2_state_gets_the_journal(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with StateStore(path) as state:
-        assert state.schema_version == SCHEMA_VERSION == 5
+        assert state.schema_version == SCHEMA_VERSION == 6
         with state.transaction():
             state.journal_add("b", "hq", "hq/c", ['{"x": 1}'], T0)
         assert [e.write for e in state.journal_pending("hq")] == ['{"x": 1}']
