@@ -7,8 +7,9 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from icsbridge.config.errors import IcsbridgeError
@@ -50,6 +51,22 @@ def whole_seconds(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"naive datetime {now.isoformat()} given to the feed store")
     return now.astimezone(UTC).replace(microsecond=0)
+
+
+def next_modified(
+    current: FeedContent | None, record: FeedRecord | None, etag: str, stamp: datetime
+) -> datetime:
+    """The Last-Modified of a feed about to serve bytes of ``etag`` at ``stamp``, as it
+    serves ``current`` and its record says ``record``."""
+    if current is not None and current.etag == etag:
+        return current.last_modified  # only the file moves
+    if current is None and record is not None and record.etag == etag:
+        return record.last_modified  # the same bytes as last published
+    if current is None or stamp > current.last_modified:
+        return stamp
+    # Strictly later than the previous change, so If-Modified-Since sees it even when two
+    # changes fall in one second (or the clock stepped back).
+    return current.last_modified + timedelta(seconds=1)
 
 
 def is_calendar_key(name: str) -> bool:
@@ -101,6 +118,11 @@ def read_published(record: FeedRecord, path: Path) -> FeedContent | None:
             path,
         )
         return None
+    return served_as(record, data, path)
+
+
+def served_as(record: FeedRecord, data: bytes, path: Path) -> FeedContent:
+    """``data`` served as ``record`` describes it, from ``path``."""
     return FeedContent(record.name, data, record.etag, record.last_modified, record.events, path)
 
 
@@ -125,18 +147,29 @@ class Writes:
     folders: set[Path] = field(default_factory=set)
     staged: dict[str, FeedRecord] = field(default_factory=dict)
     forgotten: set[str] = field(default_factory=set)
+    data: dict[str, bytes] | None = None
+    """With daemons sharing the state (a dict): each staged record's bytes, stored with
+    it, and staged even when this machine's file could not be written."""
 
     def write(self, content: FeedContent) -> str | None:
         """Write the file atomically and stage its record; a problem line if it failed."""
         try:
             write_atomic(content.path, content.data, sync_dir=False)
         except OSError as exc:
+            if self.data is not None:
+                self._stage(content)
             return (
                 f'feed "{content.name}": cannot write {content.path}: '
                 f"{exc.strerror or type(exc).__name__}; served from memory only until a "
                 "write succeeds (check [daemon].output_dir)"
             )
         self.folders.add(content.path.parent)
+        self._stage(content)
+        return None
+
+    def _stage(self, content: FeedContent) -> None:
+        if self.data is not None:
+            self.data[content.name] = content.data
         self.staged[content.name] = FeedRecord(
             name=content.name,
             path=str(content.path),
@@ -146,7 +179,6 @@ class Writes:
             size=len(content.data),
         )
         self.forgotten.discard(content.name)
-        return None
 
     def remove(self, name: str, path: Path | None) -> None:
         """Delete the feed's file (when ``path`` is known) and forget its record."""
@@ -163,13 +195,15 @@ class Writes:
 
 
 def commit(writes: Writes, state: StateStore) -> None:
-    """Make the file changes durable, then record them in one transaction."""
+    """Make the file changes durable, then record them in one transaction (the one open,
+    when the feed store publishes under ``StateStore.publishing``)."""
     sync_dirs(writes.folders)
     if not writes.staged and not writes.forgotten:
         return
-    with state.transaction():
+    with nullcontext() if state.in_transaction else state.transaction():
         for record in writes.staged.values():
-            state.set_feed_record(record)
+            data = None if writes.data is None else writes.data.get(record.name)
+            state.set_feed_record(record, data)
         for name in writes.forgotten:
             state.forget_feed(name)
 

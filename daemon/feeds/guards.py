@@ -81,6 +81,19 @@ class EmptyGuards:
     sources: dict[str, HeldSource] = field(default_factory=dict)
     calendars: dict[str, HeldCalendar] = field(default_factory=dict)
 
+    def warnings(self, *more: Mapping[str, str]) -> dict[str, list[str]]:
+        """Health's lines by source name or calendar key, with ``more`` lines by feed
+        name (size, disk, sharing), sorted by name."""
+        out: dict[str, list[str]] = {}
+        for source, held in self.sources.items():
+            out.setdefault(source, []).append(held.line(source))
+        for key, one in self.calendars.items():
+            out.setdefault(key, []).append(one.line(key))
+        for found in more:
+            for name, line in found.items():
+                out.setdefault(name, []).append(line)
+        return {name: out[name] for name in sorted(out)}
+
     def hold_source(
         self, source: str, calendars: list[RenderedCalendar], events: int, before: int
     ) -> bool:

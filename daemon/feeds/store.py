@@ -11,6 +11,8 @@ A source that fails is simply not passed to :meth:`FeedStore.update_source`: its
 keep their content. A source that suddenly answers with nothing where it had events is
 held the same way (the empty guard) unless ``accept_empty``; so is one calendar that
 answers with no events where it had some while others of its source still have events.
+
+Daemons sharing a PostgreSQL state serve the same feeds: see ``daemon.feeds.shared``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from icsbridge.config.errors import IcsbridgeError
@@ -31,11 +33,14 @@ from icsbridge.daemon.feeds.files import (
     feed_path,
     is_calendar_key,
     merged_meta,
+    next_modified,
     read_published,
+    served_as,
     strong_etag,
     whole_seconds,
 )
 from icsbridge.daemon.feeds.guards import EmptyGuards, emptied_calendars
+from icsbridge.daemon.feeds.shared import SharedFeeds
 from icsbridge.daemon.feeds.sharing import Shaper, source_level
 from icsbridge.daemon.store.feeds import FeedRecord
 from icsbridge.daemon.store.state import StateStore
@@ -66,6 +71,8 @@ class FeedStore:
         self._write_warnings: dict[str, str] = {}
         self._shaper = Shaper()  # levels, windows and hours of what is published
         self._basis: dict[str, bytes] = {}  # calendar -> digest of the rows it shows
+        # Several daemons on one PostgreSQL state: what they share (None on SQLite).
+        self._shared = SharedFeeds(state) if state.dialect == "postgresql" else None
 
     # -- reading (cheap: the server calls get() per request) -----------------
 
@@ -89,17 +96,8 @@ class FeedStore:
 
     def warnings(self) -> dict[str, list[str]]:
         """Lines for health, by source name (empty guard) or feed name (size, disk)."""
-        out: dict[str, list[str]] = {}
-        for source, held in self._guards.sources.items():
-            out.setdefault(source, []).append(held.line(source))
-        for key, one in self._guards.calendars.items():
-            out.setdefault(key, []).append(one.line(key))
-        for name, over in self._budgets.over().items():
-            out.setdefault(name, []).append(over.line())
-        for found in (self._write_warnings, self._shaper.problems):
-            for name, line in found.items():
-                out.setdefault(name, []).append(line)
-        return {name: out[name] for name in sorted(out)}
+        over = {name: over.line() for name, over in self._budgets.over().items()}
+        return self._guards.warnings(over, self._write_warnings, self._shaper.problems)
 
     # -- start ----------------------------------------------------------------
 
@@ -110,10 +108,12 @@ class FeedStore:
         still holds the recorded bytes. Records of feeds the config no longer has
         (a removed source or ``[[feeds]]`` entry) are dropped with their files.
         """
-        with self._writes() as writes:
+        with self._turn(), self._writes() as writes:
             for name, record in sorted(self._records.items()):
                 if not self._configured(name):
                     self._remove(writes, name)
+                    continue
+                if name in self._feeds:  # caught up from a shared state
                     continue
                 path = self._path(name)
                 content = None if path is None else read_published(record, path)
@@ -140,16 +140,19 @@ class FeedStore:
         if source not in self._source_names():
             log.warning('sync of source "%s" ignored: it is no longer configured', source)
             return []
-        if self._state.dialect == "postgresql":  # other daemons publish the same feeds
-            self._records = self._state.feed_records()  # same bytes: their Last-Modified
-        stamp = whole_seconds(now)
         current = {cal.meta.key: cal for cal in calendars}
         strays = [key for key in current if not key.startswith(source + "/")]
         if strays:
             raise ValueError(f'source "{source}" returned calendars of another source: {strays}')
+        with self._turn(source):
+            return self._update(source, current, whole_seconds(now))
+
+    def _update(
+        self, source: str, current: dict[str, RenderedCalendar], stamp: datetime
+    ) -> list[str]:
         before = self._calendar_keys(source)
         events = self._event_count(source, before)
-        if self._guards.hold_source(source, calendars, events, len(before)):
+        if self._guards.hold_source(source, list(current.values()), events, len(before)):
             return []
         held = self._guards.hold_calendars(
             source,
@@ -195,7 +198,7 @@ class FeedStore:
         stamp = whole_seconds(now or datetime.now(UTC))
         self._settings = settings
         changed: list[str] = []
-        with self._writes() as writes:
+        with self._turn(), self._writes() as writes:
             self._retry_failed_writes(writes)
             for name in sorted(set(self._feeds) | set(self._records)):
                 if not self._configured(name):
@@ -223,6 +226,49 @@ class FeedStore:
                     changed.append(feed.name)
         return changed
 
+    # -- daemons sharing a PostgreSQL state (``daemon.feeds.shared``) -----------
+
+    def refresh(self) -> list[str]:
+        """Serve what other daemons published since; the feeds that changed (SQLite: none)."""
+        if self._shared is None:
+            return []
+        self._records = self._state.feed_records()
+        return self._shared.catch_up(self, self._records)
+
+    @contextmanager
+    def _turn(self, source: str | None = None) -> Iterator[None]:
+        """Shared state: publish under its lock, caught up first; store ``source``'s pieces."""
+        if self._shared is None:
+            yield
+            return
+        with self._shared.publishing():
+            self.refresh()
+            yield
+            if source is not None:
+                blind = frozenset(k for k, h in self._guards.calendars.items() if not h.kept)
+                self._shared.save(source, self._calendars.get(source, {}), self._basis, blind)
+
+    def adopt(self, writes: Writes, record: FeedRecord, data: bytes) -> None:
+        path = self._path(record.name)
+        if path is None:
+            return
+        content = served_as(record, data, path)
+        self._write(writes, content)
+        self._feeds[record.name] = content
+        if not is_calendar_key(record.name):
+            self._restored.add(record.name)
+        self._check_size(content)
+
+    def adopt_calendar(
+        self, key: str, source: str, cal: RenderedCalendar | None, basis: bytes
+    ) -> None:
+        if cal is None:
+            self._calendars.get(source, {}).pop(key, None)
+            return
+        self._calendars.setdefault(source, {})[key] = cal
+        self._basis[key] = basis
+        self._synced.add(source)
+
     # -- internals ------------------------------------------------------------
 
     def _source_names(self) -> set[str]:
@@ -237,6 +283,8 @@ class FeedStore:
         if is_calendar_key(name):
             return self._settings.source_of_calendar(name) is not None
         return any(feed.name == name for feed in self._settings.feeds)
+
+    configured = _configured
 
     def _calendar_keys(self, source: str) -> set[str]:
         """Every calendar of ``source`` served, recorded or held in memory."""
@@ -284,17 +332,7 @@ class FeedStore:
         current = self._feeds.get(name)
         if current is not None and current.etag == etag and current.path == path:
             return False
-        record = self._records.get(name)
-        if current is not None and current.etag == etag:
-            modified = current.last_modified  # only the file moves
-        elif current is None and record is not None and record.etag == etag:
-            modified = record.last_modified  # the same bytes as last published
-        elif current is None or stamp > current.last_modified:
-            modified = stamp
-        else:
-            # Strictly later than the previous change, so If-Modified-Since sees it even
-            # when two changes fall in one second (or the clock stepped back).
-            modified = current.last_modified + timedelta(seconds=1)
+        modified = next_modified(current, self._records.get(name), etag, stamp)
         content = FeedContent(name, data, etag, modified, events, path)
         self._write(writes, content)
         self._feeds[name] = content
@@ -330,6 +368,8 @@ class FeedStore:
         writes.remove(name, self._path(name))
         log.info('feed "%s" removed', name)
 
+    drop = _remove  # another daemon removed it (``daemon.feeds.shared``)
+
     def _path(self, name: str) -> Path | None:
         try:
             return feed_path(self._settings, name)
@@ -348,10 +388,12 @@ class FeedStore:
 
     @contextmanager
     def _writes(self) -> Iterator[Writes]:
-        writes = Writes()
+        writes = Writes(data=None if self._shared is None else {})
         try:
             yield writes
         finally:
             # Files first, then the records that describe them: a crash in between
             # leaves records that do not match their files, which are then not served.
             commit(writes, self._state)
+            if self._shared is not None:
+                self._shared.changed.update(writes.staged, writes.forgotten)
