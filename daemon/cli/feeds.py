@@ -24,10 +24,14 @@ def cmd_feeds(settings: Settings, rotate: str | None) -> int:
         tokens.ensure(token_names(settings, known_feeds(settings, state)), configured)
         if rotate is not None:
             tokens.rotate(rotate)
+            applied = (
+                "every daemon sharing the state serves it at once"
+                if state.dialect == "postgresql"
+                else "a running daemon applies it at its next sync, or now with "
+                "`systemctl reload icsbridge`"
+            )
             print(
-                f"feed {rotate}: new token issued, the old URL no longer works "
-                "(a running daemon applies it at its next sync, or now with "
-                "`systemctl reload icsbridge`)",
+                f"feed {rotate}: new token issued, the old URL no longer works ({applied})",
                 file=sys.stderr,
             )
         urls = feed_urls(settings, state, tokens)

@@ -7,7 +7,9 @@ stored, so URLs survive restarts. Rotating a feed's token revokes the old one at
 
 The served tokens live in memory (the feed route checks one per request); ``ensure()``
 re-reads the store, so a daemon picks up a rotation made by another process (``icsbridge
-feeds --rotate``) on its next reload. A configured token is written to the store too:
+feeds --rotate``) on its next sync or reload. On a PostgreSQL state every change of a
+token is announced (``daemon.store.postgres.notify``) and each daemon re-reads them at
+once (:meth:`FeedTokens.reload`). A configured token is written to the store too:
 taking it out of the config keeps the feed at the same URL until it is rotated.
 """
 
@@ -21,6 +23,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from icsbridge.config.errors import IcsbridgeError
+from icsbridge.daemon.store.postgres.notify import payload
 from icsbridge.daemon.store.state import StateStore
 
 _TOKEN_BYTES = 24
@@ -99,11 +102,16 @@ class FeedTokens:
         self._dummy = new_token().encode()
         self._tokens: dict[str, str] = {}
         self._expected: dict[str, bytes] = {}
-        self._load()
+        self.reload()
 
-    def _load(self) -> None:
-        self._tokens = self._state.feed_tokens()
+    def reload(self) -> bool:
+        """Serve the tokens the store holds now; whether they changed (another process
+        changed them)."""
+        before, self._tokens = self._tokens, self._state.feed_tokens()
         self._expected = {feed: token.encode() for feed, token in self._tokens.items()}
+        return self._tokens != before
+
+    _load = reload
 
     def ensure(self, feeds: Iterable[str], configured: Mapping[str, str]) -> None:
         """Give every feed a token: the configured one wins, else the stored one, else a new one.
@@ -138,6 +146,7 @@ class FeedTokens:
                         self._state.set_feed_token(feed, token, now)
                     else:  # another daemon may have given it one since _load: that one wins
                         self._state.add_feed_token(feed, token, now)
+                self._state.announce(payload(tokens=True))
             self._load()
         self._configured = frozenset(configured)
 
@@ -165,6 +174,7 @@ class FeedTokens:
         token = new_token()
         with self._state.transaction():
             self._state.set_feed_token(feed, token, self._clock())
+            self._state.announce(payload(tokens=True))
         self._load()
         return token
 

@@ -48,6 +48,7 @@ from icsbridge.daemon.service.reload import (
     refused,
 )
 from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler, finish_in_flight
+from icsbridge.daemon.service.shared import following
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
 from icsbridge.daemon.store.lock import daemon_lock
@@ -162,7 +163,7 @@ class Daemon:
                 listen, count = settings.daemon.listen, len(settings.sources)
                 log.info("listening on %s; %d sources scheduled", listen, count)
                 watchdog = asyncio.create_task(self._watchdog())
-                await self._main_loop()
+                await following(self, self._main_loop())  # other daemons' feeds, tokens
                 watchdog.cancel()
             finally:
                 self._remove_signals(loop)

@@ -15,17 +15,20 @@ sleeps.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import count, pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from support.daemon_process import Notifications
 from support.loopback import WAIT, ServedApp
@@ -211,3 +214,146 @@ def test_a_daemon_killed_mid_sync_saves_nothing_and_another_takes_the_source_ove
         for note in notes.values():
             note.sock.close()
     assert "Traceback" not in (tmp_path / "d2" / "daemon.log").read_text()
+
+
+_COMMAND = (sys.executable, "-m", "icsbridge.daemon.cli")
+
+
+class Running:
+    """`icsbridge run` processes on one database, started one after the other, each
+    waited for until its first syncs are done: from then on nothing changes unless a
+    test changes it, and every STATUS line read after says what the test caused."""
+
+    def __init__(self, tmp_path: Path, dsn: str, served: ServedApp, tagged: Tagged) -> None:
+        self.tmp_path, self.dsn, self.served, self.tagged = tmp_path, dsn, served, tagged
+        self.env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+        self.configs: dict[str, Path] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.notes: dict[str, Notifications] = {}
+
+    def start(self, daemon: str) -> None:
+        folder = self.tmp_path / daemon
+        self.configs[daemon] = _config(folder, daemon, self.dsn, self.served.port, self.tagged.sim)
+        self.notes[daemon] = Notifications(folder / "notify")
+        log = (folder / "daemon.log").open("w")
+        self.procs[daemon] = subprocess.Popen(
+            [*_COMMAND, "run", "--config", str(self.configs[daemon])],
+            env={**self.env, "NOTIFY_SOCKET": str(folder / "notify")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for _source in SOURCES:
+            self.notes[daemon].wait_for(r"STATUS=sync \w+ ok: ")
+
+    def get(self, url: str) -> httpx.Response:
+        with httpx.Client(timeout=WAIT) as http:
+            return http.get(url)
+
+    def requests_of(self, daemon: str) -> int:
+        return len([d for d, _src, _s, _e in self.tagged.log if d == daemon])
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=WAIT)
+        for note in self.notes.values():
+            note.sock.close()
+        for daemon in self.procs:
+            assert "Traceback" not in (self.tmp_path / daemon / "daemon.log").read_text()
+
+
+@pytest.fixture
+def running(
+    tmp_path: Path, simulator: tuple[ServedApp, Tagged], postgres_dsn: str
+) -> Iterator[Running]:
+    served, tagged = simulator
+    world = Running(tmp_path, postgres_dsn, served, tagged)
+    try:
+        world.start("d1")
+        world.start("d2")
+        yield world
+    finally:
+        world.stop()
+
+
+def _validators(answer: httpx.Response) -> tuple[bytes, str, str]:
+    assert answer.status_code == 200
+    return answer.content, answer.headers["etag"], answer.headers["last-modified"]
+
+
+def test_a_daemon_that_did_not_sync_serves_what_another_published_once_told(
+    running: Running,
+) -> None:
+    urls = {daemon: _feed_urls(running.configs[daemon]) for daemon in ("d1", "d2")}
+    before = {feed: _validators(running.get(url)) for feed, url in urls["d2"].items()}
+    asked = running.requests_of("d2")
+    sim = running.tagged.sim
+    paris = next(loc.id for loc in sim.locations.values() if loc.name == "Paris HQ")
+    day = {"name": "Fete du quartier", "startDate": "2027-06-21", "endDate": "2027-06-21"}
+    running.served.call(
+        lambda: sim.set_event(paris, "holidays", "French Holidays", {**day, "allDayEnabled": True})
+    )
+    with StateStore(PostgresState(running.dsn)) as state:  # hq's last sync, made long ago
+        state.record_attempt("hq", datetime(2026, 1, 1, tzinfo=UTC), None)
+    running.procs["d1"].send_signal(signal.SIGUSR1)
+    running.notes["d1"].wait_for(r"STATUS=sync hq ok: .* [1-9]\d* feeds changed")
+    running.notes["d2"].wait_for(r"STATUS=feeds from the shared state: [1-9]\d* changed")
+    changed = []
+    for feed in urls["d1"]:
+        one, two = (_validators(running.get(urls[d][feed])) for d in ("d1", "d2"))
+        assert one == two, feed
+        if two != before[feed]:
+            changed.append(feed)
+    assert "holidays" in changed and len(changed) >= 2
+    assert all(b"Fete du quartier" in running.get(urls["d2"][f]).content for f in changed)
+    assert running.requests_of("d2") == asked  # d2 never pulled meanwhile
+
+
+def test_a_listener_cut_off_catches_up_on_what_changed_meanwhile(running: Running) -> None:
+    url = _feed_urls(running.configs["d2"])["holidays"]
+    data, _etag, _modified = _validators(running.get(url))
+    # A change whose notice d2 never hears (written without NOTIFY), as one published
+    # while its listening connection is down.
+    changed = data.replace(b"END:VCALENDAR", b"X-CHANGED:meanwhile\r\nEND:VCALENDAR")
+    etag = '"' + hashlib.sha256(changed).hexdigest() + '"'
+    with psycopg.connect(running.dsn, autocommit=True) as admin:
+        admin.execute(
+            "UPDATE feeds SET data = %s, etag = %s, last_modified = %s WHERE name = 'holidays'",
+            (changed, etag, "2027-01-02T03:04:05+00:00"),
+        )
+        assert _validators(running.get(url))[0] == data  # not heard of
+        cut = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE %s",
+            (f"icsbridge listen %:{running.procs['d2'].pid}",),
+        ).fetchall()
+    assert cut == [(True,)]
+    running.notes["d2"].wait_for(r"STATUS=feeds from the shared state: 1 changed")
+    assert _validators(running.get(url)) == (changed, etag, "Sat, 02 Jan 2027 03:04:05 GMT")
+    log = (running.tmp_path / "d2" / "daemon.log").read_text()
+    assert "hears of feed changes made by other daemons was lost" in log
+    assert "hearing of feed changes again" in log
+
+
+def test_a_token_rotated_on_one_daemon_is_served_by_the_others(running: Running) -> None:
+    daemons = ("d1", "d2")
+    old = {d: _feed_urls(running.configs[d])["holidays"] for d in daemons}
+    rotated = subprocess.run(
+        [*_COMMAND, "feeds", "--config", str(running.configs["d1"]), "--rotate", "holidays"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    )
+    assert "every daemon sharing the state serves it at once" in rotated.stderr
+    new = {d: _feed_urls(running.configs[d])["holidays"] for d in daemons}
+    for daemon in daemons:
+        assert new[daemon] != old[daemon]
+        running.notes[daemon].wait_for(r"STATUS=feed tokens changed in the shared state")
+        assert running.get(new[daemon]).status_code == 200, daemon
+        assert running.get(old[daemon]).status_code == 404, daemon
