@@ -20,7 +20,7 @@ from icsbridge.config.settings import Settings
 from icsbridge.daemon.caldav.library import caldav_problem
 from icsbridge.daemon.caldav.names import base_url
 from icsbridge.daemon.feeds.budget import max_bytes, over_budget
-from icsbridge.daemon.feeds.files import feed_path, read_published
+from icsbridge.daemon.feeds.files import feed_path, read_published, served_as
 from icsbridge.daemon.service.preflight import run_problems
 from icsbridge.daemon.sources.kinds import source_for
 from icsbridge.daemon.store.state import StateStore
@@ -81,11 +81,19 @@ def budget_lines(settings: Settings, now: datetime) -> list[str]:
     lines = []
     with StateStore(settings.daemon.state) as state:
         records = state.feed_records()
+        stored = state.stored_feeds(records)  # PostgreSQL: the bytes every daemon serves
     for name, record in sorted(records.items()):
         try:
-            content = read_published(record, feed_path(settings, name))
+            path = feed_path(settings, name)
         except IcsbridgeError:
             content = None
+        else:
+            stored_bytes = stored.get(name)
+            content = (
+                read_published(record, path)
+                if stored_bytes is None
+                else served_as(*stored_bytes, path)
+            )
         if content is None:
             lines.append(f'feed "{name}": its published file is not readable; run a sync')
             continue

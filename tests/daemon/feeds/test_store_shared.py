@@ -23,6 +23,7 @@ from support.feed_world import (
 )
 
 from icsbridge.config.daemon.state import PostgresState
+from icsbridge.daemon.cli.check import budget_lines
 from icsbridge.daemon.feeds.files import strong_etag
 from icsbridge.daemon.feeds.pieces import decode, encode
 from icsbridge.daemon.sync.pull import render_pulled
@@ -131,3 +132,16 @@ def test_a_sqlite_state_stores_neither_bytes_nor_pieces(tmp_path: Path) -> None:
     assert world.state.piece_digests() == {}
     assert world.store.refresh() == []
     world.state.close()
+
+
+def test_check_feeds_on_another_machine_reads_the_stored_bytes(
+    two: tuple[World, World],
+) -> None:
+    a, b = two
+    a.sync("hq", HQ)
+    a.sync("branch", BRANCH, later(1))
+    # b's output folder has no file yet: the records' bytes are what every daemon serves.
+    assert not any(b.output.rglob("*.ics"))
+    lines = budget_lines(b.settings, later(2))
+    assert len(lines) == 9
+    assert all(line.endswith(": OK") for line in lines), lines
