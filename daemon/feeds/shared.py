@@ -67,6 +67,12 @@ class SharedFeeds:
         """Calendar key -> (source, digest) of the pieces held in memory."""
         self.changed: set[str] = set()
         """Feeds written in the current publishing, announced at its end."""
+        self._warned: set[str] = set()  # each damaged row is said once, not per catch-up
+
+    def _warn(self, line: str) -> None:
+        if line not in self._warned:
+            self._warned.add(line)
+            log.warning("%s", line)
 
     @contextmanager
     def publishing(self) -> Iterator[None]:
@@ -91,7 +97,7 @@ class SharedFeeds:
         changed = []
         for name, (record, data) in sorted(self._state.stored_feeds(stale).items()):
             if strong_etag(data) != record.etag:
-                log.warning('feed "%s": the bytes stored do not match its ETag; kept as is', name)
+                self._warn(f'feed "{name}": the bytes stored do not match its ETag; not served')
                 continue
             host.adopt(writes, record, data)
             changed.append(name)
@@ -114,9 +120,7 @@ class SharedFeeds:
             try:
                 cal = decode(piece.pieces, piece.digest)
             except ValueError as exc:
-                log.warning(
-                    'calendar "%s": its stored pieces are not used: %s', piece.calendar, exc
-                )
+                self._warn(f'calendar "{piece.calendar}": its stored pieces are not used: {exc}')
                 continue
             host.adopt_calendar(piece.calendar, piece.source, cal, piece.basis)
             self._digests[piece.calendar] = (piece.source, piece.digest)

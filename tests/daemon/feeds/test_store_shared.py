@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from support.feed_world import (
     BRANCH,
@@ -145,3 +146,20 @@ def test_check_feeds_on_another_machine_reads_the_stored_bytes(
     lines = budget_lines(b.settings, later(2))
     assert len(lines) == 9
     assert all(line.endswith(": OK") for line in lines), lines
+
+
+def test_stored_bytes_that_do_not_match_their_etag_are_not_served(
+    two: tuple[World, World], postgres_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = two
+    a.sync("hq", HQ)
+    b.store.load_published()
+    served = b.store.get(OFFICE)
+    a.sync("hq", {**HQ, OFFICE: [Ev("oh-1", "Office hours", 2)]}, later(5))
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        admin.execute("UPDATE feeds SET data = %s WHERE name = %s", (b"damaged", OFFICE))
+    assert OFFICE not in b.store.refresh()
+    assert OFFICE not in b.store.refresh()
+    assert b.store.get(OFFICE) == served  # kept as it was
+    damaged = [r for r in caplog.records if "do not match its ETag" in r.getMessage()]
+    assert len(damaged) == 1  # said once
