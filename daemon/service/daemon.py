@@ -60,6 +60,7 @@ from icsbridge.daemon.web.binding import bind, feed_server, wait_started
 from icsbridge.daemon.web.health import (
     SourceHealth,
     StateWatch,
+    daemons_by_source,
     follow_sources,
     health_report,
     restore_health,
@@ -121,6 +122,7 @@ class Daemon:
         follow_sources(self.health_by_source, (s.name for s in settings.sources))
         restore_health(self.health_by_source, state)
         self.state_watch = StateWatch(state)
+        self.metrics.follow_daemons(lambda: daemons_by_source(state, self.health_by_source, None))
         self.pusher = PushService(
             settings=lambda: self.settings,
             state=state,
@@ -385,10 +387,8 @@ class Daemon:
             self.health_by_source, self.feeds, now=self.clock(), state_problem=problem
         )
         body["reload"] = None if self.last_reload is None else self.last_reload.report()
-        if problem is None and self.state.dialect == "postgresql":  # daemons share the state
-            for name, entry in body["sources"].items():
-                entry["synced_by"] = self.state.source_status(name).synced_by
-                entry["held_by"] = self.state.lock_holder(name)
+        for name, (synced, held) in daemons_by_source(self.state, body["sources"], problem).items():
+            body["sources"][name].update(synced_by=synced, held_by=held)
         return status, body
 
     async def _watchdog(self) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,16 +76,28 @@ def publish_lock(db: Backend) -> None:
     db.execute("SELECT pg_advisory_xact_lock(?)", (key,))
 
 
-def lock_holder(db: Backend, source: str) -> str | None:
-    """The ``host:pid`` of the daemon whose session holds ``source``'s advisory lock now
-    (from its connection's application_name), or None when none does."""
-    key = source_lock_key(source) & 0xFFFF_FFFF_FFFF_FFFF  # as pg_locks splits it
-    row = db.execute(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+def lock_holders(db: Backend, sources: Iterable[str]) -> dict[str, str]:
+    """Source -> the ``host:pid`` of the daemon whose session holds its advisory lock now
+    (from its connection's application_name), for those of ``sources`` held; one query
+    over ``pg_locks`` in this database (another database's icsbridge is not ours)."""
+    mask = 0xFFFF_FFFF_FFFF_FFFF  # pg_locks splits the key unsigned, in two halves
+    wanted = {source_lock_key(s) & mask: s for s in sources}
+    if not wanted:
+        return {}
+    rows = db.execute(
+        "SELECT CAST(l.classid AS BIGINT), CAST(l.objid AS BIGINT), a.application_name"
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-        " AND l.classid = CAST(? AS BIGINT)::oid AND l.objid = CAST(? AS BIGINT)::oid",
-        (key >> 32, key & 0xFFFF_FFFF),
-    ).fetchone()
-    if row is None:
-        return None
-    return str(row[0]).removeprefix("icsbridge ")
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ).fetchall()
+    held: dict[str, str] = {}
+    for high, low, name in rows:
+        source = wanted.get((int(high) << 32) | int(low))
+        if source is not None:
+            held[source] = str(name).removeprefix("icsbridge ")
+    return held
+
+
+def lock_holder(db: Backend, source: str) -> str | None:
+    """The ``host:pid`` of the daemon holding ``source``'s advisory lock now, or None."""
+    return lock_holders(db, [source]).get(source)

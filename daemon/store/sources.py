@@ -75,6 +75,14 @@ class SourcesState:
             return SourceStatus(name, None, None, None)
         return SourceStatus(name, _parsets(row[0]), _parsets(row[1]), row[2], row[3])
 
+    def synced_by(self) -> dict[str, str]:
+        """Source -> ``host:pid`` of the process whose sync of it last succeeded, for every
+        source the state has one for (one query: health and metrics ask at each request)."""
+        rows = self._db.execute(
+            "SELECT name, synced_by FROM sources WHERE synced_by IS NOT NULL"
+        ).fetchall()
+        return {str(name): str(by) for name, by in rows}
+
     def synced_here(self, name: str) -> bool:
         """Whether this store (this process) recorded a successful sync of ``name``: on a
         shared state, the last success may be another daemon's."""

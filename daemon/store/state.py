@@ -33,7 +33,13 @@ from typing import Any
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
-from icsbridge.daemon.store.advisory import advisory_lock, file_lock, lock_holder, publish_lock
+from icsbridge.daemon.store.advisory import (
+    advisory_lock,
+    file_lock,
+    lock_holder,
+    lock_holders,
+    publish_lock,
+)
 from icsbridge.daemon.store.backend import Backend, SqliteBackend
 from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
@@ -350,3 +356,9 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         if isinstance(self._db, PostgresBackend):
             return lock_holder(self._db, source)
         return None
+
+    def lock_holders(self, sources: Iterable[str]) -> dict[str, str]:
+        """:meth:`lock_holder` of each of ``sources`` in one query: only the held ones."""
+        if isinstance(self._db, PostgresBackend):
+            return lock_holders(self._db, sources)
+        return {}

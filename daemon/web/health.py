@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from icsbridge.daemon.feeds.store import FeedStore
+from icsbridge.daemon.store.errors import StateError
 from icsbridge.daemon.store.state import StateStore
 
 log = logging.getLogger("icsbridge.daemon")
@@ -50,6 +51,23 @@ def restore_health(by_source: Mapping[str, SourceHealth], state: StateStore) -> 
             or (status.last_attempt and status.last_attempt > status.last_success)
         ):
             health.last_error = status.last_error
+
+
+def daemons_by_source(
+    state: StateStore, names: Iterable[str], problem: str | None
+) -> dict[str, tuple[str | None, str | None]]:
+    """Per source of ``names``, when daemons share a PostgreSQL state: (the daemon whose
+    sync of it last succeeded, the daemon holding its lock now), as ``host:pid`` or None.
+    Read from the state, so every daemon answers for every source; empty on SQLite (one
+    daemon), and while the state has a ``problem`` or cannot be read."""
+    if problem is not None or state.dialect != "postgresql":
+        return {}
+    wanted = list(names)
+    try:
+        synced, held = state.synced_by(), state.lock_holders(wanted)
+    except StateError:
+        return {}
+    return {name: (synced.get(name), held.get(name)) for name in wanted}
 
 
 class StateWatch:

@@ -8,7 +8,12 @@ Series:
 - ``icsbridge_feed_events{feed}``, ``icsbridge_feed_bytes{feed}`` gauges per served feed;
 - ``icsbridge_feed_over_budget_bytes{feed,window}`` gauge: a feed over its ``max_bytes``,
   its size, labelled with the window that would bring it under (``none``: split it);
-- ``icsbridge_http_requests_total{status}`` counter: every HTTP response by status code.
+- ``icsbridge_http_requests_total{status}`` counter: every HTTP response by status code;
+- ``icsbridge_source_synced_by{source,daemon}`` and ``icsbridge_source_held_by{source,
+  daemon}`` info gauges (value 1), when daemons share a PostgreSQL state: which daemon
+  (``host:pid``) synced each source last, and which holds its lock now (syncing or
+  pushing it). Read from the state at each scrape, so any daemon reports every source,
+  as ``/healthz`` does; none while the state cannot be read.
 
 Everything runs on the event loop thread; ``http_request`` is on the feed server's hot path
 and is one dict update.
@@ -17,7 +22,7 @@ and is one dict update.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +31,9 @@ from starlette.routing import Route
 from icsbridge.daemon.feeds.store import FeedStore
 
 _OUTCOMES = ("ok", "error")
+
+Daemons = Callable[[], Mapping[str, tuple[str | None, str | None]]]
+"""Source -> (the daemon that synced it last, the daemon holding it now), each or None."""
 
 
 def _escape(value: str) -> str:
@@ -52,6 +60,11 @@ class Metrics:
         self._feed_bytes: dict[str, int] = {}
         self._http: dict[int, int] = {}
         self._over_budget: dict[str, tuple[str, int]] = {}
+        self._daemons: Daemons = dict
+
+    def follow_daemons(self, daemons: Daemons) -> None:
+        """Ask ``daemons`` at each render for who synced and who holds each source."""
+        self._daemons = daemons
 
     def sync_finished(self, source: str, seconds: float, ok: bool) -> None:
         """A sync of ``source`` ended (successfully or not) after ``seconds``."""
@@ -137,7 +150,36 @@ class Metrics:
             "HTTP responses sent, by status code.",
             {(("status", str(s)),): n for s, n in self._http.items()},
         )
+        daemons = self._daemons()
+        for position, (name, help_text) in enumerate(_DAEMON_FAMILIES):
+            _family(
+                lines,
+                name,
+                "gauge",
+                help_text,
+                _by_daemon(daemons, position),
+            )
         return "\n".join(lines) + "\n"
+
+
+_DAEMON_FAMILIES = (
+    (
+        "icsbridge_source_synced_by",
+        "The daemon (host:pid) whose sync of each source last succeeded.",
+    ),
+    ("icsbridge_source_held_by", "The daemon (host:pid) holding each source's lock now."),
+)
+
+
+def _by_daemon(
+    daemons: Mapping[str, tuple[str | None, str | None]], position: int
+) -> dict[tuple[tuple[str, str], ...], float]:
+    samples: dict[tuple[tuple[str, str], ...], float] = {}
+    for source, who in daemons.items():
+        daemon = who[position]
+        if daemon is not None:
+            samples[("source", source), ("daemon", daemon)] = 1
+    return samples
 
 
 def _family(

@@ -92,6 +92,23 @@ async def test_health_says_which_daemon_synced_each_source_and_which_holds_it(
     assert body["sources"]["hq"]["held_by"] == me
 
 
+async def test_metrics_on_any_daemon_say_which_daemon_synced_each_source_and_which_holds_it(
+    two: tuple[Daemon, Daemon, Clock],
+) -> None:
+    first, second, _clock = two
+    await first._sync_job("hq")
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    synced = f'icsbridge_source_synced_by{{source="hq",daemon="{me}"}} 1\n'
+    held = f'icsbridge_source_held_by{{source="hq",daemon="{me}"}} 1\n'
+    text = second.metrics.render()  # the second never synced hq: it reads the state
+    assert synced in text and held not in text
+    assert 'icsbridge_source_synced_by{source="branch"' not in text  # never synced
+    with first.state.source_lock("hq"):
+        assert held in second.metrics.render()
+        assert held in first.metrics.render()
+    assert held not in second.metrics.render()
+
+
 async def test_a_daemon_started_after_another_synced_still_makes_its_own_first_sync(
     two: tuple[Daemon, Daemon, Clock],
     transport_for: Transports,

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from icsbridge.daemon.feeds.tokens import FeedTokens
+from icsbridge.daemon.store.backend import process_name
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.web.app import create_app
+from icsbridge.daemon.web.health import daemons_by_source
 from icsbridge.daemon.web.metrics import Metrics
 
 _SAMPLE = re.compile(
@@ -124,6 +126,41 @@ def test_odd_floats_render_in_prometheus_spelling() -> None:
     assert 'icsbridge_sync_duration_seconds{source="inf"} +Inf\n' in text
     assert 'icsbridge_sync_duration_seconds{source="nan"} NaN\n' in text
     parse(text)
+
+
+def test_who_synced_and_who_holds_each_source_are_info_gauges_asked_at_each_render() -> None:
+    metrics = Metrics()
+    now: dict[str, tuple[str | None, str | None]] = {
+        "hq": ("node-a:41", "node-b:7"),
+        "branch": ("node-b:7", None),
+        "new": (None, None),
+    }
+    metrics.follow_daemons(lambda: now)
+    samples = parse(metrics.render())
+    synced = {k[1]: v for k, v in samples.items() if k[0] == "icsbridge_source_synced_by"}
+    held = {k[1]: v for k, v in samples.items() if k[0] == "icsbridge_source_held_by"}
+    assert synced == {
+        (("source", "hq"), ("daemon", "node-a:41")): 1,
+        (("source", "branch"), ("daemon", "node-b:7")): 1,
+    }
+    assert held == {(("source", "hq"), ("daemon", "node-b:7")): 1}
+    now["hq"] = ("node-b:7", None)  # node-b's sync of hq ended
+    samples = parse(metrics.render())
+    assert (
+        "icsbridge_source_synced_by",
+        (("source", "hq"), ("daemon", "node-a:41")),
+    ) not in samples
+    assert samples[("icsbridge_source_synced_by", (("source", "hq"), ("daemon", "node-b:7")))] == 1
+    assert not [k for k in samples if k[0] == "icsbridge_source_held_by"]
+    assert "# TYPE icsbridge_source_held_by gauge\n" in metrics.render()
+
+
+def test_a_sqlite_state_has_one_daemon_and_names_none(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.db") as state:
+        state.record_attempt("hq", datetime(2026, 11, 21, tzinfo=UTC), None)
+        assert state.synced_by() == {"hq": process_name()}
+        with state.source_lock("hq"):
+            assert daemons_by_source(state, ["hq"], None) == {}
 
 
 @pytest.mark.anyio
