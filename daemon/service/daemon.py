@@ -13,9 +13,9 @@ SIGHUP re-reads the config (added, removed and changed sources and feeds take ef
 served feeds stay up). A reload is all or nothing: the new schedule, tokens and feeds are
 built before anything is swapped, and a config with problems, or any error on the way,
 leaves the old one in force, said in the log, systemd's STATUS and ``/healthz``;
-SIGUSR1 syncs every source now; SIGTERM/SIGINT stop: no new syncs, an in-flight sync
-gets ``STOP_GRACE`` seconds to finish and is then cancelled (its state transaction is
-all-or-nothing), exit status 0.
+SIGUSR1 syncs every source now (even one another daemon sharing the state synced just
+now); SIGTERM/SIGINT stop: no new syncs, an in-flight sync gets ``STOP_GRACE`` seconds to
+finish and is then cancelled (its state transaction is all-or-nothing), exit status 0.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._attempted: set[str] = set()
+        self._asked: dict[str, bool] = {}  # SIGUSR1: run, whoever synced it last
         self.first_round_done = asyncio.Event()  # every source tried once (the demo waits)
         self.bound_port: int | None = None
         self.heap = HeapPolicy()  # long-lived objects frozen out of GC scans after syncs
@@ -212,6 +213,7 @@ class Daemon:
     def sync_all_now(self) -> None:
         if hasattr(self, "scheduler"):
             log.info("syncing every source now (SIGUSR1)")
+            self._asked = dict.fromkeys(self.scheduler.sources, True)  # even synced elsewhere
             self.scheduler.run_now()
 
     async def reload(self) -> None:
@@ -272,7 +274,8 @@ class Daemon:
             src = self._source_settings(name)
             if src is None:
                 return
-            async with sync_turn(self.state, src, self.clock(), sleep=self.sleep) as skipped:
+            asked, now = self._asked.pop(name, False), self.clock()
+            async with sync_turn(self.state, src, now, sleep=self.sleep, asked=asked) as skipped:
                 if skipped is None:
                     await self._sync_once(name)
                 else:
@@ -379,9 +382,8 @@ class Daemon:
         self.heap.settle()
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        """200 when every source's last sync succeeded and the state file is still the one
-        open (not deleted or replaced), else 503; warnings (and a refused reload: the old
-        config serves on) never fail it."""
+        """200 when every source's last sync succeeded and the state is still the one open,
+        else 503; warnings (and a refused reload: the old config serves on) never fail it."""
         problem = self.state_watch()
         status, body = health_report(
             self.health_by_source, self.feeds, now=self.clock(), state_problem=problem
@@ -393,8 +395,6 @@ class Daemon:
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()
-        if interval is None:
-            return
-        while True:
+        while interval is not None:
             self.notifier.watchdog()
             await asyncio.sleep(interval)

@@ -107,6 +107,22 @@ def open_backend(location: StateLocation) -> Backend:
         raise StateError(postgres_problem_line(location, exc)) from exc
 
 
+def opened_backend(location: StateLocation) -> Backend:
+    """:func:`open_backend`, its schema checked and migrated (StateError if not)."""
+    db = open_backend(location)
+    try:
+        version = db.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StateError(db.newer_line(version, SCHEMA_VERSION))
+        migrate(db)
+    except BaseException as exc:
+        db.close()
+        if isinstance(exc, db.driver_errors):
+            raise StateError(db.problem_line(exc)) from exc
+        raise
+    return db
+
+
 @dataclass(frozen=True)
 class ItemRow:
     """One published item as the store remembers it."""
@@ -174,17 +190,20 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         problem = state_problem(location)
         if problem is not None:  # the line `icsbridge check` gives for this state
             raise StateError(problem)
-        self._db = open_backend(location)
-        try:
-            version = self._db.schema_version()
-            if version > SCHEMA_VERSION:
-                raise StateError(self._db.newer_line(version, SCHEMA_VERSION))
-            migrate(self._db)
-        except BaseException as exc:
-            self._db.close()
-            if isinstance(exc, self._db.driver_errors):
-                raise StateError(self._db.problem_line(exc)) from exc
-            raise
+        self._db = opened_backend(location)
+
+    def adopt(self, fresh: Backend) -> bool:
+        """Use ``fresh`` (from :func:`opened_backend`) in place of a PostgreSQL
+        connection that was lost; False (``fresh`` closed) when the one in use still
+        works (another sync reconnected first). What lived on the lost session (its
+        advisory locks) went with it; everything else is in the database."""
+        if self._db.file_problem() is None:
+            fresh.close()
+            return False
+        old, self._db = self._db, fresh
+        with contextlib.suppress(*old.driver_errors):
+            old.close()
+        return True
 
     @property
     def path(self) -> Path:

@@ -202,7 +202,7 @@ class PostgresBackend(Backend):
         if self._db.broken or self._db.closed:
             return (
                 f"state database {self.state.dsn}: the connection was lost; icsbridge "
-                "goes on serving what it has, restart it once the database is back"
+                "goes on serving what it has and connects again at each source's next sync"
             )
         return None
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.postgres import Cluster
 from support.webex_org import NOW, FakeSleep
 
 from icsbridge.config.daemon.state import PostgresState
@@ -128,22 +129,39 @@ async def test_a_daemon_started_after_another_synced_still_makes_its_own_first_s
         assert "hq/locations/Paris HQ/holidays/French Holidays" in late.feeds.names()
 
 
-async def test_a_daemon_that_lost_the_database_skips_its_syncs_and_says_so(
-    two: tuple[Daemon, Daemon, Clock], caplog: pytest.LogCaptureFixture
+async def test_a_daemon_that_lost_the_database_skips_its_syncs_until_it_connects_again(
+    two: tuple[Daemon, Daemon, Clock], caplog: pytest.LogCaptureFixture, postgres_cluster: Cluster
 ) -> None:
     first, second, clock = two
     caplog.set_level(logging.INFO, logger="icsbridge.daemon")
     await first._sync_job("hq")
     pid = first.state._db.execute("SELECT pg_backend_pid()").fetchone()[0]
-    second.state._db.execute("SELECT pg_terminate_backend(?, 5000)", (pid,))  # waits for it
+    database = second.state._db.execute("SELECT current_database()").fetchone()[0]
+    # The server refuses new sessions of this database (as while it is down), then drops
+    # the first daemon's (waiting for it to end); the second's stays.
+    postgres_cluster.admin.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+    second.state._db.execute("SELECT pg_terminate_backend(?, 5000)", (pid,))
     clock.now = NOW + timedelta(hours=1)
     await first._sync_job("hq")  # no driver error escapes to the scheduler
-    lost = f"state database {first.settings.daemon.state}: the connection was lost"
-    assert any(
-        r.getMessage().startswith(f'source "hq": this run is skipped: {lost}')
-        for r in caplog.records
-    )
+    dsn = first.settings.daemon.state
+    skipped = [r.getMessage() for r in caplog.records if "this run is skipped" in r.getMessage()]
+    assert len(skipped) == 1
+    assert skipped[0].startswith(f'source "hq": this run is skipped: state database {dsn}: ')
+    assert f'database "{database}" is not currently accepting connections' in skipped[0]
     status, body = first.health()
     assert status == 503
-    assert body["state"]["problem"].startswith(lost)
+    assert body["state"]["problem"] == (
+        f"state database {dsn}: the connection was lost; icsbridge goes on serving what it "
+        "has and connects again at each source's next sync"
+    )
+    assert "icsbridge_source_synced_by{" not in first.metrics.render()  # unknown now
     assert "hq/locations/Paris HQ/holidays/French Holidays" in first.feeds.names()  # still served
+    assert first.health_by_source["hq"].last_success == NOW
+
+    postgres_cluster.admin.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")  # back
+    await first._sync_job("hq")
+    assert f"state database {dsn}: connected again" in caplog.messages
+    assert first.health_by_source["hq"].last_success == clock.now  # synced and saved
+    assert second.state.source_status("hq").last_success == clock.now
+    status, body = first.health()
+    assert body["state"] == {"ok": True, "problem": None}

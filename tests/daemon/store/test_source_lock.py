@@ -50,7 +50,7 @@ def test_a_daemon_that_lost_its_connection_lost_its_lock_and_saves_nothing(
             assert isinstance(err.value.__cause__, psycopg.OperationalError)
             assert first.file_problem() == (
                 f"state database {postgres_dsn}: the connection was lost; icsbridge goes on "
-                "serving what it has, restart it once the database is back"
+                "serving what it has and connects again at each source's next sync"
             )
         assert second.source_status("hq").last_success is None
 

@@ -104,3 +104,29 @@ async def test_a_sqlite_state_syncs_every_run_without_a_lock(
             assert skipped is None
             with state.source_lock(src.name) as taken:
                 assert taken  # the push lock stays free for the vdir edits' push
+
+
+async def test_a_recent_sync_by_another_skips_no_run_asked_for_or_with_a_dead_push_pending(
+    settings: Settings, postgres_dsn: str
+) -> None:
+    """SIGUSR1 asks for a sync now; calls of a push left pending in the journal belong to
+    a daemon that died holding the lock (a live one would hold it still): both are run
+    at once, not at the end of the interval."""
+    src, sleeps = settings.sources[0], Sleeps()
+    with (
+        StateStore(PostgresState(postgres_dsn)) as mine,
+        StateStore(PostgresState(postgres_dsn)) as other,
+    ):
+        mine.record_attempt(src.name, EARLIER, None)
+        other.record_attempt(src.name, NOW - timedelta(minutes=1), None)
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
+            assert skipped is not None and skipped.endswith(
+                "by another daemon; this run is skipped"
+            )
+        async with sync_turn(mine, src, NOW, sleep=sleeps, asked=True) as skipped:
+            assert skipped is None
+        with other.transaction():
+            other.journal_add("b1", src.name, "cal", ['{"op": "create"}'], NOW)
+        async with sync_turn(mine, src, NOW, sleep=sleeps) as skipped:
+            assert skipped is None
+        assert sleeps.delays == []
