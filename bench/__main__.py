@@ -1,4 +1,4 @@
-"""The benchmark suite: every figure of issue 8 in one table, side by side in one run.
+"""The benchmark suite: every figure of issues 8 and 17 in one table, side by side in one run.
 
 ``scripts/bench.sh`` (or ``.venv/bin/python -m bench``). Each measurement runs in a child
 process; rounds are interleaved (export, reference, re-syncs, network sync, ...) and the
@@ -58,7 +58,10 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5, help="re-syncs of each kind per round")
     parser.add_argument("--serve-seconds", type=int, default=5)
     parser.add_argument("--rss-people", type=int, default=1000, help="x4 schedules x25 events")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["network", "serve", "rss"])
+    parser.add_argument("--several-rounds", type=int, default=3, help="f: (1, 3 daemons) pairs")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["network", "serve", "rss", "several"]
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -85,6 +88,10 @@ def main() -> int:
             )
             if "network" not in args.skip:
                 step("network", "-m", "bench.daemon_bench", "network", "--events", "5")
+        if "several" not in args.skip:  # each with its own interleaved rounds
+            rounds = str(args.several_rounds)
+            step("several", "-m", "bench.several_bench", "scale", "--rounds", rounds)
+            step("pgstate", "-m", "bench.several_bench", "state", "--snapshot", snap)
     if "serve" not in args.skip:
         print(f"[{time.perf_counter() - started:6.0f} s] serve ...", file=sys.stderr)
         runs["serve"] = [_serve(args.serve_seconds, 1)]
@@ -196,6 +203,10 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> s
         lines.append(
             f"e: first sync {mem['first_sync_s']:.0f} s; RSS after it {mem['rss'] / 1e6:.0f} MB"
         )
+    if "several" in runs:
+        rows_f, lines_f = _several(runs["several"][0], runs["pgstate"][0])
+        rows += rows_f
+        lines += lines_f
     head = (
         f"icsbridge benchmarks: {args.rounds} interleaved rounds, medians; "
         f"{snap['events']} events, {snap['requests']} requests per sync (a, b)"
@@ -206,6 +217,45 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> s
         "recorded GETs (JSON decoded), interleaved with the re-syncs, ratio per pair"
     ]
     return "\n".join([head, "", render(rows), "", *notes, *lines])
+
+
+def _several(scale: dict[str, Any], pg: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    """Rows (f) and (g): several daemons on one PostgreSQL, and its state cost."""
+    rows = [
+        Row(
+            f"f. sync {scale['sources']} sources, 20 ms, 3 daemons",
+            f"{scale['three_s']:.2f} s",
+            f"1 daemon {scale['one_s']:.2f} s",
+            scale["ratio"],
+            1.0,
+        )
+    ]
+    for kind in ("cold", "1%"):
+        rows.append(
+            Row(
+                f"g. {kind} sync, PostgreSQL state",
+                f"{pg[kind]['postgresql_s']:.2f} s",
+                f"SQLite {pg[kind]['sqlite_s']:.2f} s",
+                pg[kind]["ratio"],
+                1.5,
+            )
+        )
+    state = ", ".join(
+        f"{kind} {pg[f'{kind} state']['postgresql_s']:.3f} s vs "
+        f"{pg[f'{kind} state']['sqlite_s']:.3f} s ({pg[f'{kind} state']['ratio']:.2f})"
+        for kind in ("cold", "0%", "1%")
+    )
+    lines = [
+        f"f: second round (each source once, by whichever daemon reaches it first), median "
+        f"of {scale['rounds']} (1, 3) pairs; split {scale['split']}; CPU of round two "
+        f"{scale['cpu_three_s']:.1f} s in 3 daemons vs {scale['cpu_one_s']:.1f} s in one; "
+        f"first round (every daemon syncs every source itself) {scale['first_three_s']:.1f} s "
+        f"vs {scale['first_one_s']:.1f} s",
+        f"g: time inside the state backend, PostgreSQL vs SQLite: {state}; whole 0% "
+        f"re-sync {pg['0%']['postgresql_s']:.2f} s vs {pg['0%']['sqlite_s']:.2f} s "
+        f"({pg['0%']['ratio']:.2f})",
+    ]
+    return rows, lines
 
 
 if __name__ == "__main__":
