@@ -40,6 +40,7 @@ from icsbridge.daemon.sources.pool import SourceClients
 from icsbridge.daemon.store.errors import StateUnavailable
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import RenderedCalendar, pull_source, source_error_line
+from icsbridge.daemon.sync.turn import reconnected
 
 log = logging.getLogger("icsbridge.push")
 
@@ -135,6 +136,7 @@ class PushService:
                 f'feed "{request.feed}": its source takes no edits over HTTP '
                 "(feed_writes = true on the source turns them on)",
             )
+        await reconnected(self._state)  # a lost PostgreSQL connection; else the 503 below
         content = self._feeds.get(request.feed)
         if content is None:
             return refusal(404, f'feed "{request.feed}" is not published (yet)')

@@ -13,8 +13,9 @@ journal: the daemon that was sending them died with its lock, and the edit is se
 rather than at the end of the interval.
 
 A daemon that lost its connection to the database connects again at the next run of
-each source (in a worker thread: a server that does not answer stalls no feed); until
-then each run is skipped with one line saying why, and it serves what it has.
+each source, and at the next edit (in a worker thread: a server that does not answer
+stalls no feed); until then each run is skipped with one line saying why, edits are
+answered 503, and it serves what it has.
 
 A SQLite state has one daemon (``daemon.store.lock``): nothing is taken or skipped here.
 """
@@ -89,8 +90,11 @@ async def sync_turn(
 
 
 async def reconnected(state: StateStore) -> str | None:
-    """None when ``state``'s connection works, or works again after connecting anew
-    (said once in the log); else why it cannot be reached now, as one line."""
+    """For a PostgreSQL state: None when its connection works, or works again after
+    connecting anew (said once in the log); else why it cannot be reached now, as one
+    line. A SQLite state is left as it is (None): its file is never opened anew."""
+    if state.dialect != "postgresql":
+        return None
     lost = state.file_problem()
     if lost is None:
         return None

@@ -12,12 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from support.dav_requests import holiday
 from support.postgres import Cluster
 from support.webex_org import NOW, FakeSleep
 
 from icsbridge.config.daemon.state import PostgresState
 from icsbridge.config.settings import Settings, SourceSettings
+from icsbridge.daemon.feeds.tokens import feed_url_path, write_name
 from icsbridge.daemon.service.daemon import Daemon
+from icsbridge.daemon.simulators.webex.app import WebexSimState
 from icsbridge.daemon.store.state import StateStore
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +168,36 @@ async def test_a_daemon_that_lost_the_database_skips_its_syncs_until_it_connects
     assert second.state.source_status("hq").last_success == clock.now
     status, body = first.health()
     assert body["state"] == {"ok": True, "problem": None}
+
+
+async def test_an_edit_after_the_connection_was_lost_connects_again_and_is_applied(
+    settings: Settings,
+    transport_for: Transports,
+    fake_sleep: FakeSleep,
+    postgres_dsn: str,
+    postgres_cluster: Cluster,
+    sim: WebexSimState,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server dropped the daemon's session (a restart, a failover) and is back: the
+    next edit connects again first, so it is not refused until the next sync."""
+    text = settings.path.read_text().replace('"state.sqlite"', f'"{postgres_dsn}"')
+    settings.path.write_text(text + "feed_writes = true\n")
+    caplog.set_level(logging.INFO, logger="icsbridge.daemon")
+    d = Daemon(settings.path, clock=Clock(), transport_for=transport_for, sleep=fake_sleep)
+    with StateStore(d.settings.daemon.state) as state:
+        d.open(state)
+        await d._sync_job("hq")
+        pid = state._db.execute("SELECT pg_backend_pid()").fetchone()[0]
+        postgres_cluster.admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        feed = "hq/locations/Paris HQ/holidays/French Holidays"
+        uid = "BACK-AGAIN@example.com"
+        path = feed_url_path(d.tokens.token(write_name(feed)), f"{feed}/{uid}")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=d.app), base_url="http://icsbridge.test"
+        ) as client:
+            answer = await client.put(path, content=holiday("Back again", "20261224", uid))
+    assert answer.status_code == 200, answer.text
+    assert f"state database {d.settings.daemon.state}: connected again" in caplog.messages
+    owners = [*sim.people.values(), *sim.locations.values()]
+    assert sum("Back again" in sched.events for o in owners for sched in o.schedules) == 1
