@@ -20,6 +20,7 @@ UNITS = REPO / "systemd"
 SERVICE = UNITS / "icsbridge.service"
 EXPORT_SERVICE = UNITS / "icsbridge-export.service"
 EXPORT_TIMER = UNITS / "icsbridge-export.timer"
+POSTGRESQL_DROP_IN = UNITS / "icsbridge-postgresql.conf"
 MAX_EXPOSURE = 2.0
 OVERALL = re.compile(r"Overall exposure level for (\S+): (\d+\.\d+)")
 # The one thing `verify` may report here: the program is not installed on the test machine.
@@ -128,6 +129,22 @@ def _verify_problems(*units: Path) -> list[str]:
 
 def test_units_pass_systemd_analyze_verify() -> None:
     assert _verify_problems(SERVICE, EXPORT_SERVICE, EXPORT_TIMER) == []
+
+
+def test_the_postgresql_drop_in_verifies_and_keeps_the_exposure(tmp_path: Path) -> None:
+    """The service with the drop-in applied (its sections appended, as systemd merges
+    them): it still verifies, is still rated <= 2.0, and loads the database password."""
+    merged = tmp_path / "icsbridge.service"
+    drop_in = POSTGRESQL_DROP_IN.read_text(encoding="utf-8")
+    merged.write_text(SERVICE.read_text(encoding="utf-8") + drop_in, encoding="utf-8")
+    assert _verify_problems(merged) == []
+    result = _systemd_analyze("security", "--offline=yes", "--threshold=20", str(merged))
+    match = OVERALL.search(result.stdout)
+    assert match and float(match.group(2)) <= MAX_EXPOSURE, result.stdout
+    service = _parse_unit(merged)["Service"]
+    assert "icsbridge-db:/etc/icsbridge/credentials/icsbridge-db" in service["LoadCredential"]
+    assert 'state_password = "credential:icsbridge-db"' in drop_in
+    assert "postgresql.service" in _parse_unit(merged)["Unit"]["After"]
 
 
 def test_verify_reports_a_broken_unit(tmp_path: Path) -> None:
