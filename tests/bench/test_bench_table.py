@@ -61,3 +61,42 @@ def test_report_prints_every_figure() -> None:
     assert "1.667" in text  # 5.0 / 3.0: medians, not the last run
     zero = next(line for line in text.splitlines() if "0% changed" in line)
     assert "httpx floor 0.040 s" in zero and "1.250" in zero and "<= 1.3" in zero
+
+
+def test_report_prints_several_daemons_and_the_postgresql_state() -> None:
+    runs = {
+        "snapshot": [{"events": 10040, "changed": 101, "requests": 1017}],
+        "export": [{"wall_s": 4.0}],
+        "reference": [{"wall_s": 3.0}],
+        "resync": [
+            {"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5, "floor_s": 0.04, "zero_over_floor": 1.25}
+        ],
+        "several": [
+            {
+                "one_s": 8.0,
+                "three_s": 6.0,
+                "ratio": 0.75,
+                "cpu_one_s": 9.0,
+                "cpu_three_s": 9.5,
+                "first_one_s": 25.0,
+                "first_three_s": 60.0,
+                "split": [80, 70, 50],
+                "sources": 200,
+                "rounds": 3,
+            }
+        ],
+        "pgstate": [
+            {
+                kind: {"sqlite_s": 1.0, "postgresql_s": 2.0, "ratio": 2.0}
+                for kind in ("cold", "0%", "1%", "cold state", "0% state", "1% state")
+            }
+        ],
+    }
+    lines = report(runs, argparse.Namespace(rounds=1, reps=3)).splitlines()
+    several = next(line for line in lines if line.startswith("f. sync 200 sources"))
+    assert "6.00 s" in several and "1 daemon 8.00 s" in several
+    assert several.split()[-4:] == ["0.750", "<=", "1", "meets"]
+    cold = next(line for line in lines if line.startswith("g. cold sync, PostgreSQL"))
+    assert "SQLite 1.00 s" in cold and "2.000" in cold and "misses" in cold
+    assert any(line.startswith("f: second round") and "[80, 70, 50]" in line for line in lines)
+    assert any(line.startswith("g: time inside the state backend") for line in lines)
