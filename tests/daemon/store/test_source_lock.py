@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from support.postgres import Cluster
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.daemon.store.advisory import source_lock_key
@@ -67,3 +68,21 @@ def test_lock_keys_are_stable_per_source_and_fit_a_bigint() -> None:
     assert source_lock_key("hq") == source_lock_key("hq") != source_lock_key("hq2")
     assert -(2**63) <= source_lock_key("hq") < 2**63
     assert source_lock_key("hq") == 597385583613570788  # daemons of any version agree
+
+
+def test_a_lock_in_another_database_of_the_cluster_is_not_this_states(
+    postgres_cluster: Cluster,
+) -> None:
+    """Two icsbridge deployments on one server, each with a source "branch": each
+    database has its own advisory locks, but pg_locks lists every database's, so who
+    holds a source is asked of this database's rows only."""
+    mine, theirs = postgres_cluster.database(), postgres_cluster.database()
+    with (
+        StateStore(PostgresState(mine)) as here,
+        StateStore(PostgresState(theirs)) as there,
+        there.source_lock("branch") as taken,
+    ):
+        assert taken
+        assert here.lock_holders(["hq", "branch"]) == {}
+        assert here.lock_holder("branch") is None
+        assert there.lock_holders(["hq", "branch"]).keys() == {"branch"}
