@@ -375,8 +375,7 @@ class Daemon:
         self.tokens.ensure(token_names(settings, names), preflight.configured_tokens(settings))
 
     def _after_publish(self) -> None:
-        """New feeds get their tokens (read, and write where enabled); metrics follow; what
-        survived is frozen out of the collector's scans."""
+        """New feeds get tokens (read, and write if enabled); metrics follow; survivors freeze."""
         self._ensure_tokens()
         self.metrics.follow_feeds(self.feeds)
         self.heap.settle()
