@@ -107,6 +107,11 @@ def rrules_of(component: Any) -> list[Any]:
 
 def read_rule(recur: vRecur) -> RuleParts:
     """Structure a parsed RRULE. Raises ValueError (in words) for values it cannot read."""
+    if not isinstance(recur, vRecur):
+        # icalendar keeps a value it could not parse as text (a vText), not a vRecur.
+        raw = recur.to_ical() if hasattr(recur, "to_ical") else recur
+        text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))[:80]
+        raise ValueError(f"RRULE {text!r} is not a recurrence rule (e.g. FREQ=WEEKLY;BYDAY=MO)")
     keys = {str(key).upper(): values for key, values in recur.items()}
 
     def first(key: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from icalendar import Component, vBroken, vDDDLists
+from icalendar import Component, vBroken, vDDDLists, vRecur
 
 from icsbridge.converters.ical.upload.errors import UploadError
 from icsbridge.converters.ical.upload.tzids import TIMES, UploadZones
@@ -56,6 +56,14 @@ def check_values(component: Component, where: str, tzids: UploadZones) -> None:
                 raise UploadError(
                     f"{where}: {name} cannot be read ({str(value)[:60]!r}; expected "
                     f"{expected}); fix it in the calendar app and upload again"
+                )
+            if name in ("RRULE", "EXRULE") and not isinstance(value, vRecur):
+                # A VALUE= other than RECUR (RRULE;VALUE=TEXT:...) is kept as text.
+                kind = value.params.get("VALUE") if hasattr(value, "params") else None
+                shown = f"{name};VALUE={kind}" if kind else name
+                raise UploadError(
+                    f"{where}: {shown} {str(value)[:80]} is not {_EXPECTED['vRecur']}; fix it "
+                    "in the calendar app and upload again"
                 )
             if name in _KINDS:
                 _check_kind(value, name, where)

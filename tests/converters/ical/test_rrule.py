@@ -16,3 +16,12 @@ def test_an_interval_that_is_not_positive_is_refused_not_read_as_1(interval: str
     assert str(err.value) == f"INTERVAL={interval}: RFC 5545 wants a positive integer, e.g. 1"
     assert read_rule(vRecur.from_ical("FREQ=WEEKLY;BYDAY=MO")).interval == 1
     assert read_rule(vRecur.from_ical("FREQ=WEEKLY;INTERVAL=3")).interval == 3
+
+
+def test_an_rrule_kept_as_text_is_a_value_error_not_an_attribute_error() -> None:
+    # RRULE;VALUE=TEXT:... parses as a vText; a converter reading it crashed (found by
+    # tests/converters/ical/test_upload_malformed.py).
+    from icalendar.prop import vText
+
+    with pytest.raises(ValueError, match="not a recurrence rule"):
+        read_rule(vText("FREQ=WEEKLY;COUNT=4"))  # type: ignore[arg-type]

@@ -150,6 +150,12 @@ OUTLOOK_UID = "040000008200E00074C5B7101A82E00800000000D0C2E1A51B7CDB01000000000
             "20261208T090000Z/PT1H), and whole days are RDATE;VALUE=DATE:20261208",
         ),
         (
+            "upload_rrule_value_text.ics",
+            'upload_rrule_value_text.ics: event "3b6e0c52-8a41-4d7f-b1e9-52c0f7a8d213": '
+            "RRULE;VALUE=TEXT FREQ=WEEKLY;COUNT=4 is not a recurrence rule such as "
+            "FREQ=WEEKLY;BYDAY=MO; fix it in the calendar app and upload again",
+        ),
+        (
             "upload_bare_vevent.ics",
             "upload_bare_vevent.ics: the file holds a VEVENT but no VCALENDAR around it; "
             "calendar apps export whole calendars (BEGIN:VCALENDAR ... END:VCALENDAR): export "
