@@ -28,7 +28,6 @@ import asyncio
 import json as jsonlib
 import logging
 import random
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -39,6 +38,7 @@ from icsbridge.daemon.sources.rules import (
     SourceError,
     call_url,
     json_or_none,
+    new_tracking_id,
     origin,
     parsed_urls,
     reason_phrase,
@@ -152,7 +152,7 @@ class ApiClient:
         def shown() -> str:  # for messages only: a success never needs it
             return f"{method} {self._shown(url)}"
 
-        tracking_id = f"ICSBRIDGE_{uuid.uuid4()}"
+        tracking_id = new_tracking_id()
         tries = 0
         refreshed = False
         while True:
@@ -313,6 +313,8 @@ class ApiClient:
         return path[len(base_path) :] if path.startswith(base_path + "/") else path
 
     def _next_url(self, resp: httpx.Response) -> httpx.URL | None:
+        if "link" not in resp.headers:  # the usual last page: nothing to parse
+            return None
         link = resp.links.get("next", {}).get("url")
         if not link:
             return None

@@ -7,6 +7,8 @@ import base64
 import functools
 import json as jsonlib
 import math
+import os
+import random
 import re
 import weakref
 from collections.abc import Iterable, Mapping
@@ -236,3 +238,16 @@ def call_url(
                 url = url.copy_add_param(name, str(value))
     urls[key] = url
     return url
+
+
+# Tracking ids need to be unique, not secret: drawn from one generator seeded by the OS
+# (uuid4 asks the OS for 16 bytes per call, a system call per request).
+_IDS = random.Random(os.urandom(32))
+_V4 = (0x4000 << 64) | (0x8 << 60)  # the version and variant bits of a UUID v4
+_V4_MASK = ~((0xF000 << 64) | (0xC << 60))
+
+
+def new_tracking_id() -> str:
+    """``ICSBRIDGE_<uuid4>``: one per logical call (kept across its retries)."""
+    h = f"{_IDS.getrandbits(128) & _V4_MASK | _V4:032x}"
+    return f"ICSBRIDGE_{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

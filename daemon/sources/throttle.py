@@ -82,7 +82,8 @@ class Throttle:
 
     async def _send(self, request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         while True:
-            await self._open.wait()
+            if not self._open.is_set():  # a coroutine per request only while paused
+                await self._open.wait()
             async with self._slots:
                 if not self._open.is_set():  # closed while this one queued for a slot
                     continue

@@ -23,6 +23,8 @@ PostgreSQL the role's grants guard it). Schema changes go through
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -144,6 +146,8 @@ _ITEM_COLUMNS = (
     " sequence, remote_version, published_hash FROM items"
 )
 _SELECT_ITEMS = _ITEM_COLUMNS + " WHERE source = ? AND calendar = ? ORDER BY uid"
+# Per calendar the same order as _SELECT_ITEMS, so each group digests alike.
+_SELECT_SOURCE_ITEMS = _ITEM_COLUMNS + " WHERE source = ? ORDER BY calendar, uid"
 
 
 def _item(r: tuple[Any, ...]) -> ItemRow:
@@ -283,6 +287,15 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         rows last written: whether they changed, without building them (the daemon
         asks for every calendar at every sync)."""
         return digest_of(self._db.execute(_SELECT_ITEMS, (source, calendar)).fetchall())
+
+    def items_digests(self, source: str) -> dict[str, bytes]:
+        """:meth:`items_digest` of every calendar of ``source`` that has rows, from one
+        query (a sync asks about all of them; on PostgreSQL each query is a round trip,
+        on SQLite the ~4.5 MB of rows of 10,040 items cost ~35 ms either way). A calendar
+        without rows is absent (its digest is ``rows_digest([])``)."""
+        rows = self._db.execute(_SELECT_SOURCE_ITEMS, (source,)).fetchall()
+        by_calendar = itertools.groupby(rows, operator.itemgetter(2))
+        return {calendar: digest_of(list(group)) for calendar, group in by_calendar}
 
     def uid_taken(self, uid: str) -> bool:
         return self._db.execute("SELECT 1 FROM items WHERE uid = ?", (uid,)).fetchone() is not None

@@ -152,6 +152,11 @@ async def render_pulled_off_loop(
     fresh UID is taken anywhere in the store is asked of the loop, batched per calendar.
     """
     todo = _read_rows(pulled, name, state, cache)
+    if all(item.known is not None for item in todo.calendars):
+        # Every calendar reused whole (a re-sync with nothing changed): no render to
+        # move off the loop, so no thread hop either.
+        with state.transaction():
+            return _write_rows(todo, [None] * len(todo.calendars), name, state, cache)
     loop = asyncio.get_running_loop()
 
     def on_loop(uids: list[str]) -> set[str]:
@@ -215,6 +220,8 @@ def _read_rows(
     # the events come back their SEQUENCE and stamps carry on instead of starting again
     # at 0 (and a push meanwhile is planned against them, not against nothing).
     source_empty = not any(cal.events for cal in pulled)
+    # Every calendar's rows digest from one query for the source (not one per calendar).
+    digests = state.items_digests(name) if cache is not None else {}
     todo: list[_Todo] = []
     for cal in sorted(pulled, key=lambda c: c.meta.key):
         keep_items = source_empty or not cal.events
@@ -222,7 +229,7 @@ def _read_rows(
             # The very same converted events (the source's LeanMemo), the same
             # meta and the same state rows give the same result: reuse it whole
             # (no matching, stamping or assembly; the rows compared by digest).
-            stored = state.items_digest(name, cal.meta.key)
+            stored = digests.get(cal.meta.key, _NO_ROWS)
             known = cache.recall(cal.meta.key, cal.events, (cal.meta, stored))
             if isinstance(known, RenderedCalendar):
                 todo.append(_Todo(cal, keep_items, known, []))
@@ -231,6 +238,7 @@ def _read_rows(
     return _Todos(todo, seen, source_empty)
 
 
+_NO_ROWS = rows_digest([])
 Rendered = tuple[RenderedCalendar, list[ItemRow]]
 TakenOf = Callable[[list[str]], set[str]]
 """Which of some UIDs an item of the store holds (as read before the render)."""

@@ -306,10 +306,12 @@ class WebexSource(WebexWrites, Source):
                 for event in events_in_order(schedule)
             ]
 
-        digest = hashlib.sha256(answer.content).digest()
-        name, events = await converted(
-            partial(self._memo.events, target, digest_of((context, digest)), convert)
-        )
+        digest = digest_of((context, hashlib.sha256(answer.content).digest()))
+        kept = self._memo.known(target, digest)  # on the loop: no thread for a hit
+        if kept is not None:
+            name, events = kept
+        else:
+            name, events = await converted(partial(self._memo.events, target, digest, convert))
         return _Read(target, name, zone, events)
 
     def _zone(self, *candidates: tuple[str | None, str], what: str) -> str:

@@ -79,3 +79,22 @@ def test_recall_needs_the_same_objects_and_equal_inputs() -> None:
     assert cache.recall("c", events[:1], ("meta", b"rows")) is None
     cache.retain([])
     assert cache.recall("c", events, ("meta", b"rows")) is None
+
+
+def test_known_answers_only_an_unchanged_answer_and_keeps_its_schedule() -> None:
+    """The sync asks ``known`` on the event loop before it hands a conversion to a
+    thread: it must give the very objects ``events`` would, and a schedule it answered
+    counts as read (``end`` keeps it)."""
+    memo, calls = LeanMemo(), []
+    memo.begin()
+    assert memo.known("s", b"v1") is None  # never converted
+    _, first = memo.events("s", b"v1", _answer(["a"], calls))
+    memo.end()
+    memo.begin()
+    assert memo.known("s", b"v2") is None  # the answer changed: convert it
+    kept = memo.known("s", b"v1")
+    assert kept is not None
+    name, again = kept
+    assert name == "the schedule" and again[0] is first[0]
+    memo.end()
+    assert len(memo) == 1 and calls == ["a"]

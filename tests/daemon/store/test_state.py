@@ -152,6 +152,28 @@ def test_items_digest_matches_the_rows_written_and_moves_with_them(state_at: Sta
         assert store.items_digest("hq", "hq/other") == rows_digest([])
 
 
+def test_the_digests_of_a_sources_calendars_read_at_once_equal_each_calendars(
+    state_at: StateLocation,
+) -> None:
+    """A sync reads every calendar's digest in one query: each must be the one the
+    calendar's own query gives, another source's rows must not count, and a calendar
+    without rows is absent."""
+    cal = [_row("b@x", "kb"), _row("a@x", "ka")]
+    other = [_row("c@x", "kc", calendar="hq/other")]
+    elsewhere = [replace(_row("d@x", "kd"), source="branch", calendar="branch/cal")]
+    with StateStore(state_at) as store:
+        with store.transaction():
+            store.replace_items("hq", "hq/cal", cal)
+            store.replace_items("hq", "hq/other", other)
+            store.replace_items("branch", "branch/cal", elsewhere)
+        assert store.items_digests("hq") == {
+            "hq/cal": store.items_digest("hq", "hq/cal"),
+            "hq/other": store.items_digest("hq", "hq/other"),
+        }
+        assert store.items_digests("hq")["hq/cal"] == rows_digest(cal)
+        assert store.items_digests("nobody") == {}
+
+
 def test_the_calendars_of_many_uids_are_read_in_chunks_under_sqlites_variable_limit(
     tmp_path: Path,
 ) -> None:
