@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
@@ -185,14 +185,16 @@ class LeanMemo:
         self,
         schedule: Hashable,
         answer: bytes,
-        convert: Callable[[], tuple[T, list[EventThunk]]],
+        convert: Callable[[Container[bytes]], tuple[T, list[EventThunk]]],
     ) -> tuple[T, list[ConvertedEvent]]:
         """What ``convert`` gives for ``schedule``, its events lean, kept under ``answer``.
 
         ``answer`` digests the answer's bytes and everything else the conversion reads.
         ``convert`` parses the answer and gives what else the source keeps of it (a
         name...) and, per event in order, the digest of all that event's conversion
-        reads with a function converting it fully.
+        reads with a function converting it fully. It is handed the digests the memo
+        holds for the schedule: their functions are never called, so it may skip
+        validating those events (a converter version is part of every digest).
         """
         self._seen.add(schedule)
         known = self._schedules.get(schedule)
@@ -200,7 +202,7 @@ class LeanMemo:
             self.hits += len(known[2])
             return known[1], [event for _, event in known[2]]  # type: ignore[return-value]
         previous = dict(known[2]) if known is not None else {}
-        extra, thunks = convert()
+        extra, thunks = convert(previous.keys())
         kept: list[tuple[bytes, ConvertedEvent]] = []
         for digest, full in thunks:
             event = previous.get(digest)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import date
 from functools import partial
 from typing import Any, Literal
@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Event
 from icalendar.prop import vCategory, vText
 
-from icsbridge.converters.errors import UnsupportedByTarget
+from icsbridge.converters.errors import PayloadError, UnsupportedByTarget
 from icsbridge.converters.ical.model import ConvertedEvent
+from icsbridge.converters.ical.render_cache import EventThunk, digest_of
 from icsbridge.converters.ical.rrule import RuleParts
 from icsbridge.converters.webex.models import (
     DAY_NAMES,
@@ -60,6 +61,9 @@ __all__ = [
     "WebexEvent",
     "WebexRecurrence",
     "WebexSchedule",
+    "event_converter",
+    "event_thunks",
+    "events_in_order",
     "from_vevent",
     "parse_schedule",
     "to_vevents",
@@ -137,6 +141,62 @@ def _rename_hint(event: WebexEvent, tz: ZoneInfo) -> str:
     fields = {k: v for k, v in event.to_wire().items() if k not in ("id", "name")}
     text = json.dumps([tz.key, fields], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def event_thunks(
+    data: object,
+    *,
+    where: str,
+    tz: ZoneInfo,
+    level: Level,
+    owner_name: str,
+    known: Container[bytes] = (),
+) -> tuple[str, list[EventThunk]]:
+    """A decoded schedule answer as a :class:`~icsbridge.converters.ical.render_cache.LeanMemo`
+    converts it: the schedule's name and, per event in :func:`to_vevents` order, a digest
+    of all its conversion reads (the event's own JSON, the schedule's name and type,
+    ``tz``, ``level``, ``owner_name``, :data:`CONVERTER_VERSION`) with a function that
+    converts it.
+
+    Only the events whose digest is not in ``known`` (what the memo already holds) are
+    validated: a schedule answer changed by one event costs one event's validation, not
+    the whole answer's. A known digest is JSON that validated before, with the same
+    schedule around it; the checks across events (ids and names unique) still see every
+    event, and any problem validates the whole answer, so errors read as
+    :func:`parse_schedule`'s.
+    """
+    raw = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(raw, list):
+        parse_schedule(data, where=where)  # raises: no object, or no list of events
+        raise AssertionError(f"webex: {where}: validated without a list of events")
+    try:
+        shell = parse_schedule({**data, "events": []}, where=where)
+        scope = (CONVERTER_VERSION, tz.key, level, owner_name, shell.name, shell.type)
+        digests = [digest_of((scope, event)) for event in raw]
+        fresh = [event for event, digest in zip(raw, digests, strict=True) if digest not in known]
+        checked = parse_schedule({**data, "events": fresh}, where=where)
+        ids = [event.get("id") if isinstance(event, dict) else None for event in raw]
+        names = [event.get("name") if isinstance(event, dict) else None for event in raw]
+        if len(set(ids)) != len(ids) or len(set(names)) != len(names):
+            raise PayloadError(f"webex: {where}: an id or name is used twice")
+    except PayloadError:
+        parse_schedule(data, where=where)  # raises the problem as a full validation words it
+        raise
+    convert = event_converter(shell, tz=tz, level=level, owner_name=owner_name)
+    validated = iter(checked.events)
+    thunks: list[tuple[str, bytes, Callable[[], ConvertedEvent]]] = []
+    for event_id, digest in zip(ids, digests, strict=True):
+        if digest in known:  # the memo has it: never called
+            thunk = partial(_unreachable, where)
+        else:
+            thunk = partial(convert, next(validated))
+        thunks.append((str(event_id), digest, thunk))
+    thunks.sort(key=lambda item: item[0])  # by id, as events_in_order
+    return shell.name, [(digest, thunk) for _, digest, thunk in thunks]
+
+
+def _unreachable(where: str) -> ConvertedEvent:
+    raise AssertionError(f"webex: {where}: a known event was converted again")
 
 
 def _schedule_properties(schedule: WebexSchedule, level: Level, owner_name: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import quote
@@ -40,8 +41,7 @@ from icsbridge.converters.ical.render_cache import EventThunk, digest_of
 from icsbridge.converters.webex.convert import (
     CONVERTER_VERSION,
     Level,
-    event_converter,
-    events_in_order,
+    event_thunks,
     parse_schedule,
     to_vevents,
 )
@@ -297,14 +297,12 @@ class WebexSource(WebexWrites, Source):
         # changed, only the events whose own fields changed are converted.
         context = (CONVERTER_VERSION, zone, target.level, target.owner_name)
 
-        def convert() -> tuple[str, list[EventThunk]]:
-            schedule = parse_schedule(self.api.json_of(answer), where=target.label)
-            one = event_converter(schedule, tz=tz, level=target.level, owner_name=target.owner_name)
-            scope = (*context, schedule.name, schedule.type)
-            return schedule.name, [
-                (digest_of((scope, event.to_wire())), partial(one, event))
-                for event in events_in_order(schedule)
-            ]
+        def convert(known: Container[bytes]) -> tuple[str, list[EventThunk]]:
+            data = self.api.json_of(answer)
+            level, owner = target.level, target.owner_name
+            return event_thunks(
+                data, where=target.label, tz=tz, level=level, owner_name=owner, known=known
+            )
 
         digest = digest_of((context, hashlib.sha256(answer.content).digest()))
         kept = self._memo.known(target, digest)  # on the loop: no thread for a hit

@@ -4,7 +4,7 @@ RenderCache.recall reuses a result only for the very same events and equal input
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from icalendar import Event
 
@@ -13,10 +13,12 @@ from icsbridge.converters.ical.model import ConvertedEvent
 from icsbridge.converters.ical.render_cache import EventThunk, LeanMemo, RenderCache
 
 
-def _answer(summaries: list[str], calls: list[str]) -> Callable[[], tuple[str, list[EventThunk]]]:
+def _answer(
+    summaries: list[str], calls: list[str]
+) -> Callable[[Container[bytes]], tuple[str, list[EventThunk]]]:
     """A schedule answer: one event per summary; ``calls`` logs each full conversion."""
 
-    def convert() -> tuple[str, list[EventThunk]]:
+    def convert(known: Container[bytes]) -> tuple[str, list[EventThunk]]:
         def one(summary: str) -> ConvertedEvent:
             calls.append(summary)
             return ConvertedEvent(summary, Event({"SUMMARY": summary}), f"hint {summary}")

@@ -45,9 +45,7 @@ async def test_a_sync_converts_matches_and_assembles_off_the_event_loop(
     parsed: list[bool] = []
     matched: list[bool] = []
     assembled: list[bool] = []
-    monkeypatch.setattr(
-        webex_source, "parse_schedule", _recording(parsed, webex_source.parse_schedule)
-    )
+    monkeypatch.setattr(webex_source, "event_thunks", _recording(parsed, webex_source.event_thunks))
     monkeypatch.setattr(pull, "reconcile", _recording(matched, pull.reconcile))
     monkeypatch.setattr(pull, "assemble", _recording(assembled, pull.assemble))
     src = settings.sources[0]
