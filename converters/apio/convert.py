@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -62,6 +63,7 @@ from icsbridge.converters.wire.span import ONE_DAY, Span, read_span, refuse_exce
 
 __all__ = [
     "ACTIVE_PROPERTY",
+    "CONVERTER_VERSION",
     "REFERENCE_DATE",
     "AdvancedEvent",
     "AdvancedSchedule",
@@ -75,6 +77,8 @@ __all__ = [
     "from_vevent",
     "parse_period",
     "parse_schedule",
+    "period_converter",
+    "periods_in_order",
     "rename_hint",
     "to_vevents",
 ]
@@ -100,6 +104,11 @@ _INACTIVE_NOTE = "Inactive period (APIO active: false)."
 # --- pull ----------------------------------------------------------------------------------
 
 
+CONVERTER_VERSION = "apio-1"
+"""Part of every memo key of converted APIO periods: bump it when :func:`to_vevents`
+changes what it makes of the same answer (a memo must never outlive its converter)."""
+
+
 def to_vevents(
     schedule: ApioSchedule,
     *,
@@ -113,6 +122,28 @@ def to_vevents(
     ``owner`` names whose schedule it is in DESCRIPTION, e.g. ``group "east"``. ``kind``
     says whether an advanced schedule is a time or a holiday schedule (default: time).
     """
+    convert = period_converter(schedule, family=family, tz=tz, owner=owner, kind=kind)
+    return [convert(period) for period in periods_in_order(schedule)]
+
+
+def periods_in_order(schedule: ApioSchedule) -> list[Period]:
+    """The schedule's periods in the order :func:`to_vevents` gives them (by name)."""
+    periods: list[Period] = list(schedule.periods)
+    return sorted(periods, key=lambda p: p.name)
+
+
+def period_converter(
+    schedule: ApioSchedule,
+    *,
+    family: Family,
+    tz: ZoneInfo,
+    owner: str,
+    kind: Literal["time", "holiday"] | None = None,
+) -> Callable[[Period], ConvertedEvent]:
+    """What :func:`to_vevents` does to each period of ``schedule``, one at a time (a
+    caller that kept earlier conversions converts only the periods that changed). The
+    result depends on the period, ``family``, ``tz``, ``owner``, ``kind``, the
+    schedule's name and :data:`CONVERTER_VERSION`, nothing else."""
     kind = kind or ("holiday" if family == "holiday" else "time")
     words = ("advanced " if family == "advanced" else "") + f"{kind} schedule"
     description = f'APIO {words} "{schedule.name}" of {owner}'
@@ -121,9 +152,8 @@ def to_vevents(
         FAMILY_PROPERTY: vText(family),
         "TRANSP": vText("TRANSPARENT"),
     }
-    converted = []
-    periods: list[Period] = list(schedule.periods)
-    for period in sorted(periods, key=lambda p: p.name):
+
+    def convert(period: Period) -> ConvertedEvent:
         component = _component(period, tz)
         for name, value in shared.items():
             component[name] = value
@@ -134,14 +164,13 @@ def to_vevents(
             component[ACTIVE_PROPERTY] = vText("FALSE")
             text = f"{description}\n{_INACTIVE_NOTE}"
         component["DESCRIPTION"] = vText(text)
-        converted.append(
-            ConvertedEvent(
-                native_key=period.name,
-                component=component,
-                rename_hint=rename_hint(period, family, tz),
-            )
+        return ConvertedEvent(
+            native_key=period.name,
+            component=component,
+            rename_hint=rename_hint(period, family, tz),
         )
-    return converted
+
+    return convert
 
 
 def rename_hint(period: Period, family: Family, tz: ZoneInfo) -> str:

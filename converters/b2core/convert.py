@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,15 +57,18 @@ from icsbridge.converters.b2core.models import (
 from icsbridge.converters.errors import UnsupportedByTarget
 from icsbridge.converters.ical import rrule
 from icsbridge.converters.ical.model import ConvertedEvent
+from icsbridge.converters.ical.render_cache import LeanMemo
 from icsbridge.converters.ical.upload.alarms import placeholder_alarm
 from icsbridge.converters.ical.upload.values import YEARS as _YEARS
 from icsbridge.converters.wire.span import time_properties
 
 __all__ = [
+    "CONVERTER_VERSION",
     "TARGET",
     "B2coreEvent",
     "Organizer",
     "from_vevent",
+    "lean_vevents",
     "outside_window",
     "page_items",
     "parse_event",
@@ -105,12 +109,38 @@ class Organizer:
 # --- pull: B2CORE -> iCalendar ------------------------------------------------------------
 
 
+CONVERTER_VERSION = "b2core-1"
+"""Part of every memo key of converted B2CORE events: bump it when :func:`to_vevent`
+changes what it makes of the same event (a memo must never outlive its converter)."""
+
+
 def to_vevents(
     events: Iterable[B2coreEvent], *, tz: ZoneInfo | None, organizer: Organizer
 ) -> list[ConvertedEvent]:
     """One VEVENT per event, ordered by id (numerically when ids are numbers)."""
     ordered = sorted(events, key=lambda e: _id_order(e.id or ""))
     return [to_vevent(event, tz=tz, organizer=organizer) for event in ordered]
+
+
+def lean_vevents(
+    memo: LeanMemo,
+    calendar: str,
+    events: Iterable[B2coreEvent],
+    *,
+    tz: ZoneInfo | None,
+    organizer: Organizer,
+) -> list[ConvertedEvent]:
+    """:func:`to_vevents` as lean events, through the source's ``memo`` (one calendar
+    per source): an event whose JSON is unchanged since the previous pull is not
+    converted again. :func:`to_vevent` reads the event, ``tz``, the organizer and
+    :data:`CONVERTER_VERSION`, nothing else: those are the memo's key."""
+    context = (CONVERTER_VERSION, tz.key if tz else None, organizer.email, organizer.name)
+    ordered = sorted(events, key=lambda e: _id_order(e.id or ""))
+    convert = partial(to_vevent, tz=tz, organizer=organizer)
+    memo.begin()  # one calendar per source: end() then forgets nothing else
+    lean = memo.convert_items(calendar, context, ordered, B2coreEvent.to_wire, convert)
+    memo.end()
+    return lean
 
 
 def to_vevent(event: B2coreEvent, *, tz: ZoneInfo | None, organizer: Organizer) -> ConvertedEvent:

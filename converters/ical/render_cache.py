@@ -28,9 +28,11 @@ source no longer has.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 from collections.abc import Callable, Container, Hashable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import Any, TypeVar
 
 from icalendar.cal.component import Component
@@ -133,6 +135,7 @@ EventThunk = tuple[bytes, Callable[[], ConvertedEvent]]
 # with its own digest.
 _Kept = tuple[bytes, object, list[tuple[bytes, ConvertedEvent]]]
 T = TypeVar("T")
+W = TypeVar("W")
 
 
 class LeanMemo:
@@ -214,6 +217,59 @@ class LeanMemo:
             kept.append((digest, event))
         self._schedules[schedule] = (answer, extra, kept)
         return extra, [event for _, event in kept]
+
+    def convert_items(
+        self,
+        schedule: Hashable,
+        context: object,
+        items: Sequence[W],
+        wire: Callable[[W], object],
+        convert: Callable[[W], ConvertedEvent],
+    ) -> list[ConvertedEvent]:
+        """:meth:`events` for a source whose answers are validated items, not bytes
+        (APIO periods, B2CORE events): ``items`` in output order, each keyed by the
+        digest of ``context`` and its ``wire`` JSON, the answer by those keys in order.
+        ``context`` holds everything else ``convert`` reads (the converter's version,
+        zone, owner, schedule name...): an item converts again only when its key is new."""
+        keyed = [(digest_of((context, wire(item))), item) for item in items]
+
+        def thunks(_known: Container[bytes]) -> tuple[None, list[EventThunk]]:
+            return None, [(key, partial(convert, item)) for key, item in keyed]
+
+        answer = digest_of(tuple(key for key, _ in keyed))
+        return self.events(schedule, answer, thunks)[1]
+
+    def convert_whole(
+        self,
+        schedule: Hashable,
+        answer: bytes,
+        convert: Callable[[], tuple[T, list[ConvertedEvent]]],
+    ) -> tuple[T, list[ConvertedEvent]]:
+        """:meth:`events` for a converter that makes its events only all at once
+        (Wordbee's merges days into runs and months into calendars): an unchanged
+        ``answer`` (a digest of everything the conversion reads) hands back the same
+        lean events; a changed one converts all, and keeps the previous lean event of
+        each whose native key, rename hint and component fingerprint are unchanged, so
+        only the changed events are rendered."""
+
+        def thunks(_known: Container[bytes]) -> tuple[T, list[EventThunk]]:
+            extra, events = convert()
+            out: list[EventThunk] = []
+            for event in events:
+                found = fingerprint(event.vevent())
+                # Unknown to fingerprint: a key no other event has, so it is rendered.
+                key = (event.native_key, event.rename_hint, found or next(_UNIQUE))
+                out.append((digest_of(key), partial(_same, event)))
+            return extra, out
+
+        return self.events(schedule, answer, thunks)
+
+
+_UNIQUE = itertools.count()
+
+
+def _same(event: ConvertedEvent) -> ConvertedEvent:
+    return event
 
 
 def fingerprint(component: Component) -> bytes | None:

@@ -37,7 +37,12 @@ from icsbridge.converters.wordbee.models import (
     parse_view,
 )
 
+CONVERTER_VERSION = "wordbee-1"
+"""Part of every memo key of converted Wordbee months: bump it when what the
+converters here make of the same answers changes (a memo must never outlive them)."""
+
 __all__ = [
+    "CONVERTER_VERSION",
     "CalendarView",
     "MergedCalendar",
     "PersonContext",

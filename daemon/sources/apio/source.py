@@ -32,7 +32,15 @@ from functools import partial
 from typing import Any
 
 from icsbridge.config.sources.apio import ApioSourceSettings, api_root
-from icsbridge.converters.apio.convert import ApioSchedule, parse_schedule, to_vevents
+from icsbridge.converters.apio.convert import (
+    CONVERTER_VERSION,
+    ApioSchedule,
+    Period,
+    parse_schedule,
+    period_converter,
+    periods_in_order,
+    to_vevents,
+)
 from icsbridge.converters.apio.wire import Family
 from icsbridge.converters.errors import PayloadError
 from icsbridge.converters.ical.model import CalendarMeta, ConvertedEvent
@@ -47,6 +55,7 @@ from icsbridge.daemon.sources.apio.writes import STORES, ApioWrites, Kind, sched
 from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.calendar_keys import safe_segment, unique_key
 from icsbridge.daemon.sources.http import SourceError
+from icsbridge.daemon.sources.pool import lean_memo
 
 SUB_CODE_NOT_SIMPLE = 62
 ENTERPRISE = "enterprise"
@@ -105,6 +114,8 @@ class ApioSource(ApioWrites, Source):
     settings: ApioSourceSettings
 
     def _setup(self) -> None:
+        self._memo = lean_memo(self.client)  # the daemon's lives as long as the client
+        self._lean = False
         self.base_url = self.settings.base_url.rstrip("/")
         self.tenant = self.settings.tenant
         self.zone = self.settings.zone
@@ -161,12 +172,18 @@ class ApioSource(ApioWrites, Source):
     # -- reading ------------------------------------------------------------------------
 
     async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
-        # Always full events: this kind keeps nothing between pulls.
+        # Lean (the sync): periods whose JSON and schedule are unchanged since the
+        # previous pull are not converted again (the source's LeanMemo).
         await self.creds.prepare()
+        self._lean = lean
+        if lean:
+            self._memo.begin()
         reads: dict[tuple[str | None, Kind, str], _Read] = {}
         with payload_errors_of(self.name):
             for group in dict.fromkeys(self.settings.groups):
                 await self._pull_group(group, reads)
+        if lean:
+            self._memo.end()
         return self._calendars(list(reads.values()))
 
     async def _pull_group(
@@ -237,8 +254,15 @@ class ApioSource(ApioWrites, Source):
     def _converted(self, target: _Target, family: Family, data: Any) -> _Read:
         where = target.label + (" (advanced)" if family == "advanced" else "")
         schedule = parse_schedule(data, family=family, where=where)
-        events = to_vevents(
-            schedule, family=family, tz=self.zone, owner=target.owner, kind=target.kind
+        owner, kind = target.owner, target.kind
+        if not self._lean:
+            events = to_vevents(schedule, family=family, tz=self.zone, owner=owner, kind=kind)
+            return _Read(target, family, schedule, events)
+        # Everything a period's conversion reads besides the period itself.
+        context = (CONVERTER_VERSION, family, self.zone.key, owner, kind, schedule.name)
+        convert = period_converter(schedule, family=family, tz=self.zone, owner=owner, kind=kind)
+        events = self._memo.convert_items(
+            (target, family), context, periods_in_order(schedule), _wire, convert
         )
         return _Read(target, family, schedule, events)
 
@@ -263,6 +287,10 @@ class ApioSource(ApioWrites, Source):
             )
             out.append(PulledCalendar(meta=meta, events=r.events, ref=self._ref(t, r.family)))
         return out
+
+
+def _wire(period: Period) -> object:
+    return period.to_wire()
 
 
 __all__ = ["ApioSource"]

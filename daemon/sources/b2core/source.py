@@ -12,8 +12,7 @@ object with the array under ``data`` or ``items`` and an optional ``total`` (see
 paging too (a server that ignores ``offset`` would otherwise repeat itself forever).
 
 With ``recipients``, the list is read once per address (``filter[recipients]=<one>``)
-and merged by event id: how the API reads several addresses in one filter is not
-documented.
+and merged by event id (how the API reads several addresses in one filter is not said).
 
 Every request sends ``Accept: application/json`` and ``Accept-Language: <language>``.
 
@@ -45,6 +44,7 @@ from icsbridge.converters.b2core.convert import (
     TARGET,
     Organizer,
     from_vevent,
+    lean_vevents,
     outside_window,
     to_vevents,
 )
@@ -66,6 +66,7 @@ from icsbridge.daemon.sources.b2core.auth import (
 from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.calendar_keys import safe_segment
 from icsbridge.daemon.sources.http import ApiClient, Params, SourceError
+from icsbridge.daemon.sources.pool import lean_memo
 from icsbridge.daemon.sources.writes import Action, EventWriter, Payload, PlannedWrite
 
 log = logging.getLogger("icsbridge.b2core")
@@ -88,6 +89,7 @@ class B2coreSource(EventWriter, Source):
     settings: B2coreSourceSettings
 
     def _setup(self) -> None:
+        self._memo = lean_memo(self.client)  # the daemon's lives as long as the client
         self.base_url = self.settings.base_url.rstrip("/")
         # On every call, sign-in included (ApiClient's tracking id and token win over them).
         self._headers = {"Accept": "application/json", "Accept-Language": self.settings.language}
@@ -179,7 +181,7 @@ class B2coreSource(EventWriter, Source):
     # -- reading ------------------------------------------------------------------------
 
     async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
-        # Always full events: this kind keeps nothing between pulls.
+        # Lean (the sync): unchanged events are not converted again (the LeanMemo).
         start, end = self.window()
         found: dict[str, B2coreEvent] = {}
         with payload_errors_of(self.name):
@@ -189,8 +191,9 @@ class B2coreSource(EventWriter, Source):
                     assert event.id is not None  # parse_event checks it
                     found.setdefault(event.id, event)
         tz = self.settings.timezone
+        convert = partial(lean_vevents, self._memo, self.calendar_key) if lean else to_vevents
         events = await converted(
-            partial(to_vevents, list(found.values()), tz=tz, organizer=self.organizer)
+            partial(convert, list(found.values()), tz=tz, organizer=self.organizer)
         )
         host = httpx.URL(self.base_url).host
         meta = CalendarMeta(

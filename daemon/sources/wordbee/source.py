@@ -29,8 +29,10 @@ from zoneinfo import ZoneInfo
 
 from icsbridge.config.sources.wordbee import WordbeeSourceSettings
 from icsbridge.converters.ical.model import CalendarMeta, ConvertedEvent
+from icsbridge.converters.ical.render_cache import digest_of
 from icsbridge.converters.ical.windows_zones import TABLE_VERSION, iana_zone
 from icsbridge.converters.wordbee.convert import (
+    CONVERTER_VERSION,
     CalendarView,
     MergedCalendar,
     PersonContext,
@@ -41,6 +43,7 @@ from icsbridge.converters.wordbee.convert import (
 )
 from icsbridge.daemon.sources.base import PulledCalendar, Source, converted, payload_errors_of
 from icsbridge.daemon.sources.http import SourceError
+from icsbridge.daemon.sources.pool import lean_memo
 from icsbridge.daemon.sources.wordbee.auth import WordbeeSession
 from icsbridge.daemon.sources.wordbee.quota import shared_limiter
 
@@ -71,6 +74,8 @@ class WordbeeSource(Source):
     settings: WordbeeSourceSettings
 
     def _setup(self) -> None:
+        self._memo = lean_memo(self.client)  # the daemon's lives as long as the client
+        self._lean = False
         settings = self.settings
         self.base_url = settings.base_url.rstrip("/")
         self.limiter = shared_limiter(
@@ -117,20 +122,47 @@ class WordbeeSource(Source):
     # -- reading ------------------------------------------------------------------------
 
     async def pull(self, *, lean: bool = False) -> list[PulledCalendar]:
-        # Always full events: this kind keeps nothing between pulls.
+        # Lean (the sync): a person whose months answer as before is not converted again
+        # (the source's LeanMemo); when they changed, only changed events are rendered.
         s = self.settings
         months = window_months(self.clock().astimezone(UTC).date(), s.months_back, s.months_ahead)
         out: list[PulledCalendar] = []
+        self._lean = lean
+        if lean:
+            self._memo.begin()
         with payload_errors_of(self.name):
             for uid in dict.fromkeys(s.persons):  # each once, in order
                 views = [await self._month(uid, y, m) for y, m in months]
                 out.extend(await converted(partial(self._converted, uid, views, months)))
+        if lean:
+            self._memo.end()
         return out
 
     def _converted(
         self, uid: int, views: list[CalendarView], months: list[tuple[int, int]]
     ) -> list[PulledCalendar]:
-        return self._calendars(uid, merge_months(views), months)
+        if not self._lean:
+            return self._calendars(uid, merge_months(views), months)
+        s = self.settings
+        zone = s.timezone.key if s.timezone is not None else None
+        # Everything the calendars of a person are made of (their metas included).
+        inputs = (CONVERTER_VERSION, TABLE_VERSION, self.name, self.platform, uid, months)
+        settings = (zone, s.work_items, s.interval_seconds)
+        answer = digest_of((inputs, settings, [view.to_wire() for view in views]))
+
+        def convert() -> tuple[
+            list[tuple[CalendarMeta, dict[str, str], int]], list[ConvertedEvent]
+        ]:
+            calendars = self._calendars(uid, merge_months(views), months)
+            shells = [(c.meta, c.ref, len(c.events)) for c in calendars]
+            return shells, [event for c in calendars for event in c.events]
+
+        shells, events = self._memo.convert_whole(uid, answer, convert)
+        out, at = [], 0
+        for meta, ref, count in shells:
+            out.append(PulledCalendar(meta=meta, events=events[at : at + count], ref=ref))
+            at += count
+        return out
 
     async def _month(self, uid: int, year: int, month: int) -> CalendarView:
         params: dict[str, str | int] = {"range": "m", "year": year, "month": month}
@@ -215,6 +247,9 @@ class WordbeeSource(Source):
             f'source "{self.name}": person {uid}: Wordbee {said}; set timezone to the '
             'person\'s IANA zone in the config for this source (e.g. timezone = "Europe/Paris")'
         )
+
+
+_Shell = tuple[CalendarMeta, dict[str, str], int]  # a calendar but its events: how many
 
 
 def _person_name(uid: int, merged: MergedCalendar) -> str | None:
