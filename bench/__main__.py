@@ -157,6 +157,11 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> s
                 1.2,
             )
         )
+        floor, render_s = _med(net, "floor_s"), _med(net, "render_s")
+        lines.append(
+            f"c: bare httpx on the same GETs {floor:.2f} s ({floor / bound:.3f} of the bound), "
+            f"ours {wall / floor:.3f} of it; render after the last answer {render_s:.2f} s"
+        )
     if "serve" in runs:
         serve = runs["serve"][0]
         for side, kind, target in (

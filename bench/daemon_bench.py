@@ -37,7 +37,21 @@ async def network(args: argparse.Namespace) -> dict[str, Any]:
     from icsbridge.config.loader import load_settings
     from icsbridge.daemon.sources.pool import SourceClients
     from icsbridge.daemon.store.state import StateStore
+    from icsbridge.daemon.sync import pull
     from icsbridge.daemon.sync.pull import pull_source
+
+    # Where the wall time goes: the render starts when the whole pull is done.
+    render_s: list[float] = []
+    render = pull.render_pulled_off_loop
+
+    async def timed_render(*a: Any, **k: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await render(*a, **k)
+        finally:
+            render_s.append(time.perf_counter() - start)
+
+    pull.render_pulled_off_loop = timed_render  # type: ignore[assignment]
 
     with (
         sim_server(args.people, args.schedules, args.events, args.latency) as (port, people),
@@ -49,26 +63,51 @@ async def network(args: argparse.Namespace) -> dict[str, Any]:
         src = load_settings(config).sources[0]
         clients = SourceClients()
         sent = 0
+        urls: list[str] = []
 
-        async def count(_request: httpx.Request) -> None:
+        async def count(request: httpx.Request) -> None:
             nonlocal sent
             sent += 1
+            urls.append(str(request.url))
 
         clients.client(src).event_hooks["request"].append(count)
         with StateStore(Path(folder) / "state.sqlite") as state:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             out = await pull_source(src, state, now=NOW, settle=None, clients=clients)
-            wall = time.perf_counter() - start
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         await clients.aclose()
+        floor = await http_floor(urls, src)
     bound = sent * args.latency / src.concurrency
     return {
         "wall_s": wall,
         "bound_s": bound,
         "requests": sent,
+        "cpu_s": cpu,  # the client's (this process's) CPU during the sync
+        "render_s": sum(render_s),  # of the wall time, after the last answer
+        "floor_s": floor,
         "concurrency": src.concurrency,
         "events": sum(len(c.events) for c in out),
         "calendars": len(out),
     }
+
+
+async def http_floor(urls: list[str], src: Any) -> float:
+    """The same GETs from bare httpx on the same server (the daemon's client settings,
+    ``concurrency`` at a time, a bearer token, each JSON body decoded), nothing of
+    ours: what this machine, httpx and the simulator allow at this latency. Seconds."""
+    from icsbridge.daemon.sources.pool import new_client
+
+    slots = asyncio.Semaphore(src.concurrency)
+    headers = {"Authorization": "Bearer demo-token"}
+    async with new_client(src) as client:
+
+        async def get(url: str) -> Any:
+            async with slots:
+                return json.loads((await client.get(url, headers=headers)).content)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(get(url) for url in urls))
+        return time.perf_counter() - start
 
 
 def _free_port() -> int:
