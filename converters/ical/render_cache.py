@@ -133,7 +133,7 @@ class RenderCache:
 EventThunk = tuple[bytes, Callable[[], ConvertedEvent]]
 # A schedule's answer digest, what the source keeps besides its events, and each event
 # with its own digest.
-_Kept = tuple[bytes, object, list[tuple[bytes, ConvertedEvent]]]
+_Kept = tuple[bytes, object, list[tuple[bytes, ConvertedEvent]], tuple[ConvertedEvent, ...]]
 T = TypeVar("T")
 W = TypeVar("W")
 
@@ -160,7 +160,7 @@ class LeanMemo:
         self.misses = 0
 
     def __len__(self) -> int:
-        return sum(len(events) for _, _, events in self._schedules.values())
+        return sum(len(events) for _, _, _, events in self._schedules.values())
 
     def begin(self) -> None:
         """A pull starts."""
@@ -181,8 +181,8 @@ class LeanMemo:
         if known is None or known[0] != answer:
             return None
         self._seen.add(schedule)
-        self.hits += len(known[2])
-        return known[1], [event for _, event in known[2]]
+        self.hits += len(known[3])
+        return known[1], list(known[3])
 
     def events(
         self,
@@ -202,8 +202,8 @@ class LeanMemo:
         self._seen.add(schedule)
         known = self._schedules.get(schedule)
         if known is not None and known[0] == answer:
-            self.hits += len(known[2])
-            return known[1], [event for _, event in known[2]]  # type: ignore[return-value]
+            self.hits += len(known[3])
+            return known[1], list(known[3])  # type: ignore[return-value]
         previous = dict(known[2]) if known is not None else {}
         extra, thunks = convert(previous.keys())
         kept: list[tuple[bytes, ConvertedEvent]] = []
@@ -215,7 +215,8 @@ class LeanMemo:
             else:
                 self.hits += 1
             kept.append((digest, event))
-        self._schedules[schedule] = (answer, extra, kept)
+        events = tuple(event for _, event in kept)  # handed back as it is while unchanged
+        self._schedules[schedule] = (answer, extra, kept, events)
         return extra, [event for _, event in kept]
 
     def convert_items(

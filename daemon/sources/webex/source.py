@@ -31,7 +31,6 @@ import logging
 from collections.abc import Container
 from dataclasses import dataclass
 from functools import partial
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from icsbridge.config.settings import WebexSourceSettings
@@ -61,14 +60,12 @@ from icsbridge.daemon.sources.webex.wire import (
     optional_text,
     text_field,
 )
-from icsbridge.daemon.sources.webex.writes import WebexWrites, schedule_path
+from icsbridge.daemon.sources.webex.writes import WebexWrites, path_segment, schedule_path
 
 log = logging.getLogger("icsbridge.webex")
 
 
-def _seg(segment: str) -> str:
-    """An API id as one URL path segment (standard base64 ids may hold ``/`` and ``+``)."""
-    return quote(segment, safe="")
+_seg = path_segment  # an API id as one URL path segment
 
 
 @dataclass(frozen=True)

