@@ -33,9 +33,24 @@ def test_report_prints_every_figure() -> None:
         "export": [{"wall_s": 4.0}, {"wall_s": 5.0}, {"wall_s": 6.0}],
         "reference": [{"wall_s": 3.0}],
         "resync": [
-            {"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5, "floor_s": 0.04, "zero_over_floor": 1.25}
+            {
+                "zero_s": 0.05,
+                "one_s": 0.3,
+                "one_extra_s": 0.1,
+                "cold_s": 3.5,
+                "floor_s": 0.04,
+                "zero_over_floor": 1.25,
+            }
         ],
-        "network": [{"wall_s": 15.0, "bound_s": 12.0, "requests": 4800}],
+        "network": [
+            {
+                "wall_s": 15.0,
+                "bound_s": 12.0,
+                "requests": 4800,
+                "floor_s": 14.0,
+                "render_s": 1.0,
+            }
+        ],
         "serve": [{"ratio_200": 1.5, "ratio_304": 0.45, "icsbridge_200": 4000.0}],
         "rss": [
             {
@@ -61,6 +76,10 @@ def test_report_prints_every_figure() -> None:
     assert "1.667" in text  # 5.0 / 3.0: medians, not the last run
     zero = next(line for line in text.splitlines() if "0% changed" in line)
     assert "httpx floor 0.040 s" in zero and "1.250" in zero and "<= 1.3" in zero
+    # issue 18 target 2: what the changed 1% costs over the 0% re-sync, per export
+    one = next(line for line in text.splitlines() if "1% changed" in line)
+    assert "0% + 0.100 s" in one and "0.020" in one and "<= 0.02" in one  # 0.1 / 5.0
+    assert "bare httpx on the same GETs 14.00 s" in text
 
 
 def test_report_prints_several_daemons_and_the_postgresql_state() -> None:
