@@ -191,6 +191,9 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
     def __init__(self, location: StateLocation) -> None:
         self.location = location
         self._synced_here: set[str] = set()
+        # items_digests' last answer per source, and what it was read at (_items_mark).
+        self._items_writes = 0
+        self._digests: dict[str, tuple[tuple[int, int], dict[str, bytes]]] = {}
         problem = state_problem(location)
         if problem is not None:  # the line `icsbridge check` gives for this state
             raise StateError(problem)
@@ -259,6 +262,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
             # The backend may have rolled back already (a full disk can end SQLite's
             # transaction, a lost connection PostgreSQL's); a ROLLBACK that fails too must
             # not hide the error that made it needed.
+            self._items_writes += 1  # what was read inside may be undone now
             if self._db.in_transaction:
                 with contextlib.suppress(StateUnavailable):
                     self._db.rollback()
@@ -293,19 +297,51 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         query (a sync asks about all of them; on PostgreSQL each query is a round trip,
         on SQLite the ~4.5 MB of rows of 10,040 items cost ~35 ms either way). A calendar
         without rows is absent (its digest is ``rows_digest([])``)."""
+        mark = self._items_mark()
+        kept = self._digests.get(source)
+        if mark is not None and kept is not None and kept[0] == mark:
+            return dict(kept[1])
         rows = self._db.execute(_SELECT_SOURCE_ITEMS, (source,)).fetchall()
         by_calendar = itertools.groupby(rows, operator.itemgetter(2))
-        return {calendar: digest_of(list(group)) for calendar, group in by_calendar}
+        digests = {calendar: digest_of(list(group)) for calendar, group in by_calendar}
+        if mark is not None:
+            self._digests[source] = (mark, dict(digests))
+        return digests
+
+    def _items_mark(self) -> tuple[int, int] | None:
+        """What the items table was read at, on SQLite: ``PRAGMA data_version`` (which
+        moves when any other connection, another process included, commits) and the
+        writes to items through this store (every one of them is in this module; a
+        rolled-back transaction counts as one). While it is the same, the rows are the
+        same, and a re-sync does not read 4.5 MB of rows to learn so. None on
+        PostgreSQL: several daemons share it, and it has no such counter."""
+        if not isinstance(self._db, SqliteBackend):
+            return None
+        version = self._db.execute("PRAGMA data_version").fetchone()
+        assert version is not None
+        return int(version[0]), self._items_writes
 
     def uid_taken(self, uid: str) -> bool:
         return self._db.execute("SELECT 1 FROM items WHERE uid = ?", (uid,)).fetchone() is not None
 
     def replace_items(self, source: str, calendar: str, rows: Iterable[ItemRow]) -> None:
         """Make ``rows`` the calendar's whole item set (call inside ``transaction``)."""
+        rows = list(rows)
+        mark, kept = self._items_mark(), self._digests.get(source)
+        self._items_writes += 1
         self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
         self._insert_items(rows)
+        if mark is not None and kept is not None and kept[0] == mark:
+            # The calendar's rows are now exactly ``rows``: the kept digests stay true
+            # with its own (the sync's writes would otherwise make the next read whole).
+            digests = kept[1]
+            digests[calendar] = rows_digest(rows)
+            if not rows:
+                del digests[calendar]
+            self._digests[source] = (self._items_mark() or mark, digests)
 
     def _insert_items(self, rows: Iterable[ItemRow]) -> None:
+        self._items_writes += 1
         self._db.executemany(
             "INSERT INTO items (uid, source, calendar, native_key, rename_hint, content_hash,"
             " modified, sequence, remote_version, published_hash)"
@@ -315,6 +351,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
 
     def put_item(self, row: ItemRow) -> None:
         """Insert or replace one item (by UID); a row holding its key goes first."""
+        self._items_writes += 1
         self._db.execute(
             "DELETE FROM items WHERE uid = ? OR (source = ? AND calendar = ? AND native_key = ?)",
             (row.uid, row.source, row.calendar, row.native_key),
@@ -322,6 +359,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         self._insert_items([row])
 
     def forget_item(self, uid: str) -> None:
+        self._items_writes += 1
         self._db.execute("DELETE FROM items WHERE uid = ?", (uid,))
 
     def calendar_of_uid(self, uid: str) -> str | None:
@@ -378,6 +416,7 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
         self._db.execute(
             "DELETE FROM calendars WHERE source = ? AND calendar = ?", (source, calendar)
         )
+        self._items_writes += 1
         self._db.execute("DELETE FROM items WHERE source = ? AND calendar = ?", (source, calendar))
 
     # -- sources (the rest is ``daemon.store.sources``) --------------------------

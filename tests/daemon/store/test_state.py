@@ -7,6 +7,7 @@ import stat
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -172,6 +173,53 @@ def test_the_digests_of_a_sources_calendars_read_at_once_equal_each_calendars(
         }
         assert store.items_digests("hq")["hq/cal"] == rows_digest(cal)
         assert store.items_digests("nobody") == {}
+
+
+def test_the_digests_a_sync_reads_follow_every_write_to_the_items(
+    state_at: StateLocation,
+) -> None:
+    """On SQLite the digests are kept while nothing wrote to the items: every write
+    through the store, a transaction rolled back after a read inside it, and a commit
+    by another connection (another process) must each be seen at the next read."""
+    cal = [_row("a@x", "ka"), _row("b@x", "kb")]
+
+    def fresh(store: StateStore) -> dict[str, bytes]:
+        return {"hq/cal": store.items_digest("hq", "hq/cal")}
+
+    with StateStore(state_at) as store, StateStore(state_at) as other:
+        with store.transaction():
+            store.replace_items("hq", "hq/cal", cal)
+        assert store.items_digests("hq") == fresh(store) == {"hq/cal": rows_digest(cal)}
+        store.put_item(replace(cal[0], sequence=5))
+        assert store.items_digests("hq") == fresh(store)
+        store.forget_item("b@x")
+        assert store.items_digests("hq") == fresh(store)
+        before = store.items_digests("hq")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.replace_items("hq", "hq/cal", cal)
+            assert store.items_digests("hq") == {"hq/cal": rows_digest(cal)}
+            raise RuntimeError("undone")
+        assert store.items_digests("hq") == before == fresh(store)
+        with other.transaction():  # another connection commits
+            other.replace_items("hq", "hq/cal", [replace(cal[1], sequence=9)])
+        assert store.items_digests("hq") == fresh(store) != before
+        store.items_digests("hq")
+        with store.transaction():  # a sync's own write keeps the digests, updated
+            store.replace_items("hq", "hq/cal", cal)
+            store.replace_items("hq", "hq/new", [_row("n@x", "kn", calendar="hq/new")])
+        assert (
+            store.items_digests("hq")
+            == {**fresh(store), "hq/new": ANY}
+            == {
+                "hq/cal": rows_digest(cal),
+                "hq/new": store.items_digest("hq", "hq/new"),
+            }
+        )
+        with store.transaction():
+            store.replace_items("hq", "hq/new", [])
+        assert store.items_digests("hq") == fresh(store)
+        store.forget_calendar("hq", "hq/cal")
+        assert store.items_digests("hq") == {}
 
 
 def test_the_calendars_of_many_uids_are_read_in_chunks_under_sqlites_variable_limit(
