@@ -51,7 +51,7 @@ from icsbridge.daemon.service.scheduler import Jobs, SourceScheduler, finish_in_
 from icsbridge.daemon.service.shared import following
 from icsbridge.daemon.service.systemd import Notifier
 from icsbridge.daemon.sources.pool import Sleep, SourceClients, TransportFactory
-from icsbridge.daemon.store.lock import daemon_lock
+from icsbridge.daemon.store.opening import daemon_lock
 from icsbridge.daemon.store.state import StateStore
 from icsbridge.daemon.sync.pull import pull_source, source_error_line
 from icsbridge.daemon.sync.turn import sync_turn

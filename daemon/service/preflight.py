@@ -11,7 +11,7 @@ so a problem reads the same in ``check``, ``run`` and the reload's log:
   (``daemon.feeds.tokens.configured_problem``);
 - ``[daemon].listen``: :func:`listen_error` (``daemon.web.binding.bind``; resolvable,
   free, ours to bind);
-- ``[daemon].state``: :func:`state_error` (``daemon.store.state.reach_problem``; a SQLite
+- ``[daemon].state``: :func:`state_error` (``daemon.store.opening.reach_problem``; a SQLite
   file: not a folder, readable and writable, of a schema this icsbridge reads; a
   PostgreSQL database: answers the connection ``run`` makes, with such a schema);
 - ``[daemon].tls_certificate`` and ``tls_key``: :func:`tls_error`
@@ -27,7 +27,8 @@ from icsbridge.config.errors import ConfigError, IcsbridgeError
 from icsbridge.config.loader import load_settings, resolve_secrets
 from icsbridge.config.settings import Settings
 from icsbridge.daemon.feeds.tokens import configured_problem
-from icsbridge.daemon.store.state import StateError, reach_problem
+from icsbridge.daemon.store.opening import reach_problem
+from icsbridge.daemon.store.state import StateError
 from icsbridge.daemon.web.binding import ListenError, check_listen
 from icsbridge.daemon.web.tls import TlsError, tls_problem
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
-import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from icsbridge.config.daemon.state import PostgresState, StateLocation
+from icsbridge.config.daemon.state import StateLocation
 from icsbridge.converters.ical.render_cache import digest_of
 from icsbridge.daemon.store.advisory import (
     advisory_lock,
@@ -47,82 +46,13 @@ from icsbridge.daemon.store.caldav import CaldavState
 from icsbridge.daemon.store.errors import StateError, StateFull, StateUnavailable
 from icsbridge.daemon.store.feeds import FeedsState
 from icsbridge.daemon.store.journal import PushState, ts
-from icsbridge.daemon.store.location import not_sqlite_line, state_path_problem
+from icsbridge.daemon.store.opening import opened_backend, state_problem
 from icsbridge.daemon.store.postgres.backend import PostgresBackend
-from icsbridge.daemon.store.postgres.backend import problem_line as postgres_problem_line
-from icsbridge.daemon.store.schema import SCHEMA_VERSION, migrate
 from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
 UID_CHUNK = 500  # UIDs per IN (...): under SQLite's variable limit (999 before 3.32)
 
 __all__ = ["ItemRow", "SourceStatus", "StateError", "StateFull", "StateStore", "StateUnavailable"]
-
-
-def state_problem(location: StateLocation) -> str | None:
-    """Why a SQLite state cannot be opened (one line), by looking only: ``check`` asks it,
-    and ``StateStore`` asks it first (see ``daemon.store.location``). A PostgreSQL state
-    is judged by connecting: :func:`reach_problem`."""
-    if isinstance(location, Path):
-        return state_path_problem(location, SCHEMA_VERSION)
-    return None
-
-
-def reach_problem(location: StateLocation) -> str | None:
-    """:func:`state_problem`, and for PostgreSQL whether the database answers through the
-    connection ``run`` makes, with a schema this icsbridge reads (``check`` asks it)."""
-    if isinstance(location, Path):
-        return state_problem(location)
-    try:
-        db = PostgresBackend(location)
-    except Exception as exc:
-        if isinstance(exc, PostgresBackend.driver_errors):
-            return postgres_problem_line(location, exc)
-        raise
-    try:
-        version = db.schema_version()
-        return None if version <= SCHEMA_VERSION else db.newer_line(version, SCHEMA_VERSION)
-    except StateError as exc:
-        return str(exc)
-    except PostgresBackend.driver_errors as exc:
-        return db.problem_line(exc)
-    finally:
-        db.close()
-
-
-def open_backend(location: StateLocation) -> Backend:
-    """A connection to the state at ``location`` (StateError with one line if not)."""
-    try:
-        if isinstance(location, Path):
-            return SqliteBackend(location)
-        return PostgresBackend(location)
-    except StateError:
-        raise
-    except sqlite3.DatabaseError as exc:
-        assert isinstance(location, Path)
-        raise StateError(not_sqlite_line(location, str(exc))) from exc
-    except OSError as exc:
-        raise StateError(
-            f"state file {location}: {exc.strerror}; check [daemon].state and permissions"
-        ) from exc
-    except PostgresBackend.driver_errors as exc:
-        assert isinstance(location, PostgresState)
-        raise StateError(postgres_problem_line(location, exc)) from exc
-
-
-def opened_backend(location: StateLocation) -> Backend:
-    """:func:`open_backend`, its schema checked and migrated (StateError if not)."""
-    db = open_backend(location)
-    try:
-        version = db.schema_version()
-        if version > SCHEMA_VERSION:
-            raise StateError(db.newer_line(version, SCHEMA_VERSION))
-        migrate(db)
-    except BaseException as exc:
-        db.close()
-        if isinstance(exc, db.driver_errors):
-            raise StateError(db.problem_line(exc)) from exc
-        raise
-    return db
 
 
 @dataclass(frozen=True)

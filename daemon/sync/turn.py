@@ -17,7 +17,7 @@ each source, and at the next edit (in a worker thread: a server that does not an
 stalls no feed); until then each run is skipped with one line saying why, edits are
 answered 503, and it serves what it has.
 
-A SQLite state has one daemon (``daemon.store.lock``): nothing is taken or skipped here.
+A SQLite state has one daemon (``daemon.store.opening``): nothing is taken or skipped here.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from datetime import datetime
 from icsbridge.config.settings import SourceSettings
 from icsbridge.daemon.sources.pool import Sleep
 from icsbridge.daemon.store.errors import StateError
-from icsbridge.daemon.store.state import StateStore, opened_backend
+from icsbridge.daemon.store.opening import opened_backend
+from icsbridge.daemon.store.state import StateStore
 
 log = logging.getLogger("icsbridge.daemon")
 

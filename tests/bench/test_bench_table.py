@@ -88,7 +88,14 @@ def test_report_prints_several_daemons_and_the_postgresql_state() -> None:
         "export": [{"wall_s": 4.0}],
         "reference": [{"wall_s": 3.0}],
         "resync": [
-            {"zero_s": 0.05, "one_s": 0.3, "cold_s": 3.5, "floor_s": 0.04, "zero_over_floor": 1.25}
+            {
+                "zero_s": 0.05,
+                "one_s": 0.3,
+                "one_extra_s": 0.1,
+                "cold_s": 3.5,
+                "floor_s": 0.04,
+                "zero_over_floor": 1.25,
+            }
         ],
         "several": [
             {

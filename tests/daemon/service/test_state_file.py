@@ -26,7 +26,7 @@ from icsbridge.daemon.cli.demo import free_port
 from icsbridge.daemon.push.journal import push_lock
 from icsbridge.daemon.service.daemon import Daemon
 from icsbridge.daemon.service.systemd import Notifier
-from icsbridge.daemon.store.lock import daemon_lock
+from icsbridge.daemon.store.opening import daemon_lock
 from icsbridge.daemon.store.state import StateStore
 
 pytestmark = pytest.mark.anyio

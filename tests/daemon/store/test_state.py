@@ -13,13 +13,13 @@ import pytest
 
 from icsbridge.config.daemon.state import PostgresState, StateLocation
 from icsbridge.daemon.store.feeds import FeedRecord
+from icsbridge.daemon.store.opening import reach_problem
 from icsbridge.daemon.store.postgres.backend import PostgresBackend
 from icsbridge.daemon.store.schema import MIGRATIONS, SCHEMA_VERSION
 from icsbridge.daemon.store.state import (
     ItemRow,
     StateError,
     StateStore,
-    reach_problem,
     rows_digest,
 )
 
