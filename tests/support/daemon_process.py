@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from support.loopback import WAIT
 
@@ -75,3 +77,30 @@ class DaemonProcess:
 
     def output(self) -> str:
         return self.log_path.read_text()
+
+
+def stop_processes(
+    procs: Iterable[subprocess.Popen[bytes]], notes: Iterable[Notifications]
+) -> None:
+    """SIGTERM every daemon still running, then wait for each (killed after ``WAIT``), and
+    close their notification sockets."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=WAIT)
+    for note in notes:
+        note.sock.close()
+
+
+def split_tag(scope: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """A request to a shared simulator whose path starts ``/<daemon>-<source>/``: (tag,
+    daemon, source, the scope with that prefix removed), so one API logs who asked."""
+    tag, _, rest = scope["path"].lstrip("/").partition("/")
+    daemon, _, source = tag.partition("-")
+    return tag, daemon, source, {**scope, "path": f"/{rest}", "raw_path": f"/{rest}".encode()}

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from support.daemon_process import Notifications
+from support.daemon_process import Notifications, split_tag, stop_processes
 from support.loopback import WAIT, ServedApp
 
 from icsbridge.config.daemon.state import PostgresState
@@ -60,9 +60,7 @@ class Tagged:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tag, _, rest = scope["path"].lstrip("/").partition("/")
-        daemon, _, source = tag.partition("-")
-        scope = {**scope, "path": f"/{rest}", "raw_path": f"/{rest}".encode()}
+        tag, daemon, source, scope = split_tag(scope)
         start = next(self.ticks)
         if tag == self.hold and not self.holding.is_set():
             self.release = asyncio.Event()
@@ -253,16 +251,7 @@ class Running:
         return len([d for d, _src, _s, _e in self.tagged.log if d == daemon])
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=WAIT)
-        for note in self.notes.values():
-            note.sock.close()
+        stop_processes(self.procs.values(), self.notes.values())
         for daemon in self.procs:
             assert "Traceback" not in (self.tmp_path / daemon / "daemon.log").read_text()
 

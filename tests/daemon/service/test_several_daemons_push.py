@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from support.daemon_process import Notifications
+from support.daemon_process import Notifications, split_tag, stop_processes
 from support.dav_requests import holiday
 from support.loopback import WAIT, ServedApp
 
@@ -72,9 +72,7 @@ class Simulator:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tag, _, rest = scope["path"].lstrip("/").partition("/")
-        daemon, _, source = tag.partition("-")
-        scope = {**scope, "path": f"/{rest}", "raw_path": f"/{rest}".encode()}
+        tag, daemon, source, scope = split_tag(scope)
         body = b""
         more = True
         while more:
@@ -85,7 +83,7 @@ class Simulator:
         async def replay() -> Any:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        write = scope["method"] in WRITES and "access_token" not in rest
+        write = scope["method"] in WRITES and "access_token" not in scope["path"]
         when = self.armed[1] if self.armed and self.armed[0] == tag else None
         if (when == "read" and not write) or (when == "before" and write):
             self.armed = None
@@ -222,17 +220,7 @@ class World:
 
     def stop(self) -> None:
         self.sim.release.set()
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=WAIT)
-        for note in self.notes.values():
-            note.sock.close()
+        stop_processes(self.procs.values(), self.notes.values())
         self.served.stop()
 
 
