@@ -51,15 +51,15 @@ class PushState:
             "DELETE FROM journal WHERE status != 'pending' AND finished < ?",
             (ts(when - JOURNAL_KEEP),),
         )
-        ids = []
-        for write in writes:
-            row = self._db.execute(
-                "INSERT INTO journal (batch, source, calendar, write, status, created)"
-                " VALUES (?, ?, ?, ?, 'pending', ?) RETURNING id",
-                (batch, source, calendar, write, ts(when)),
-            ).fetchone()
-            ids.append(int(row[0]))
-        return ids
+        # One statement for all (a round trip each on PostgreSQL was ~0.1 ms a write, on the
+        # event loop); the batch is new, so its ids in order are the writes' in order.
+        self._db.executemany(
+            "INSERT INTO journal (batch, source, calendar, write, status, created)"
+            " VALUES (?, ?, ?, ?, 'pending', ?)",
+            [(batch, source, calendar, write, ts(when)) for write in writes],
+        )
+        rows = self._db.execute("SELECT id FROM journal WHERE batch = ? ORDER BY id", (batch,))
+        return [int(row[0]) for row in rows.fetchall()]
 
     def journal_pending(self, source: str) -> list[JournalEntry]:
         rows = self._db.execute(
