@@ -255,6 +255,10 @@ class PushService:
             line = source_error_line(src.name, str(exc))
             log.warning("push: %s", line)
             return refusal(502, line)
+        # The push's last state writes and the publish are two runs of synchronous state
+        # calls (on PostgreSQL each waits for the server): a turn of the loop between them,
+        # still under the source's lock, lets the feeds be served meanwhile.
+        await asyncio.sleep(0)
         return self._answer(src.name, request.calendar, outcome, now)
 
     async def _refresh(self, src: SourceSettings) -> EditAnswer | None:
