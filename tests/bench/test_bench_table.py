@@ -27,21 +27,26 @@ def test_verdicts_follow_the_target_direction() -> None:
     assert "1.250" in text and "<= 1.5" in text and "meets" in text
 
 
+# One round's figures of parts (a) and (b), as the suite's children report them.
+SNAPSHOT = [{"events": 10040, "changed": 101, "requests": 1017}]
+RESYNC = [
+    {
+        "zero_s": 0.05,
+        "one_s": 0.3,
+        "one_extra_s": 0.1,
+        "cold_s": 3.5,
+        "floor_s": 0.04,
+        "zero_over_floor": 1.25,
+    }
+]
+
+
 def test_report_prints_every_figure() -> None:
     runs = {
-        "snapshot": [{"events": 10040, "changed": 101, "requests": 1017}],
+        "snapshot": SNAPSHOT,
         "export": [{"wall_s": 4.0}, {"wall_s": 5.0}, {"wall_s": 6.0}],
         "reference": [{"wall_s": 3.0}],
-        "resync": [
-            {
-                "zero_s": 0.05,
-                "one_s": 0.3,
-                "one_extra_s": 0.1,
-                "cold_s": 3.5,
-                "floor_s": 0.04,
-                "zero_over_floor": 1.25,
-            }
-        ],
+        "resync": RESYNC,
         "network": [
             {
                 "wall_s": 15.0,
@@ -84,19 +89,10 @@ def test_report_prints_every_figure() -> None:
 
 def test_report_prints_several_daemons_and_the_postgresql_state() -> None:
     runs = {
-        "snapshot": [{"events": 10040, "changed": 101, "requests": 1017}],
+        "snapshot": SNAPSHOT,
         "export": [{"wall_s": 4.0}],
         "reference": [{"wall_s": 3.0}],
-        "resync": [
-            {
-                "zero_s": 0.05,
-                "one_s": 0.3,
-                "one_extra_s": 0.1,
-                "cold_s": 3.5,
-                "floor_s": 0.04,
-                "zero_over_floor": 1.25,
-            }
-        ],
+        "resync": RESYNC,
         "several": [
             {
                 "one_s": 8.0,
