@@ -237,4 +237,9 @@ def end_of_duration(start: datetime, duration: timedelta, zone: tzinfo) -> datet
     across DST changes), the rest is exact time. A floating start is wall time in zone."""
     days = timedelta(days=duration.days)
     nominal = (start if start.tzinfo is not None else start.replace(tzinfo=zone)) + days
+    if duration == days:
+        # No exact part: the end is that wall time as written. Through UTC, a start in a
+        # DST gap (02:00 on the March change) came back an hour later, so a zero-length
+        # event at 02:00 read back as ending at 03:00: an edit nobody made.
+        return nominal
     return (nominal.astimezone(UTC) + (duration - days)).astimezone(nominal.tzinfo)

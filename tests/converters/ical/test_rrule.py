@@ -25,3 +25,22 @@ def test_an_rrule_kept_as_text_is_a_value_error_not_an_attribute_error() -> None
 
     with pytest.raises(ValueError, match="not a recurrence rule"):
         read_rule(vText("FREQ=WEEKLY;COUNT=4"))  # type: ignore[arg-type]
+
+
+def test_a_zero_length_event_in_a_dst_gap_ends_at_its_start_not_an_hour_later() -> None:
+    # Found by tests/converters/webex/test_properties.py: a Webex event 02:00-02:00 on
+    # the March change in Europe/Paris (no DTEND written) read back as 02:00-03:00.
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from icsbridge.converters.ical.rrule import end_of_duration
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2024, 3, 31, 2, 0, tzinfo=paris)  # a wall time the clock skips
+    assert end_of_duration(start, timedelta(0), paris).replace(tzinfo=None) == datetime(
+        2024, 3, 31, 2, 0
+    )
+    one_hour = end_of_duration(
+        datetime(2024, 3, 31, 1, 30, tzinfo=paris), timedelta(hours=1), paris
+    )
+    assert one_hour.replace(tzinfo=None) == datetime(2024, 3, 31, 3, 30)  # exact time

@@ -146,6 +146,22 @@ def test_every_webex_event_survives_icalendar_and_back(case: tuple[Level, Any, Z
     assert from_vevent(written_and_read(event, level, tz), level=level, tz=tz) == event
 
 
+def test_a_zero_length_event_at_a_skipped_wall_time_survives_icalendar_and_back() -> None:
+    # The example Hypothesis found: 02:00-02:00 on the March change in Europe/Paris read
+    # back as 02:00-03:00 (a write of a change nobody made, on an unchanged re-upload).
+    tz = ZoneInfo("Europe/Paris")
+    event = WebexEvent(
+        name="0",
+        startDate=date(2024, 3, 31),
+        endDate=date(2024, 3, 31),
+        startTime=time(2, 0),
+        endTime=time(2, 0),
+        allDayEnabled=False,
+    )
+    for level in ("PEOPLE", "LOCATION"):
+        assert from_vevent(written_and_read(event, level, tz), level=level, tz=tz) == event
+
+
 def _set_rule(component: Event, drop: tuple[str, ...] = (), **parts: Any) -> None:
     """Replace the RRULE by the current one without its end (and ``drop``) plus ``parts``."""
     rule = dict(component.get("RRULE") or {})
