@@ -29,6 +29,7 @@ from icsbridge.daemon.store.connection import connect
 from icsbridge.daemon.store.location import newer_schema_line, not_sqlite_line
 
 Param = str | int | bytes | None
+IN_CHUNK = 500  # values per IN (...): under SQLite's variable limit (999 before 3.32)
 
 
 def process_name() -> str:
@@ -58,6 +59,15 @@ class Backend(ABC):
 
     @abstractmethod
     def executemany(self, sql: str, rows: Iterable[Sequence[Param]]) -> None: ...
+
+    def rows_in(self, sql: str, values: Iterable[str]) -> list[Any]:
+        """The rows of ``sql``, whose one ``IN ({})`` is filled with placeholders for
+        ``values`` (sorted, each once), run once per :data:`IN_CHUNK` of them."""
+        wanted, rows = sorted(set(values)), list[Any]()
+        for at in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[at : at + IN_CHUNK]
+            rows += self.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
 
     @abstractmethod
     def begin(self) -> None:

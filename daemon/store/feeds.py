@@ -18,8 +18,6 @@ from icsbridge.daemon.store.backend import Backend
 from icsbridge.daemon.store.journal import ts
 from icsbridge.daemon.store.postgres.notify import CHANNEL
 
-_CHUNK = 500  # names per IN (...): under SQLite's variable limit
-
 
 @dataclass(frozen=True)
 class FeedRecord:
@@ -111,16 +109,12 @@ class FeedsState:
     def stored_feeds(self, names: Iterable[str]) -> dict[str, tuple[FeedRecord, bytes]]:
         """The records of ``names`` that hold their bytes, with the bytes (each row read
         whole: its bytes and validators always belong together)."""
-        wanted, found = sorted(names), dict[str, tuple[FeedRecord, bytes]]()
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            rows = self._db.execute(
-                "SELECT name, path, etag, last_modified, events, size, data FROM feeds"
-                f" WHERE data IS NOT NULL AND name IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found.update((r[0], (_record(r), bytes(r[6]))) for r in rows)
-        return found
+        rows = self._db.rows_in(
+            "SELECT name, path, etag, last_modified, events, size, data FROM feeds"
+            " WHERE data IS NOT NULL AND name IN ({})",
+            names,
+        )
+        return {r[0]: (_record(r), bytes(r[6])) for r in rows}
 
     def piece_digests(self) -> dict[str, str]:
         """Calendar key -> the digest of its stored pieces."""
@@ -128,16 +122,12 @@ class FeedsState:
         return {r[0]: r[1] for r in rows}
 
     def stored_pieces(self, calendars: Iterable[str]) -> list[StoredPiece]:
-        wanted, found = sorted(calendars), list[StoredPiece]()
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            rows = self._db.execute(
-                "SELECT calendar, source, digest, basis, pieces FROM feed_pieces"
-                f" WHERE calendar IN ({','.join('?' * len(chunk))}) ORDER BY calendar",
-                chunk,
-            ).fetchall()
-            found += [StoredPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
-        return found
+        rows = self._db.rows_in(
+            "SELECT calendar, source, digest, basis, pieces FROM feed_pieces"
+            " WHERE calendar IN ({}) ORDER BY calendar",
+            calendars,
+        )
+        return [StoredPiece(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows]
 
     def set_piece(self, piece: StoredPiece) -> None:
         self._db.execute(

@@ -50,8 +50,6 @@ from icsbridge.daemon.store.opening import opened_backend, state_problem
 from icsbridge.daemon.store.postgres.backend import PostgresBackend
 from icsbridge.daemon.store.sources import SourcesState, SourceStatus
 
-UID_CHUNK = 500  # UIDs per IN (...): under SQLite's variable limit (999 before 3.32)
-
 __all__ = ["ItemRow", "SourceStatus", "StateError", "StateFull", "StateStore", "StateUnavailable"]
 
 
@@ -298,15 +296,9 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
 
     def calendars_of_uids(self, uids: Iterable[str]) -> dict[str, str]:
         """UID -> the key of the calendar whose item has it (UIDs are unique across the
-        store), for those of ``uids`` an item has: one query per :data:`UID_CHUNK`."""
-        wanted, found = list(uids), dict[str, str]()
-        for at in range(0, len(wanted), UID_CHUNK):
-            chunk = wanted[at : at + UID_CHUNK]
-            sql = f"SELECT uid, calendar FROM items WHERE uid IN ({','.join('?' * len(chunk))})"
-            found.update(
-                (str(uid), str(cal)) for uid, cal in self._db.execute(sql, chunk).fetchall()
-            )
-        return found
+        store), for those of ``uids`` an item has: one query per ``IN_CHUNK`` of them."""
+        rows = self._db.rows_in("SELECT uid, calendar FROM items WHERE uid IN ({})", uids)
+        return {str(uid): str(cal) for uid, cal in rows}
 
     def item_by_uid(self, uid: str) -> ItemRow | None:
         """The one row of ``uid`` (not its calendar's: a push records each write with it)."""
@@ -315,16 +307,10 @@ class StateStore(PushState, FeedsState, SourcesState, CaldavState):
 
     def items_of_uids(self, uids: Iterable[str]) -> dict[str, ItemRow]:
         """UID -> its row, whatever its calendar, for those of ``uids`` an item has: one
-        query per :data:`UID_CHUNK` (a push of 1,000 writes read 1,000 rows one by one
+        query per ``IN_CHUNK`` of them (a push of 1,000 writes read 1,000 rows one by one
         on the event loop)."""
-        wanted, found = sorted(set(uids)), dict[str, ItemRow]()
-        for at in range(0, len(wanted), UID_CHUNK):
-            chunk = wanted[at : at + UID_CHUNK]
-            sql = _ITEM_COLUMNS + f" WHERE uid IN ({','.join('?' * len(chunk))})"
-            for row in self._db.execute(sql, chunk).fetchall():
-                item = _item(row)
-                found[item.uid] = item
-        return found
+        items = (_item(row) for row in self._db.rows_in(_ITEM_COLUMNS + " WHERE uid IN ({})", uids))
+        return {item.uid: item for item in items}
 
     # -- calendars ------------------------------------------------------------
 
