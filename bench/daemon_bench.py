@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.sim_server import sim_server
-from bench.sync_bench import NOW, config_text
+from bench.sync_bench import NOW, bare_gets, config_text
 
 
 async def network(args: argparse.Namespace) -> dict[str, Any]:
@@ -95,19 +95,7 @@ async def http_floor(urls: list[str], src: Any) -> float:
     """The same GETs from bare httpx on the same server (the daemon's client settings,
     ``concurrency`` at a time, a bearer token, each JSON body decoded), nothing of
     ours: what this machine, httpx and the simulator allow at this latency. Seconds."""
-    from icsbridge.daemon.sources.pool import new_client
-
-    slots = asyncio.Semaphore(src.concurrency)
-    headers = {"Authorization": "Bearer demo-token"}
-    async with new_client(src) as client:
-
-        async def get(url: str) -> Any:
-            async with slots:
-                return json.loads((await client.get(url, headers=headers)).content)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(get(url) for url in urls))
-        return time.perf_counter() - start
+    return await bare_gets(src, urls)
 
 
 def _free_port() -> int:

@@ -117,17 +117,16 @@ async def export(args: argparse.Namespace) -> dict[str, Any]:
     return {"wall_s": wall, "events": report.events, "requests": replay.requests}
 
 
-async def http_floor(replay: Any, src: Any) -> float:
-    """The HTTP floor of a re-sync: bare httpx, built with the daemon's client settings
-    (:func:`~icsbridge.daemon.sources.pool.new_client`) on the same recording, sends every
-    recorded GET (``concurrency`` at a time, a bearer token, like the source) and decodes
-    each JSON body; nothing of ours runs. Returns the seconds of one pass."""
+async def bare_gets(src: Any, urls: list[str], transport: Any = None) -> float:
+    """Seconds for bare httpx, built with the daemon's client settings
+    (:func:`~icsbridge.daemon.sources.pool.new_client`), to send every GET of ``urls``
+    (``concurrency`` at a time, a bearer token, like the source) and decode each JSON
+    body; nothing of ours runs. The floor both the re-sync and the network sync quote."""
     from icsbridge.daemon.sources.pool import new_client
 
-    urls = list(replay.answers)
     slots = asyncio.Semaphore(src.concurrency)
     headers = {"Authorization": "Bearer demo-token"}
-    async with new_client(src, replay) as client:
+    async with new_client(src, transport) as client:
 
         async def get(url: str) -> Any:
             async with slots:
@@ -136,6 +135,12 @@ async def http_floor(replay: Any, src: Any) -> float:
         start = time.perf_counter()
         await asyncio.gather(*(get(url) for url in urls))
         return time.perf_counter() - start
+
+
+async def http_floor(replay: Any, src: Any) -> float:
+    """The HTTP floor of a re-sync: :func:`bare_gets` of every recorded GET, answered
+    from the recording. Returns the seconds of one pass."""
+    return await bare_gets(src, list(replay.answers), replay)
 
 
 async def resync(args: argparse.Namespace) -> dict[str, Any]:
