@@ -110,8 +110,8 @@ class FeedStore:
         """
         with self._turn(), self._writes() as writes:
             for name, record in sorted(self._records.items()):
-                if not self._configured(name):
-                    self._remove(writes, name)
+                if not self.configured(name):
+                    self.drop(writes, name)
                     continue
                 if name in self._feeds:  # caught up from a shared state
                     continue
@@ -171,7 +171,7 @@ class FeedStore:
                 if self._publish(writes, key, data, len(cal.events), stamp):
                     changed.append(key)
             for key in sorted(before - current.keys()):
-                self._remove(writes, key)
+                self.drop(writes, key)
                 changed.append(key)
             first_sync = source not in self._synced
             for key in held:
@@ -201,8 +201,8 @@ class FeedStore:
         with self._turn(), self._writes() as writes:
             self._retry_failed_writes(writes)
             for name in sorted(set(self._feeds) | set(self._records)):
-                if not self._configured(name):
-                    self._remove(writes, name)
+                if not self.configured(name):
+                    self.drop(writes, name)
                     changed.append(name)
             kept = self._source_names()
             for source in set(self._calendars) | set(self._guards.sources) | self._synced:
@@ -279,12 +279,11 @@ class FeedStore:
         content: what else follows that source (its vdirs) must keep them too."""
         return {key for key, one in self._guards.calendars.items() if one.source == source}
 
-    def _configured(self, name: str) -> bool:
+    def configured(self, name: str) -> bool:
+        """Whether the config has feed ``name`` (a configured source's calendar, a [[feeds]])."""
         if is_calendar_key(name):
             return self._settings.source_of_calendar(name) is not None
         return any(feed.name == name for feed in self._settings.feeds)
-
-    configured = _configured
 
     def _calendar_keys(self, source: str) -> set[str]:
         """Every calendar of ``source`` served, recorded or held in memory."""
@@ -358,7 +357,8 @@ class FeedStore:
             else:
                 self._write(writes, content)
 
-    def _remove(self, writes: Writes, name: str) -> None:
+    def drop(self, writes: Writes, name: str) -> None:
+        """Serve ``name`` no more; its file and record go (config or another daemon)."""
         self._feeds.pop(name, None)
         self._restored.discard(name)
         self._records.pop(name, None)
@@ -367,8 +367,6 @@ class FeedStore:
         self._write_warnings.pop(name, None)
         writes.remove(name, self._path(name))
         log.info('feed "%s" removed', name)
-
-    drop = _remove  # another daemon removed it (``daemon.feeds.shared``)
 
     def _path(self, name: str) -> Path | None:
         try:
