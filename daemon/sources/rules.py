@@ -10,6 +10,7 @@ import math
 import os
 import random
 import re
+import uuid
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -243,11 +244,8 @@ def call_url(
 # Tracking ids need to be unique, not secret: drawn from one generator seeded by the OS
 # (uuid4 asks the OS for 16 bytes per call, a system call per request).
 _IDS = random.Random(os.urandom(32))
-_V4 = (0x4000 << 64) | (0x8 << 60)  # the version and variant bits of a UUID v4
-_V4_MASK = ~((0xF000 << 64) | (0xC << 60))
 
 
 def new_tracking_id() -> str:
     """``ICSBRIDGE_<uuid4>``: one per logical call (kept across its retries)."""
-    h = f"{_IDS.getrandbits(128) & _V4_MASK | _V4:032x}"
-    return f"ICSBRIDGE_{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"ICSBRIDGE_{uuid.UUID(int=_IDS.getrandbits(128), version=4)}"
