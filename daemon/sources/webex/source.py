@@ -65,9 +65,6 @@ from icsbridge.daemon.sources.webex.writes import WebexWrites, path_segment, sch
 log = logging.getLogger("icsbridge.webex")
 
 
-_seg = path_segment  # an API id as one URL path segment
-
-
 @dataclass(frozen=True)
 class _Target:
     """One schedule to read: whose it is and where the API serves it."""
@@ -205,8 +202,8 @@ class WebexSource(WebexWrites, Source):
     ) -> list[_Read]:
         person, calling = await gather_in_order(
             [
-                self.api.get_json(f"/people/{_seg(person_id)}", {"callingData": "true"}),
-                self.api.get_json(f"/telephony/config/people/{_seg(person_id)}"),
+                self.api.get_json(f"/people/{path_segment(person_id)}", {"callingData": "true"}),
+                self.api.get_json(f"/telephony/config/people/{path_segment(person_id)}"),
             ]
         )
         name = text_field(person, "displayName", f"person {person_id}")
@@ -216,7 +213,7 @@ class WebexSource(WebexWrites, Source):
         location_label = f"location {location.name}" if location else ""
         location_zone = (location.zone, location_label) if location else None
         calling_zone = (person_zone, f"calling settings of {name}")
-        path = f"/people/{_seg(person_id)}/features/schedules"
+        path = f"/people/{path_segment(person_id)}/features/schedules"
         todo: list[tuple[_Target, list[tuple[str | None, str]]]] = []
         for entry in await self._list(path, f"schedule list of {name}"):
             sid, sname, stype, level = entry
@@ -258,7 +255,7 @@ class WebexSource(WebexWrites, Source):
     async def _pull_location(
         self, location: Location, done: set[tuple[str, str, str]]
     ) -> list[_Read]:
-        path = f"/telephony/config/locations/{_seg(location.id)}/schedules"
+        path = f"/telephony/config/locations/{path_segment(location.id)}/schedules"
         reads = []
         for sid, sname, stype, _ in await self._list(path, f"schedule list of {location.name}"):
             if (location.id, stype, sid) in done:
@@ -364,7 +361,7 @@ class _Locations:
         return await asyncio.shield(self._known[location_id])
 
     async def _read(self, location_id: str) -> Location:
-        body = await self._source.api.get_json(f"/locations/{_seg(location_id)}")
+        body = await self._source.api.get_json(f"/locations/{path_segment(location_id)}")
         return location_of(body, f"location {location_id}")
 
 
